@@ -1,0 +1,15 @@
+//! ward-core's integration tests: one binary, one module per concern.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
+mod examples;
+mod fuzz;
+mod purity;
+mod reports;
+mod rules;
+mod schema;
+mod support;
