@@ -136,3 +136,54 @@ mod tests {
         ));
     }
 }
+
+/// Why a string is not a valid external id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a valid id: use 1 to 128 letters, digits, `-`, `_`, `.`, `:` or `@`")]
+pub struct BadExternalId(pub String);
+
+macro_rules! external_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Checks `text`: 1 to 128 ASCII letters, digits, `-`, `_`, `.`, `:` or `@`.
+            pub fn parse(text: &str) -> Result<Self, BadExternalId> {
+                let ok = !text.is_empty()
+                    && text.len() <= 128
+                    && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:@".contains(&b));
+                if ok { Ok(Self(text.to_owned())) } else { Err(BadExternalId(text.to_owned())) }
+            }
+
+            /// The id as written.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(deserializer)?;
+                Self::parse(&text).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+external_id!(
+    /// A child's id, as the service knows them (opaque to ward).
+    ChildId
+);
+external_id!(
+    /// A parent's id, as the service knows them (opaque to ward).
+    ParentId
+);

@@ -1,8 +1,9 @@
 //! `ward-core`: the pure domain of ward.
 //!
 //! What is here: the `ward.toml` policy model and its strict parser ([`policy`]), the
-//! Children's Code lint rules that `ward check` runs ([`lint`]), and the renderers for their
-//! findings ([`report`]).
+//! Children's Code lint rules that `ward check` runs ([`lint`]) and the renderers for their
+//! findings ([`report`]); children's ages ([`child`]), their settings, consents and the
+//! switch-on flow ([`settings`]), and [`decide`] over a policy compiled for it ([`compiled`]).
 //!
 //! **Architecture invariant:** this crate does no I/O, reads no clock and spawns nothing. Time
 //! is a parameter, files are strings, output is a `String`. A test fails if its `Cargo.toml`
@@ -10,11 +11,15 @@
 #![deny(missing_docs)]
 
 pub mod age;
+pub mod child;
+pub mod compiled;
+pub mod decide;
 pub mod ids;
 pub mod jurisdiction;
 pub mod lint;
 pub mod policy;
 pub mod report;
+pub mod settings;
 pub mod span;
 
 /// A commented starter `ward.toml` that passes `ward check` (what `ward init` writes).

@@ -6,10 +6,14 @@
     reason = "tests fail loudly"
 )]
 
+mod decisions;
 mod examples;
 mod fuzz;
+mod properties;
 mod purity;
 mod reports;
 mod rules;
 mod schema;
 mod support;
+mod transitions;
+mod world;

@@ -1,0 +1,1287 @@
+//! A child's settings and consents, and the switch-on flow of `RUNTIME.md` as an explicit
+//! state machine.
+//!
+//! [`Child`] is the whole of what ward holds about a child between requests; [`ChildState`]
+//! is the compact part `decide` reads. Every operation takes the compiled policy and `now`,
+//! changes the child, and returns the [`Event`]s it caused (for the ledger and alerts), or a
+//! typed [`FlowError`] and changes nothing. Illegal transitions are errors, never ignored.
+//!
+//! ```text
+//!            request_on                  acknowledge (parent needed)        approve
+//!   off ───────────────▶ intervention ─────────────────────────▶ pending_parent ──────▶ on
+//!    ▲                   (setting still off)  │ acknowledge (own consent)   │ deny/expire
+//!    │                                        └─────────────────────────────┼──────────▶ on
+//!    └──────────────────────── switch_off (one step, withdraws consent) ◀───┴── off
+//! ```
+//! Adults switch on in one step. Nothing here stores, sends or reads a clock.
+
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::age::AgeBand;
+use crate::child::{AgeRecord, AgeSnapshot, AgeStatus, age_snapshot};
+use crate::compiled::{CompiledPolicy, PurposeIdx, PurposeVersion, SettingIdx};
+use crate::ids::{ChildId, ParentId, PurposeId, SettingId};
+use crate::jurisdiction::Jurisdiction;
+use crate::policy::{LawfulBasis, ParentalConsentMethod, ProfileVisibility, Toggle};
+
+/// How long an intervention may be acknowledged after it is shown.
+pub const INTERVENTION_TTL: SignedDuration = SignedDuration::from_mins(30);
+
+/// A setting's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SettingValue {
+    /// Off.
+    Off,
+    /// On.
+    On,
+    /// Waiting for a parent's answer.
+    PendingParent,
+    /// Off, and children cannot switch it on.
+    LockedOff,
+}
+
+/// Who gave a consent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentGiver {
+    /// The user themself (a child at or above the consent age, or an adult).
+    User,
+    /// A linked parent.
+    Parent,
+}
+
+/// What `decide` needs to know of a consent: who gave it, for which purpose version, and
+/// whether the child must confirm it (they crossed the consent age since a parent gave it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConsentLink {
+    /// Who gave it.
+    pub giver: ConsentGiver,
+    /// The purpose version consented to.
+    pub version: PurposeVersion,
+    /// The child is now old enough to consent and should confirm.
+    pub refresh_due: bool,
+}
+
+/// One setting of one child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SettingSlot {
+    /// What the child asked for.
+    pub preferred: SettingValue,
+    /// What the policy allows now.
+    pub effective: SettingValue,
+    /// The live consent behind it, if any.
+    pub consent: Option<ConsentLink>,
+}
+
+/// The compact state `decide` reads: age, jurisdiction, and one slot per setting (in the
+/// compiled policy's setting order). Consent history lives in the store, not here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildState {
+    /// The age status and until when it holds.
+    pub age: AgeSnapshot,
+    /// The record it came from (to recompute once `age.valid_until` passes).
+    pub age_record: Option<AgeRecord>,
+    /// The child's jurisdiction.
+    pub jurisdiction: Jurisdiction,
+    /// One slot per setting.
+    pub settings: Box<[SettingSlot]>,
+    /// A parent is linked (every child-facing surface shows it).
+    pub supervised: bool,
+    /// Location sharing.
+    pub geolocation: Toggle,
+    /// Profile visibility.
+    pub profile: ProfileVisibility,
+}
+
+impl ChildState {
+    /// The age status at `now`: the cached one while it holds, else recomputed (a birthday
+    /// passed since the cache was made; correct either way, slower once a year).
+    pub fn age_status(&self, policy: &CompiledPolicy, now: Timestamp) -> AgeStatus {
+        if now.as_second() < self.age.valid_until {
+            self.age.status
+        } else {
+            age_snapshot(self.age_record.as_ref(), policy.policy(), now).status
+        }
+    }
+
+    /// The slot of a setting.
+    pub fn slot(&self, setting: SettingIdx) -> Option<&SettingSlot> {
+        self.settings.get(setting.0 as usize)
+    }
+}
+
+/// What the child must do next after seeing an intervention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// Read and acknowledge the texts.
+    Acknowledge,
+    /// A parent must consent.
+    ParentalConsent,
+    /// Their age must be established first.
+    AgeAssurance,
+}
+
+/// The switch-on intervention: what the child is shown before a setting goes on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Intervention {
+    /// The child.
+    pub child: ChildId,
+    /// The setting.
+    pub setting: SettingId,
+    /// The purpose it controls.
+    pub purpose: PurposeId,
+    /// The band whose texts are shown.
+    pub band: Option<String>,
+    /// The age-appropriate explanation.
+    pub explain: String,
+    /// The ask-an-adult prompt.
+    pub ask_adult: String,
+    /// What is required next, in order.
+    pub required: Vec<Step>,
+    /// The version of the texts shown.
+    pub text_version: String,
+    /// The purpose version it is for.
+    pub purpose_version: PurposeVersion,
+    /// When it was shown.
+    pub shown_at: Timestamp,
+    /// After this it cannot be acknowledged.
+    pub expires_at: Timestamp,
+}
+
+/// A parental consent request, waiting for any linked parent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentRequest {
+    /// The setting.
+    pub setting: SettingId,
+    /// The purpose.
+    pub purpose: PurposeId,
+    /// The purpose version asked for.
+    pub purpose_version: PurposeVersion,
+    /// The texts the child saw (so the parent sees exactly the same).
+    pub explain: String,
+    /// The ask-an-adult prompt the child saw.
+    pub ask_adult: String,
+    /// Their version.
+    pub text_version: String,
+    /// When it was asked.
+    pub requested_at: Timestamp,
+    /// When it lapses (setting back to off).
+    pub expires_at: Timestamp,
+    /// No parent was linked when it was asked: the service should invite one.
+    pub no_parent_linked: bool,
+}
+
+/// A consent: who, what, which text, when, and when withdrawn.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentRecord {
+    /// The setting.
+    pub setting: SettingId,
+    /// The purpose.
+    pub purpose: PurposeId,
+    /// The purpose version consented to.
+    pub purpose_version: PurposeVersion,
+    /// The texts shown.
+    pub text_version: String,
+    /// Who.
+    pub given_by: ConsentGiver,
+    /// The parent, when a parent gave it.
+    pub parent: Option<ParentId>,
+    /// How the parent was verified.
+    pub method: Option<ParentalConsentMethod>,
+    /// When.
+    pub given_at: Timestamp,
+    /// When withdrawn, if it was.
+    pub withdrawn_at: Option<Timestamp>,
+}
+
+/// Who caused a change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum Actor {
+    /// The child (or adult user) themself.
+    Child,
+    /// A parent.
+    Parent(ParentId),
+    /// The service, through the admin API.
+    Service,
+    /// ward itself: expiry, birthdays, policy changes, session end.
+    Ward,
+}
+
+/// Something that changed, for the ledger and for alerts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// When.
+    pub at: Timestamp,
+    /// About whom.
+    pub child: ChildId,
+    /// What.
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    /// A child was first seen.
+    ChildCreated {
+        /// Their band (`unknown` until an age record).
+        band: String,
+        /// Their jurisdiction.
+        jurisdiction: String,
+    },
+    /// An age-assurance record was stored.
+    AgeRecorded {
+        /// The record.
+        record: AgeRecord,
+        /// What it makes them.
+        band: String,
+    },
+    /// The child moved to another band (a birthday, or a new record).
+    BandChanged {
+        /// From.
+        from: String,
+        /// To.
+        to: String,
+    },
+    /// The jurisdiction changed.
+    JurisdictionChanged {
+        /// To.
+        jurisdiction: String,
+    },
+    /// An intervention was shown.
+    InterventionShown {
+        /// The setting.
+        setting: SettingId,
+        /// The band whose texts were shown.
+        band: Option<String>,
+        /// The texts' version.
+        text_version: String,
+        /// What was required next.
+        required: Vec<Step>,
+    },
+    /// The child acknowledged an intervention.
+    InterventionAcknowledged {
+        /// The setting.
+        setting: SettingId,
+        /// The texts' version.
+        text_version: String,
+    },
+    /// A setting's effective value changed.
+    SettingChanged {
+        /// The setting.
+        setting: SettingId,
+        /// From.
+        from: SettingValue,
+        /// To.
+        to: SettingValue,
+        /// Who.
+        by: Actor,
+    },
+    /// Parental consent was requested.
+    ConsentRequested {
+        /// The request.
+        request: ConsentRequest,
+        /// The parents it went to.
+        parents: Vec<ParentId>,
+    },
+    /// Consent was given.
+    ConsentGiven {
+        /// The record.
+        record: ConsentRecord,
+    },
+    /// A parent refused.
+    ConsentDenied {
+        /// The setting.
+        setting: SettingId,
+        /// The parent.
+        parent: ParentId,
+    },
+    /// Consent was withdrawn (switching off).
+    ConsentWithdrawn {
+        /// The setting.
+        setting: SettingId,
+        /// The purpose.
+        purpose: PurposeId,
+        /// Who.
+        by: Actor,
+    },
+    /// A consent request lapsed unanswered.
+    ConsentRequestExpired {
+        /// The setting.
+        setting: SettingId,
+    },
+    /// The child crossed the consent age: a parent's consent stays live but they should
+    /// confirm it themselves.
+    ConsentRefreshDue {
+        /// The setting.
+        setting: SettingId,
+    },
+    /// A purpose changed materially: its consent is no longer live.
+    ReconsentRequired {
+        /// The setting.
+        setting: SettingId,
+        /// The purpose.
+        purpose: PurposeId,
+    },
+    /// A new setting, at its default.
+    SettingAdded {
+        /// The setting.
+        setting: SettingId,
+        /// Its value.
+        value: SettingValue,
+    },
+    /// A setting whose purpose left the policy.
+    SettingRemoved {
+        /// The setting.
+        setting: SettingId,
+    },
+    /// A session ended.
+    SessionEnded {
+        /// Location sharing was on and is now off.
+        geolocation_reset: bool,
+    },
+    /// Location sharing changed.
+    GeolocationChanged {
+        /// To.
+        value: Toggle,
+    },
+    /// Profile visibility changed.
+    ProfileVisibilityChanged {
+        /// To.
+        value: ProfileVisibility,
+    },
+    /// A parent was linked: the child is supervised.
+    ParentLinked {
+        /// The parent.
+        parent: ParentId,
+    },
+    /// A parent was unlinked.
+    ParentUnlinked {
+        /// The parent.
+        parent: ParentId,
+        /// Still supervised by another.
+        supervised: bool,
+    },
+}
+
+/// Why an operation was refused. Nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FlowError {
+    /// No such setting in the policy.
+    #[error("unknown setting `{0}`")]
+    UnknownSetting(String),
+    /// The purpose is locked for children.
+    #[error("`{0}` is locked for children")]
+    LockedForChildren(SettingId),
+    /// The child is below the service's minimum age.
+    #[error("the child is below the service's minimum age")]
+    BelowMinAge,
+    /// Already on.
+    #[error("`{0}` is already on")]
+    AlreadyOn(SettingId),
+    /// Already waiting for a parent.
+    #[error("`{0}` is already waiting for a parent")]
+    AlreadyPending(SettingId),
+    /// The intervention is for another child.
+    #[error("this intervention is for another child")]
+    WrongChild,
+    /// The intervention expired.
+    #[error("the intervention expired; switch the setting on again to see it afresh")]
+    InterventionExpired,
+    /// The policy's texts or the purpose changed since the intervention was shown.
+    #[error("the explanation changed since it was shown; switch the setting on again")]
+    InterventionStale,
+    /// Age assurance is needed first.
+    #[error("the child's age must be established first")]
+    AgeAssuranceRequired,
+    /// Nothing is waiting for a parent on this setting.
+    #[error("`{0}` is not waiting for a parent")]
+    NotPending(SettingId),
+    /// The request expired.
+    #[error("the consent request for `{0}` expired")]
+    RequestExpired(SettingId),
+    /// The parent is not linked to this child.
+    #[error("parent `{0}` is not linked to this child")]
+    ParentNotLinked(ParentId),
+    /// The parent is already linked.
+    #[error("parent `{0}` is already linked to this child")]
+    ParentAlreadyLinked(ParentId),
+    /// The jurisdiction is not one of the policy's.
+    #[error("`{0}` is not one of the service's jurisdictions")]
+    JurisdictionNotServed(String),
+    /// No consent to confirm.
+    #[error("`{0}` has no parent's consent waiting for the child to confirm")]
+    NoRefreshDue(SettingId),
+}
+
+/// Everything ward holds about a child between requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Child {
+    /// The service's id for them.
+    pub id: ChildId,
+    /// What `decide` reads.
+    pub state: ChildState,
+    /// Their own IANA time zone, when the service gives one.
+    pub time_zone: Option<String>,
+    /// Linked parents.
+    pub parents: Vec<ParentId>,
+    /// Waiting consent requests, at most one per setting.
+    pub requests: Vec<ConsentRequest>,
+    /// Live consents (withdrawn ones are events in the ledger).
+    pub consents: Vec<ConsentRecord>,
+}
+
+/// The result of asking to switch a setting on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SwitchOn {
+    /// A child: show this intervention; the setting has not changed.
+    Intervention(Box<Intervention>),
+    /// An adult: it is on.
+    On,
+}
+
+/// The result of acknowledging an intervention.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Acknowledged {
+    /// On, with the child's own consent when the basis is consent.
+    On,
+    /// Waiting for a parent.
+    PendingParent(ConsentRequest),
+}
+
+/// An operation's result: its outcome and the events it caused.
+pub type Outcome<T> = Result<(T, Vec<Event>), FlowError>;
+
+impl Child {
+    /// A new child: `unknown` age, the policy's first jurisdiction, settings at their
+    /// defaults, profile private and location off (whatever `[defaults]` says, they are what
+    /// the Code expects; `ward check` flags a policy that says otherwise).
+    pub fn new(id: ChildId, policy: &CompiledPolicy, now: Timestamp) -> (Self, Vec<Event>) {
+        let jurisdiction = policy
+            .policy()
+            .service
+            .jurisdictions
+            .first()
+            .copied()
+            .unwrap_or_else(default_jurisdiction);
+        let age = age_snapshot(None, policy.policy(), now);
+        let settings = policy
+            .settings()
+            .iter()
+            .map(|setting| default_slot(policy, setting.purpose, age.status))
+            .collect();
+        let child = Self {
+            id: id.clone(),
+            state: ChildState {
+                age,
+                age_record: None,
+                jurisdiction,
+                settings,
+                supervised: false,
+                geolocation: Toggle::Off,
+                profile: ProfileVisibility::Private,
+            },
+            time_zone: None,
+            parents: Vec::new(),
+            requests: Vec::new(),
+            consents: Vec::new(),
+        };
+        let event = child.event(
+            now,
+            EventKind::ChildCreated {
+                band: age.status.band_str().to_owned(),
+                jurisdiction: jurisdiction.to_string(),
+            },
+        );
+        (child, vec![event])
+    }
+
+    fn event(&self, at: Timestamp, kind: EventKind) -> Event {
+        Event {
+            at,
+            child: self.id.clone(),
+            kind,
+        }
+    }
+
+    fn status(&self, policy: &CompiledPolicy, now: Timestamp) -> AgeStatus {
+        self.state.age_status(policy, now)
+    }
+
+    fn setting_idx(&self, policy: &CompiledPolicy, setting: &str) -> Result<SettingIdx, FlowError> {
+        policy
+            .setting_idx(setting)
+            .filter(|idx| (idx.0 as usize) < self.state.settings.len())
+            .ok_or_else(|| FlowError::UnknownSetting(setting.to_owned()))
+    }
+
+    fn set_effective(
+        &mut self,
+        policy: &CompiledPolicy,
+        idx: SettingIdx,
+        to: SettingValue,
+        by: Actor,
+        now: Timestamp,
+        events: &mut Vec<Event>,
+    ) {
+        let slot = &mut self.state.settings[idx.0 as usize];
+        let from = slot.effective;
+        slot.effective = to;
+        if from != to {
+            let setting = policy.setting(idx).id.clone();
+            events.push(self.event(
+                now,
+                EventKind::SettingChanged {
+                    setting,
+                    from,
+                    to,
+                    by,
+                },
+            ));
+        }
+    }
+
+    /// Records an age-assurance record and what it makes the child now.
+    pub fn set_age_record(
+        &mut self,
+        policy: &CompiledPolicy,
+        record: AgeRecord,
+        now: Timestamp,
+    ) -> Vec<Event> {
+        self.state.age_record = Some(record);
+        let before = self.state.age.status;
+        self.state.age = record.snapshot(&policy.policy().service.adult_age_methods, now);
+        let mut events = vec![self.event(
+            now,
+            EventKind::AgeRecorded {
+                record,
+                band: self.state.age.status.band_str().to_owned(),
+            },
+        )];
+        self.after_age_change(policy, before, now, &mut events);
+        events
+    }
+
+    /// Sets the child's jurisdiction (one of the policy's).
+    pub fn set_jurisdiction(
+        &mut self,
+        policy: &CompiledPolicy,
+        jurisdiction: Jurisdiction,
+        now: Timestamp,
+    ) -> Outcome<()> {
+        if !policy
+            .policy()
+            .service
+            .jurisdictions
+            .contains(&jurisdiction)
+        {
+            return Err(FlowError::JurisdictionNotServed(jurisdiction.to_string()));
+        }
+        if self.state.jurisdiction == jurisdiction {
+            return Ok(((), Vec::new()));
+        }
+        self.state.jurisdiction = jurisdiction;
+        let mut events = vec![self.event(
+            now,
+            EventKind::JurisdictionChanged {
+                jurisdiction: jurisdiction.to_string(),
+            },
+        )];
+        let status = self.status(policy, now);
+        self.mark_refresh_due(policy, status, now, &mut events);
+        Ok(((), events))
+    }
+
+    /// Lets time pass: birthdays (band changes, crossing the consent age) and consent
+    /// requests expiring. The store calls it before acting on a child.
+    pub fn observe(&mut self, policy: &CompiledPolicy, now: Timestamp) -> Vec<Event> {
+        let mut events = Vec::new();
+        if now.as_second() >= self.state.age.valid_until {
+            let before = self.state.age.status;
+            self.state.age = age_snapshot(self.state.age_record.as_ref(), policy.policy(), now);
+            self.after_age_change(policy, before, now, &mut events);
+        }
+        let expired: Vec<SettingId> = self
+            .requests
+            .iter()
+            .filter(|r| r.expires_at <= now)
+            .map(|r| r.setting.clone())
+            .collect();
+        for setting in expired {
+            self.requests.retain(|r| r.setting != setting);
+            if let Ok(idx) = self.setting_idx(policy, setting.as_str()) {
+                events.push(self.event(
+                    now,
+                    EventKind::ConsentRequestExpired {
+                        setting: setting.clone(),
+                    },
+                ));
+                self.state.settings[idx.0 as usize].preferred = SettingValue::Off;
+                self.set_effective(
+                    policy,
+                    idx,
+                    SettingValue::Off,
+                    Actor::Ward,
+                    now,
+                    &mut events,
+                );
+            }
+        }
+        events
+    }
+
+    fn after_age_change(
+        &mut self,
+        policy: &CompiledPolicy,
+        before: AgeStatus,
+        now: Timestamp,
+        events: &mut Vec<Event>,
+    ) {
+        let after = self.state.age.status;
+        if before.band_str() != after.band_str() {
+            events.push(self.event(
+                now,
+                EventKind::BandChanged {
+                    from: before.band_str().to_owned(),
+                    to: after.band_str().to_owned(),
+                },
+            ));
+        }
+        // Locked purposes: locked off for children, left as they are for adults to choose.
+        for (idx, setting) in policy.settings().iter().enumerate() {
+            let locked = policy.purpose(setting.purpose).locked_for_children;
+            let slot = self.state.settings[idx];
+            if locked && !after.is_adult() && slot.effective != SettingValue::LockedOff {
+                self.withdraw(policy, SettingIdx(idx as u16), Actor::Ward, now, events);
+                self.set_effective(
+                    policy,
+                    SettingIdx(idx as u16),
+                    SettingValue::LockedOff,
+                    Actor::Ward,
+                    now,
+                    events,
+                );
+            } else if locked && after.is_adult() && slot.effective == SettingValue::LockedOff {
+                self.set_effective(
+                    policy,
+                    SettingIdx(idx as u16),
+                    SettingValue::Off,
+                    Actor::Ward,
+                    now,
+                    events,
+                );
+            }
+        }
+        self.mark_refresh_due(policy, after, now, events);
+    }
+
+    /// A parent's consent for a child who no longer needs one stays live, marked for the child
+    /// to confirm.
+    fn mark_refresh_due(
+        &mut self,
+        policy: &CompiledPolicy,
+        status: AgeStatus,
+        now: Timestamp,
+        events: &mut Vec<Event>,
+    ) {
+        if status.needs_parent(self.state.jurisdiction, policy.min_age()) {
+            return;
+        }
+        for idx in 0..self.state.settings.len() {
+            let slot = &mut self.state.settings[idx];
+            if let Some(consent) = &mut slot.consent
+                && consent.giver == ConsentGiver::Parent
+                && !consent.refresh_due
+            {
+                consent.refresh_due = true;
+                let setting = policy.settings()[idx].id.clone();
+                events.push(self.event(now, EventKind::ConsentRefreshDue { setting }));
+            }
+        }
+    }
+
+    /// Asks to switch a setting on: an adult's goes on at once; a child gets an intervention
+    /// and the setting stays as it is.
+    pub fn request_on(
+        &mut self,
+        policy: &CompiledPolicy,
+        setting: &str,
+        now: Timestamp,
+    ) -> Outcome<SwitchOn> {
+        let idx = self.setting_idx(policy, setting)?;
+        let setting_id = policy.setting(idx).id.clone();
+        let purpose_idx = policy.setting(idx).purpose;
+        let purpose = policy.purpose(purpose_idx);
+        let status = self.status(policy, now);
+        let slot = self.state.settings[idx.0 as usize];
+        if !status.is_adult() {
+            if purpose.locked_for_children {
+                return Err(FlowError::LockedForChildren(setting_id));
+            }
+            if status.is_below(policy.min_age()) {
+                return Err(FlowError::BelowMinAge);
+            }
+        }
+        match slot.effective {
+            SettingValue::On if slot.consent.is_some() || !purpose.consent_basis => {
+                return Err(FlowError::AlreadyOn(setting_id));
+            }
+            SettingValue::PendingParent => return Err(FlowError::AlreadyPending(setting_id)),
+            _ => {}
+        }
+        if status.is_adult() {
+            let mut events = Vec::new();
+            self.turn_on(
+                policy,
+                idx,
+                ConsentGiver::User,
+                None,
+                None,
+                policy.text_version(purpose_idx, None),
+                Actor::Child,
+                now,
+                &mut events,
+            );
+            return Ok((SwitchOn::On, events));
+        }
+        let intervention = self.intervention(policy, idx, purpose_idx, status, now);
+        let events = vec![self.event(
+            now,
+            EventKind::InterventionShown {
+                setting: setting_id,
+                band: intervention.band.clone(),
+                text_version: intervention.text_version.clone(),
+                required: intervention.required.clone(),
+            },
+        )];
+        Ok((SwitchOn::Intervention(Box::new(intervention)), events))
+    }
+
+    fn intervention(
+        &self,
+        policy: &CompiledPolicy,
+        idx: SettingIdx,
+        purpose_idx: PurposeIdx,
+        status: AgeStatus,
+        now: Timestamp,
+    ) -> Intervention {
+        let declared = policy.declared_purpose(purpose_idx);
+        let purpose = policy.purpose(purpose_idx);
+        let band = status.text_band(policy.min_age());
+        let text = |texts: &crate::policy::BandTexts| {
+            band.and_then(|b| texts.for_band(b))
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let mut required = vec![Step::Acknowledge];
+        if purpose.consent_basis {
+            if status == AgeStatus::Unknown {
+                required.push(Step::AgeAssurance);
+            } else if status.needs_parent(self.state.jurisdiction, policy.min_age()) {
+                required.push(Step::ParentalConsent);
+            }
+        }
+        Intervention {
+            child: self.id.clone(),
+            setting: policy.setting(idx).id.clone(),
+            purpose: declared.id.clone(),
+            band: band.map(|b: AgeBand| b.as_str().to_owned()),
+            explain: text(&declared.explain),
+            ask_adult: text(&declared.ask_adult),
+            required,
+            text_version: policy.text_version(purpose_idx, band),
+            purpose_version: purpose.version,
+            shown_at: now,
+            expires_at: now.saturating_add(INTERVENTION_TTL).unwrap_or(now),
+        }
+    }
+
+    /// The child acknowledges an intervention: on with their own consent, or waiting for a
+    /// parent (every linked parent is asked; with none, the request waits as
+    /// `no_parent_linked`), or refused until their age is established.
+    pub fn acknowledge(
+        &mut self,
+        policy: &CompiledPolicy,
+        intervention: &Intervention,
+        now: Timestamp,
+    ) -> Outcome<Acknowledged> {
+        if intervention.child != self.id {
+            return Err(FlowError::WrongChild);
+        }
+        if now >= intervention.expires_at {
+            return Err(FlowError::InterventionExpired);
+        }
+        let idx = self.setting_idx(policy, intervention.setting.as_str())?;
+        let purpose_idx = policy.setting(idx).purpose;
+        let status = self.status(policy, now);
+        // The texts or the purpose changed, or the child's band did: what they saw is not
+        // what they would be agreeing to.
+        let fresh = self.intervention(policy, idx, purpose_idx, status, now);
+        if fresh.text_version != intervention.text_version
+            || fresh.purpose_version != intervention.purpose_version
+        {
+            return Err(FlowError::InterventionStale);
+        }
+        let slot = self.state.settings[idx.0 as usize];
+        if slot.effective == SettingValue::PendingParent {
+            return Err(FlowError::AlreadyPending(intervention.setting.clone()));
+        }
+        if slot.effective == SettingValue::On
+            && (slot.consent.is_some() || !policy.purpose(purpose_idx).consent_basis)
+        {
+            return Err(FlowError::AlreadyOn(intervention.setting.clone()));
+        }
+        if fresh.required.contains(&Step::AgeAssurance) {
+            return Err(FlowError::AgeAssuranceRequired);
+        }
+        let mut events = vec![self.event(
+            now,
+            EventKind::InterventionAcknowledged {
+                setting: intervention.setting.clone(),
+                text_version: intervention.text_version.clone(),
+            },
+        )];
+        if fresh.required.contains(&Step::ParentalConsent) {
+            let ttl = SignedDuration::from_hours(
+                24 * i64::from(policy.policy().consent.request_ttl_days),
+            );
+            let request = ConsentRequest {
+                setting: intervention.setting.clone(),
+                purpose: intervention.purpose.clone(),
+                purpose_version: intervention.purpose_version,
+                explain: intervention.explain.clone(),
+                ask_adult: intervention.ask_adult.clone(),
+                text_version: intervention.text_version.clone(),
+                requested_at: now,
+                expires_at: now.saturating_add(ttl).unwrap_or(now),
+                no_parent_linked: self.parents.is_empty(),
+            };
+            self.state.settings[idx.0 as usize].preferred = SettingValue::On;
+            self.set_effective(
+                policy,
+                idx,
+                SettingValue::PendingParent,
+                Actor::Child,
+                now,
+                &mut events,
+            );
+            self.requests.retain(|r| r.setting != request.setting);
+            self.requests.push(request.clone());
+            events.push(self.event(
+                now,
+                EventKind::ConsentRequested {
+                    request: request.clone(),
+                    parents: self.parents.clone(),
+                },
+            ));
+            return Ok((Acknowledged::PendingParent(request), events));
+        }
+        self.turn_on(
+            policy,
+            idx,
+            ConsentGiver::User,
+            None,
+            None,
+            intervention.text_version.clone(),
+            Actor::Child,
+            now,
+            &mut events,
+        );
+        Ok((Acknowledged::On, events))
+    }
+
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one private step of the flow, named arguments at every call"
+    )]
+    fn turn_on(
+        &mut self,
+        policy: &CompiledPolicy,
+        idx: SettingIdx,
+        giver: ConsentGiver,
+        parent: Option<ParentId>,
+        method: Option<ParentalConsentMethod>,
+        text_version: String,
+        by: Actor,
+        now: Timestamp,
+        events: &mut Vec<Event>,
+    ) {
+        let purpose_idx = policy.setting(idx).purpose;
+        let purpose = policy.purpose(purpose_idx);
+        let slot = &mut self.state.settings[idx.0 as usize];
+        slot.preferred = SettingValue::On;
+        if policy.declared_purpose(purpose_idx).lawful_basis == LawfulBasis::Consent {
+            slot.consent = Some(ConsentLink {
+                giver,
+                version: purpose.version,
+                refresh_due: false,
+            });
+            let record = ConsentRecord {
+                setting: policy.setting(idx).id.clone(),
+                purpose: purpose.id.clone(),
+                purpose_version: purpose.version,
+                text_version,
+                given_by: giver,
+                parent,
+                method,
+                given_at: now,
+                withdrawn_at: None,
+            };
+            self.consents.retain(|c| c.setting != record.setting);
+            self.consents.push(record.clone());
+            events.push(self.event(now, EventKind::ConsentGiven { record }));
+        }
+        self.set_effective(policy, idx, SettingValue::On, by, now, events);
+    }
+
+    fn pending_request(
+        &self,
+        policy: &CompiledPolicy,
+        setting: &str,
+        parent: &ParentId,
+        now: Timestamp,
+    ) -> Result<(SettingIdx, ConsentRequest), FlowError> {
+        let idx = self.setting_idx(policy, setting)?;
+        let setting_id = policy.setting(idx).id.clone();
+        if !self.parents.contains(parent) {
+            return Err(FlowError::ParentNotLinked(parent.clone()));
+        }
+        let request = self
+            .requests
+            .iter()
+            .find(|r| r.setting == setting_id)
+            .cloned();
+        match request {
+            Some(request) if request.expires_at <= now => {
+                Err(FlowError::RequestExpired(setting_id))
+            }
+            Some(request)
+                if self.state.settings[idx.0 as usize].effective == SettingValue::PendingParent =>
+            {
+                Ok((idx, request))
+            }
+            _ => Err(FlowError::NotPending(setting_id)),
+        }
+    }
+
+    /// A linked parent approves a waiting request: on, with their consent (the first answer
+    /// stands; a second finds nothing pending).
+    pub fn approve(
+        &mut self,
+        policy: &CompiledPolicy,
+        setting: &str,
+        parent: &ParentId,
+        method: ParentalConsentMethod,
+        now: Timestamp,
+    ) -> Outcome<()> {
+        let (idx, request) = self.pending_request(policy, setting, parent, now)?;
+        if request.purpose_version != policy.purpose(policy.setting(idx).purpose).version {
+            // The purpose changed since the child asked: the parent would consent to something
+            // other than what the child saw.
+            return Err(FlowError::InterventionStale);
+        }
+        self.requests.retain(|r| r.setting != request.setting);
+        let mut events = Vec::new();
+        self.turn_on(
+            policy,
+            idx,
+            ConsentGiver::Parent,
+            Some(parent.clone()),
+            Some(method),
+            request.text_version,
+            Actor::Parent(parent.clone()),
+            now,
+            &mut events,
+        );
+        Ok(((), events))
+    }
+
+    /// A linked parent denies a waiting request: off.
+    pub fn deny(
+        &mut self,
+        policy: &CompiledPolicy,
+        setting: &str,
+        parent: &ParentId,
+        now: Timestamp,
+    ) -> Outcome<()> {
+        let (idx, request) = self.pending_request(policy, setting, parent, now)?;
+        self.requests.retain(|r| r.setting != request.setting);
+        let mut events = vec![self.event(
+            now,
+            EventKind::ConsentDenied {
+                setting: request.setting.clone(),
+                parent: parent.clone(),
+            },
+        )];
+        self.state.settings[idx.0 as usize].preferred = SettingValue::Off;
+        self.set_effective(
+            policy,
+            idx,
+            SettingValue::Off,
+            Actor::Parent(parent.clone()),
+            now,
+            &mut events,
+        );
+        Ok(((), events))
+    }
+
+    fn withdraw(
+        &mut self,
+        policy: &CompiledPolicy,
+        idx: SettingIdx,
+        by: Actor,
+        now: Timestamp,
+        events: &mut Vec<Event>,
+    ) {
+        let setting = policy.setting(idx).id.clone();
+        self.requests.retain(|r| r.setting != setting);
+        if self.state.settings[idx.0 as usize].consent.take().is_some() {
+            self.consents.retain(|c| c.setting != setting);
+            let purpose = policy.purpose(policy.setting(idx).purpose).id.clone();
+            events.push(self.event(
+                now,
+                EventKind::ConsentWithdrawn {
+                    setting,
+                    purpose,
+                    by,
+                },
+            ));
+        }
+    }
+
+    /// Switches a setting off in one step, withdrawing its consent and any waiting request.
+    /// Switching off what is already off changes nothing and is not an error.
+    pub fn switch_off(
+        &mut self,
+        policy: &CompiledPolicy,
+        setting: &str,
+        by: Actor,
+        now: Timestamp,
+    ) -> Outcome<()> {
+        let idx = self.setting_idx(policy, setting)?;
+        let mut events = Vec::new();
+        self.withdraw(policy, idx, by.clone(), now, &mut events);
+        let slot = &mut self.state.settings[idx.0 as usize];
+        if slot.effective != SettingValue::LockedOff {
+            slot.preferred = SettingValue::Off;
+            self.set_effective(policy, idx, SettingValue::Off, by, now, &mut events);
+        }
+        Ok(((), events))
+    }
+
+    /// A child who crossed the consent age confirms a parent's consent as their own.
+    pub fn confirm_consent(
+        &mut self,
+        policy: &CompiledPolicy,
+        setting: &str,
+        now: Timestamp,
+    ) -> Outcome<()> {
+        let idx = self.setting_idx(policy, setting)?;
+        let slot = self.state.settings[idx.0 as usize];
+        if !slot.consent.is_some_and(|c| c.refresh_due) {
+            return Err(FlowError::NoRefreshDue(policy.setting(idx).id.clone()));
+        }
+        let purpose_idx = policy.setting(idx).purpose;
+        let status = self.status(policy, now);
+        let text_version = policy.text_version(purpose_idx, status.text_band(policy.min_age()));
+        let mut events = Vec::new();
+        self.turn_on(
+            policy,
+            idx,
+            ConsentGiver::User,
+            None,
+            None,
+            text_version,
+            Actor::Child,
+            now,
+            &mut events,
+        );
+        Ok(((), events))
+    }
+
+    /// Sets location sharing.
+    pub fn set_geolocation(&mut self, value: Toggle, now: Timestamp) -> Vec<Event> {
+        if self.state.geolocation == value {
+            return Vec::new();
+        }
+        self.state.geolocation = value;
+        vec![self.event(now, EventKind::GeolocationChanged { value })]
+    }
+
+    /// Sets profile visibility.
+    pub fn set_profile_visibility(
+        &mut self,
+        value: ProfileVisibility,
+        now: Timestamp,
+    ) -> Vec<Event> {
+        if self.state.profile == value {
+            return Vec::new();
+        }
+        self.state.profile = value;
+        vec![self.event(now, EventKind::ProfileVisibilityChanged { value })]
+    }
+
+    /// A session ended: location sharing goes back to off (Standard 10).
+    pub fn end_session(&mut self, now: Timestamp) -> Vec<Event> {
+        let geolocation_reset = self.state.geolocation == Toggle::On;
+        self.state.geolocation = Toggle::Off;
+        vec![self.event(now, EventKind::SessionEnded { geolocation_reset })]
+    }
+
+    /// Links a parent: the child is supervised, and waiting requests now reach them.
+    pub fn link_parent(&mut self, parent: ParentId, now: Timestamp) -> Outcome<()> {
+        if self.parents.contains(&parent) {
+            return Err(FlowError::ParentAlreadyLinked(parent));
+        }
+        self.parents.push(parent.clone());
+        self.state.supervised = true;
+        for request in &mut self.requests {
+            request.no_parent_linked = false;
+        }
+        Ok((
+            (),
+            vec![self.event(now, EventKind::ParentLinked { parent })],
+        ))
+    }
+
+    /// Unlinks a parent.
+    pub fn unlink_parent(&mut self, parent: &ParentId, now: Timestamp) -> Outcome<()> {
+        if !self.parents.contains(parent) {
+            return Err(FlowError::ParentNotLinked(parent.clone()));
+        }
+        self.parents.retain(|p| p != parent);
+        self.state.supervised = !self.parents.is_empty();
+        let supervised = self.state.supervised;
+        Ok((
+            (),
+            vec![self.event(
+                now,
+                EventKind::ParentUnlinked {
+                    parent: parent.clone(),
+                    supervised,
+                },
+            )],
+        ))
+    }
+
+    /// Moves the child from `old` to `new` policy: removed purposes drop their settings, new
+    /// ones start at their defaults, and a purpose whose category, description, data or lawful
+    /// basis changed no longer has live consent (the setting stays as the child left it, and
+    /// `decide` answers `consent_missing` until they, or a parent, consent again).
+    pub fn apply_policy_change(
+        &mut self,
+        old: &CompiledPolicy,
+        new: &CompiledPolicy,
+        now: Timestamp,
+    ) -> Vec<Event> {
+        let mut events = Vec::new();
+        let status = self.status(new, now);
+        let mut settings = Vec::with_capacity(new.settings().len());
+        for setting in new.settings() {
+            let old_slot = old
+                .setting_idx(setting.id.as_str())
+                .and_then(|idx| self.state.settings.get(idx.0 as usize).copied());
+            let new_purpose = new.purpose(setting.purpose);
+            let slot = match old_slot {
+                Some(mut slot) => {
+                    if let Some(consent) = slot.consent
+                        && consent.version != new_purpose.version
+                    {
+                        slot.consent = None;
+                        self.consents.retain(|c| c.setting != setting.id);
+                        events.push(self.event(
+                            now,
+                            EventKind::ReconsentRequired {
+                                setting: setting.id.clone(),
+                                purpose: new_purpose.id.clone(),
+                            },
+                        ));
+                    }
+                    if slot.effective == SettingValue::PendingParent
+                        && self.requests.iter().any(|r| {
+                            r.setting == setting.id && r.purpose_version != new_purpose.version
+                        })
+                    {
+                        self.requests.retain(|r| r.setting != setting.id);
+                        slot.effective = SettingValue::Off;
+                        slot.preferred = SettingValue::Off;
+                        events.push(self.event(
+                            now,
+                            EventKind::ReconsentRequired {
+                                setting: setting.id.clone(),
+                                purpose: new_purpose.id.clone(),
+                            },
+                        ));
+                    }
+                    if new_purpose.locked_for_children && !status.is_adult() {
+                        slot.effective = SettingValue::LockedOff;
+                        slot.consent = None;
+                    }
+                    slot
+                }
+                None => {
+                    let slot = default_slot(new, setting.purpose, status);
+                    events.push(self.event(
+                        now,
+                        EventKind::SettingAdded {
+                            setting: setting.id.clone(),
+                            value: slot.effective,
+                        },
+                    ));
+                    slot
+                }
+            };
+            settings.push(slot);
+        }
+        for setting in old.settings() {
+            if new.setting_idx(setting.id.as_str()).is_none() {
+                self.requests.retain(|r| r.setting != setting.id);
+                self.consents.retain(|c| c.setting != setting.id);
+                events.push(self.event(
+                    now,
+                    EventKind::SettingRemoved {
+                        setting: setting.id.clone(),
+                    },
+                ));
+            }
+        }
+        self.state.settings = settings.into_boxed_slice();
+        events
+    }
+}
+
+fn default_jurisdiction() -> Jurisdiction {
+    // INVARIANT: `GB` is in the consent-age table; a policy always has at least one
+    // jurisdiction anyway, so this is never reached.
+    Jurisdiction::parse("GB").unwrap_or_else(|_| unreachable_jurisdiction())
+}
+
+#[expect(
+    clippy::panic,
+    reason = "the consent-age table is a constant that contains GB"
+)]
+fn unreachable_jurisdiction() -> Jurisdiction {
+    panic!("the consent-age table lost GB")
+}
+
+fn default_slot(policy: &CompiledPolicy, purpose: PurposeIdx, status: AgeStatus) -> SettingSlot {
+    let compiled = policy.purpose(purpose);
+    let value = if compiled.locked_for_children && !status.is_adult() {
+        SettingValue::LockedOff
+    } else {
+        match policy.declared_purpose(purpose).default {
+            Toggle::On => SettingValue::On,
+            Toggle::Off => SettingValue::Off,
+        }
+    };
+    SettingSlot {
+        preferred: value,
+        effective: value,
+        consent: None,
+    }
+}
