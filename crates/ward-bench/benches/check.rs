@@ -1,5 +1,10 @@
 //! `ward check` on generated policies: parse alone, then parse + every rule + JSON report.
 //! The target (issue 3): a 5,000-purpose policy well under a second.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "benchmark setup fails loudly"
+)]
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ward_bench::generated_policy;

@@ -26,7 +26,7 @@ pub fn generated_policy(n_purposes: usize) -> String {
              description = \"Uses the videos you watch and like to choose the next videos we show you, number {idx}.\"\n\
              setting = \"setting-{idx}\"\nlawful_basis = \"consent\"\ndata = [\"data-{idx}\"]\n\
              safeguards = [\"age_rating_filter\", \"harm_tag_filter\", \"user_reporting\", \"adult_contact_filter\"]\n\
-             triggers = [\"friend_activity\"]\ntcf_purposes = [1, 5, 6]\n\
+             triggers = [\"friend_activity\"]\ntcf_purposes = [1]\n\
              explain.6-9 = \"Words for six to nine.\"\nexplain.10-12 = \"Words for ten to twelve.\"\n\
              explain.13-15 = \"Words for thirteen to fifteen.\"\nexplain.16-17 = \"Words for sixteen and seventeen.\"\n\
              ask_adult = \"Not sure? Ask an adult you trust.\"\n\n\

@@ -47,17 +47,19 @@ fn check_kebab_case(text: &str) -> Result<(), IdError> {
     }
 }
 
-macro_rules! kebab_id {
-    ($(#[$doc:meta])* $name:ident) => {
+/// A string id built only through its checked constructor: `$check` says whether a text is
+/// well formed, and why not.
+macro_rules! string_id {
+    ($(#[$doc:meta])* $name:ident, $check:path, $error:ty) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
         #[serde(transparent)]
         pub struct $name(String);
 
         impl $name {
-            /// Checks `text` and builds the id: kebab-case, 1 to 64 characters.
-            pub fn parse(text: &str) -> Result<Self, IdError> {
-                check_kebab_case(text)?;
+            /// Checks `text` and builds the id.
+            pub fn parse(text: &str) -> Result<Self, $error> {
+                $check(text)?;
                 Ok(Self(text.to_owned()))
             }
 
@@ -70,6 +72,14 @@ macro_rules! kebab_id {
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(&self.0)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = $error;
+
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                Self::parse(text)
             }
         }
 
@@ -88,17 +98,58 @@ macro_rules! kebab_id {
     };
 }
 
-kebab_id!(
-    /// A profiling purpose's id, unique in a policy (`recommend-videos`).
-    PurposeId
+string_id!(
+    /// A profiling purpose's id, unique in a policy (`recommend-videos`): kebab-case, 1 to 64
+    /// characters.
+    PurposeId,
+    check_kebab_case,
+    IdError
 );
-kebab_id!(
+string_id!(
     /// A privacy setting's id: the toggle a child sees (`recommend-videos`).
-    SettingId
+    SettingId,
+    check_kebab_case,
+    IdError
 );
-kebab_id!(
+string_id!(
     /// A `[[data]]` item's id (`watch-history`).
-    DataId
+    DataId,
+    check_kebab_case,
+    IdError
+);
+
+/// Why a string is not a valid external id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a valid id: use 1 to 128 letters, digits, `-`, `_`, `.`, `:` or `@`")]
+pub struct BadExternalId(pub String);
+
+/// The longest external id accepted, in bytes.
+pub const MAX_EXTERNAL_ID_LEN: usize = 128;
+
+fn check_external(text: &str) -> Result<(), BadExternalId> {
+    let well_formed = !text.is_empty()
+        && text.len() <= MAX_EXTERNAL_ID_LEN
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:@".contains(&b));
+    if well_formed {
+        Ok(())
+    } else {
+        Err(BadExternalId(text.to_owned()))
+    }
+}
+
+string_id!(
+    /// A child's id, as the service knows them (opaque to ward).
+    ChildId,
+    check_external,
+    BadExternalId
+);
+string_id!(
+    /// A parent's id, as the service knows them (opaque to ward).
+    ParentId,
+    check_external,
+    BadExternalId
 );
 
 #[cfg(test)]
@@ -136,54 +187,3 @@ mod tests {
         ));
     }
 }
-
-/// Why a string is not a valid external id.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a valid id: use 1 to 128 letters, digits, `-`, `_`, `.`, `:` or `@`")]
-pub struct BadExternalId(pub String);
-
-macro_rules! external_id {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-        #[serde(transparent)]
-        pub struct $name(String);
-
-        impl $name {
-            /// Checks `text`: 1 to 128 ASCII letters, digits, `-`, `_`, `.`, `:` or `@`.
-            pub fn parse(text: &str) -> Result<Self, BadExternalId> {
-                let ok = !text.is_empty()
-                    && text.len() <= 128
-                    && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:@".contains(&b));
-                if ok { Ok(Self(text.to_owned())) } else { Err(BadExternalId(text.to_owned())) }
-            }
-
-            /// The id as written.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let text = String::deserialize(deserializer)?;
-                Self::parse(&text).map_err(serde::de::Error::custom)
-            }
-        }
-    };
-}
-
-external_id!(
-    /// A child's id, as the service knows them (opaque to ward).
-    ChildId
-);
-external_id!(
-    /// A parent's id, as the service knows them (opaque to ward).
-    ParentId
-);

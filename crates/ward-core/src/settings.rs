@@ -197,6 +197,15 @@ pub struct ConsentRecord {
     pub withdrawn_at: Option<Timestamp>,
 }
 
+/// Who gives a consent as a setting goes on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Grantor {
+    /// The user themself (a child at or above the consent age, or an adult).
+    User,
+    /// A linked parent, verified by `method`.
+    Parent(ParentId, ParentalConsentMethod),
+}
+
 /// Who caused a change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
@@ -301,12 +310,14 @@ pub enum EventKind {
         /// The parent.
         parent: ParentId,
     },
-    /// Consent was withdrawn (switching off).
+    /// Consent was withdrawn (switching off, or the purpose became locked for the child).
     ConsentWithdrawn {
         /// The setting.
         setting: SettingId,
         /// The purpose.
         purpose: PurposeId,
+        /// The consent, with `withdrawn_at` set.
+        record: Option<ConsentRecord>,
         /// Who.
         by: Actor,
     },
@@ -739,11 +750,8 @@ impl Child {
             self.turn_on(
                 policy,
                 idx,
-                ConsentGiver::User,
-                None,
-                None,
+                Grantor::User,
                 policy.text_version(purpose_idx, None),
-                Actor::Child,
                 now,
                 &mut events,
             );
@@ -884,35 +892,34 @@ impl Child {
         self.turn_on(
             policy,
             idx,
-            ConsentGiver::User,
-            None,
-            None,
+            Grantor::User,
             intervention.text_version.clone(),
-            Actor::Child,
             now,
             &mut events,
         );
         Ok((Acknowledged::On, events))
     }
 
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "one private step of the flow, named arguments at every call"
-    )]
     fn turn_on(
         &mut self,
         policy: &CompiledPolicy,
         idx: SettingIdx,
-        giver: ConsentGiver,
-        parent: Option<ParentId>,
-        method: Option<ParentalConsentMethod>,
+        grantor: Grantor,
         text_version: String,
-        by: Actor,
         now: Timestamp,
         events: &mut Vec<Event>,
     ) {
         let purpose_idx = policy.setting(idx).purpose;
         let purpose = policy.purpose(purpose_idx);
+        let (giver, parent, method, by) = match grantor {
+            Grantor::User => (ConsentGiver::User, None, None, Actor::Child),
+            Grantor::Parent(parent, method) => (
+                ConsentGiver::Parent,
+                Some(parent.clone()),
+                Some(method),
+                Actor::Parent(parent),
+            ),
+        };
         let slot = &mut self.state.settings[idx.0 as usize];
         slot.preferred = SettingValue::On;
         if policy.declared_purpose(purpose_idx).lawful_basis == LawfulBasis::Consent {
@@ -990,11 +997,8 @@ impl Child {
         self.turn_on(
             policy,
             idx,
-            ConsentGiver::Parent,
-            Some(parent.clone()),
-            Some(method),
+            Grantor::Parent(parent.clone(), method),
             request.text_version,
-            Actor::Parent(parent.clone()),
             now,
             &mut events,
         );
@@ -1041,13 +1045,22 @@ impl Child {
         let setting = policy.setting(idx).id.clone();
         self.requests.retain(|r| r.setting != setting);
         if self.state.settings[idx.0 as usize].consent.take().is_some() {
-            self.consents.retain(|c| c.setting != setting);
+            let record = self
+                .consents
+                .iter()
+                .position(|c| c.setting == setting)
+                .map(|pos| {
+                    let mut record = self.consents.remove(pos);
+                    record.withdrawn_at = Some(now);
+                    record
+                });
             let purpose = policy.purpose(policy.setting(idx).purpose).id.clone();
             events.push(self.event(
                 now,
                 EventKind::ConsentWithdrawn {
                     setting,
                     purpose,
+                    record,
                     by,
                 },
             ));
@@ -1090,17 +1103,7 @@ impl Child {
         let status = self.status(policy, now);
         let text_version = policy.text_version(purpose_idx, status.text_band(policy.min_age()));
         let mut events = Vec::new();
-        self.turn_on(
-            policy,
-            idx,
-            ConsentGiver::User,
-            None,
-            None,
-            text_version,
-            Actor::Child,
-            now,
-            &mut events,
-        );
+        self.turn_on(policy, idx, Grantor::User, text_version, now, &mut events);
         Ok(((), events))
     }
 
