@@ -17,21 +17,26 @@ use std::collections::HashMap;
 use std::hint::black_box;
 use std::str::FromStr;
 
+#[cfg(feature = "cedar")]
 use cedar_policy::{Authorizer, Context, Entities, EntityUid, PolicySet, Request as CedarRequest};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+#[cfg(feature = "cedar")]
 use serde_json::json;
 use ward_core::child::{AgeEvidence, AgeRecord};
 use ward_core::compiled::{CompiledPolicy, PurposeIdx};
 use ward_core::decide::{Request, decide};
 use ward_core::ids::ChildId;
 use ward_core::jurisdiction::Jurisdiction;
-use ward_core::policy::{AgeMethod, Category, Policy};
+#[cfg(feature = "cedar")]
+use ward_core::policy::Category;
+use ward_core::policy::{AgeMethod, Policy};
 use ward_core::settings::{Child, ConsentGiver, ConsentLink, SettingSlot, SettingValue};
 
 const N_CHILDREN: usize = 1024;
 const N_REQUESTS: usize = 4096;
 
 /// The decision table (rows 4 to 12; rows 1 to 3 are facts of the request in `context`).
+#[cfg(feature = "cedar")]
 const CEDAR_POLICIES: &str = r#"
 permit(principal, action == Action::"use", resource)
   when { resource.purpose.required };
@@ -154,11 +159,13 @@ fn now() -> jiff::Timestamp {
     jiff::Timestamp::from_str("2026-06-01T12:00:00Z").expect("a timestamp")
 }
 
+#[cfg(feature = "cedar")]
 fn uid(kind: &str, id: &str) -> serde_json::Value {
     json!({"type": kind, "id": id})
 }
 
 /// The same children, purposes and settings as Cedar entities, and one request per ward one.
+#[cfg(feature = "cedar")]
 fn cedar(workload: &Workload) -> (PolicySet, Entities, Vec<CedarRequest>) {
     let policy = &workload.policy;
     let now = now();
@@ -255,20 +262,25 @@ fn bench(c: &mut Criterion) {
             .allow
         })
         .collect();
-    let (cedar_policies, cedar_entities, cedar_requests) = cedar(&workload);
-    let authorizer = Authorizer::new();
-    for (idx, request) in cedar_requests.iter().enumerate() {
-        let cedar_allow = authorizer
-            .is_authorized(request, &cedar_policies, &cedar_entities)
-            .decision()
-            == cedar_policy::Decision::Allow;
-        assert_eq!(
-            cedar_allow, ward_answers[idx],
-            "request {idx}: Cedar and ward disagree"
-        );
-    }
+    #[cfg(feature = "cedar")]
+    let (cedar_policies, cedar_entities, cedar_requests, authorizer) = {
+        let (policies, entities, requests) = cedar(&workload);
+        let authorizer = Authorizer::new();
+        for (idx, request) in requests.iter().enumerate() {
+            let cedar_allow = authorizer
+                .is_authorized(request, &policies, &entities)
+                .decision()
+                == cedar_policy::Decision::Allow;
+            assert_eq!(
+                cedar_allow, ward_answers[idx],
+                "request {idx}: Cedar and ward disagree"
+            );
+        }
+        eprintln!("Cedar agrees with ward on all {N_REQUESTS} requests");
+        (policies, entities, requests, authorizer)
+    };
     let n_allowed = ward_answers.iter().filter(|a| **a).count();
-    eprintln!("workload: {N_REQUESTS} requests, {n_allowed} allowed; Cedar agrees on all");
+    eprintln!("workload: {N_REQUESTS} requests, {n_allowed} allowed");
     let floor: HashMap<(usize, u32, bool), bool> = workload
         .requests
         .iter()
@@ -323,7 +335,9 @@ fn bench(c: &mut Criterion) {
             black_box(n_allowed)
         })
     });
+    #[cfg(feature = "cedar")]
     group.sample_size(10);
+    #[cfg(feature = "cedar")]
     group.bench_function("cedar", |b| {
         b.iter(|| {
             let mut n_allowed = 0usize;

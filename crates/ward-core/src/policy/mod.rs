@@ -731,6 +731,7 @@ impl Policy {
         }
 
         let mut cookies: Vec<Cookie> = Vec::with_capacity(raw.cookie.len());
+        let mut cookie_names = std::collections::HashSet::with_capacity(raw.cookie.len());
         for spanned in raw.cookie {
             let span = table_span(&spanned, source);
             let cookie = spanned.into_inner();
@@ -742,7 +743,7 @@ impl Policy {
                     "a cookie `name` cannot be empty",
                 ));
             }
-            if cookies.iter().any(|earlier| earlier.name == name) {
+            if !cookie_names.insert(name.clone()) {
                 return Err(SchemaError::at(
                     name_span,
                     format!(
