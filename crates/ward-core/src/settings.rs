@@ -95,6 +95,14 @@ pub struct ChildState {
     pub profile: ProfileVisibility,
 }
 
+impl SettingSlot {
+    /// On, and nothing left to ask: consent is held, or the purpose does not rest on consent.
+    /// (An `on` default for a consent purpose still needs the switch-on flow to gather it.)
+    fn is_settled_on(&self, consent_basis: bool) -> bool {
+        self.effective == SettingValue::On && (self.consent.is_some() || !consent_basis)
+    }
+}
+
 impl ChildState {
     /// The age status at `now`: the cached one while it holds, else recomputed (a birthday
     /// passed since the cache was made; correct either way, slower once a year).
@@ -739,7 +747,7 @@ impl Child {
             }
         }
         match slot.effective {
-            SettingValue::On if slot.consent.is_some() || !purpose.consent_basis => {
+            SettingValue::On if slot.is_settled_on(purpose.consent_basis) => {
                 return Err(FlowError::AlreadyOn(setting_id));
             }
             SettingValue::PendingParent => return Err(FlowError::AlreadyPending(setting_id)),
@@ -839,9 +847,7 @@ impl Child {
         if slot.effective == SettingValue::PendingParent {
             return Err(FlowError::AlreadyPending(intervention.setting.clone()));
         }
-        if slot.effective == SettingValue::On
-            && (slot.consent.is_some() || !policy.purpose(purpose_idx).consent_basis)
-        {
+        if slot.is_settled_on(policy.purpose(purpose_idx).consent_basis) {
             return Err(FlowError::AlreadyOn(intervention.setting.clone()));
         }
         if fresh.required.contains(&Step::AgeAssurance) {
