@@ -95,6 +95,12 @@ impl fmt::Display for Jurisdiction {
     }
 }
 
+impl serde::Serialize for Jurisdiction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.code())
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for Jurisdiction {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let code = String::deserialize(deserializer)?;

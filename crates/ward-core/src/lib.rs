@@ -14,6 +14,7 @@ pub mod age;
 pub mod child;
 pub mod compiled;
 pub mod decide;
+pub mod document;
 pub mod ids;
 pub mod jurisdiction;
 pub mod lint;

@@ -17,10 +17,11 @@
 
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::age::AgeBand;
 use crate::child::{AgeRecord, AgeSnapshot, AgeStatus, age_snapshot};
-use crate::compiled::{CompiledPolicy, PurposeIdx, PurposeVersion, SettingIdx};
+use crate::compiled::{CompiledPolicy, PurposeIdx, PurposeVersion, SettingIdx, hex_prefix};
 use crate::ids::{ChildId, ParentId, PurposeId, SettingId};
 use crate::jurisdiction::Jurisdiction;
 use crate::policy::{LawfulBasis, ParentalConsentMethod, ProfileVisibility, Toggle};
@@ -54,7 +55,7 @@ pub enum ConsentGiver {
 
 /// What `decide` needs to know of a consent: who gave it, for which purpose version, and
 /// whether the child must confirm it (they crossed the consent age since a parent gave it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ConsentLink {
     /// Who gave it.
     pub giver: ConsentGiver,
@@ -65,7 +66,7 @@ pub struct ConsentLink {
 }
 
 /// One setting of one child.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SettingSlot {
     /// What the child asked for.
     pub preferred: SettingValue,
@@ -135,6 +136,9 @@ pub enum Step {
 /// The switch-on intervention: what the child is shown before a setting goes on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Intervention {
+    /// Its id: derived from the child, the setting and the moment it was shown, so the same
+    /// inputs give the same id on every node.
+    pub id: String,
     /// The child.
     pub child: ChildId,
     /// The setting.
@@ -162,6 +166,8 @@ pub struct Intervention {
 /// A parental consent request, waiting for any linked parent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsentRequest {
+    /// Its id: derived from the child, the setting and the moment it was asked.
+    pub id: String,
     /// The setting.
     pub setting: SettingId,
     /// The purpose.
@@ -803,6 +809,12 @@ impl Child {
             }
         }
         Intervention {
+            id: derived_id(
+                "intervention",
+                &self.id,
+                policy.setting(idx).id.as_str(),
+                now,
+            ),
             child: self.id.clone(),
             setting: policy.setting(idx).id.clone(),
             purpose: declared.id.clone(),
@@ -865,6 +877,7 @@ impl Child {
                 24 * i64::from(policy.policy().consent.request_ttl_days),
             );
             let request = ConsentRequest {
+                id: derived_id("request", &self.id, intervention.setting.as_str(), now),
                 setting: intervention.setting.clone(),
                 purpose: intervention.purpose.clone(),
                 purpose_version: intervention.purpose_version,
@@ -1264,6 +1277,18 @@ impl Child {
     }
 }
 
+/// A stable id for something a child caused at `now`: the first 16 bytes of SHA-256 over a
+/// kind, the child, the setting and the instant, in hex. Pure, so every node derives the same.
+fn derived_id(kind: &str, child: &ChildId, setting: &str, now: Timestamp) -> String {
+    let mut hasher = Sha256::new();
+    for part in [kind, child.as_str(), setting] {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    hasher.update(now.as_nanosecond().to_be_bytes());
+    hex_prefix(&hasher.finalize(), 16)
+}
+
 fn default_jurisdiction() -> Jurisdiction {
     // INVARIANT: `GB` is in the consent-age table; a policy always has at least one
     // jurisdiction anyway, so this is never reached.
@@ -1278,7 +1303,11 @@ fn unreachable_jurisdiction() -> Jurisdiction {
     panic!("the consent-age table lost GB")
 }
 
-fn default_slot(policy: &CompiledPolicy, purpose: PurposeIdx, status: AgeStatus) -> SettingSlot {
+pub(crate) fn default_slot(
+    policy: &CompiledPolicy,
+    purpose: PurposeIdx,
+    status: AgeStatus,
+) -> SettingSlot {
     let compiled = policy.purpose(purpose);
     let value = if compiled.locked_for_children && !status.is_adult() {
         SettingValue::LockedOff

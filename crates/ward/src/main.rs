@@ -5,6 +5,8 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod service;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use ward_core::lint::{self, RULES};
 use ward_core::report::CheckReport;
@@ -35,6 +37,19 @@ enum Command {
         /// The rule id (`missing-setting`); omit it to list every rule.
         rule: Option<String>,
     },
+    /// Run the HTTP service on a policy (SQLite by default; PostgreSQL with a URL).
+    Serve(service::Serve),
+    /// Run the database migrations and exit (`serve` runs them too).
+    Migrate {
+        #[command(flatten)]
+        database: service::Database,
+    },
+    /// Create, list and revoke API keys.
+    #[command(subcommand)]
+    Keys(service::Keys),
+    /// Verify the evidence ledger.
+    #[command(subcommand)]
+    Ledger(service::Ledger),
     /// Write a commented starter ward.toml that passes `ward check`.
     Init {
         /// Where to write it.
@@ -69,6 +84,10 @@ fn main() -> ExitCode {
         } => check(&file, format, deny_warnings),
         Command::Explain { rule } => explain(rule.as_deref()),
         Command::Init { path, force } => init(&path, force),
+        Command::Serve(args) => service::serve(args),
+        Command::Migrate { database } => service::migrate(database),
+        Command::Keys(command) => service::keys(command),
+        Command::Ledger(command) => service::ledger(command),
     };
     match result {
         Ok(code) => code,
@@ -80,7 +99,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn print(text: &str) -> Result<(), String> {
+pub(crate) fn print(text: &str) -> Result<(), String> {
     let mut stdout = std::io::stdout().lock();
     match stdout
         .write_all(text.as_bytes())

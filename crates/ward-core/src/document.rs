@@ -1,0 +1,108 @@
+//! The storable form of a [`Child`]: what `ward-store` writes, independent of the order in
+//! which a policy happens to list its settings.
+//!
+//! A [`Child`] holds one slot per setting in the compiled policy's slot order, which is right
+//! for `decide` and wrong for storage: a reordered, extended or shortened policy would read
+//! the wrong slots. A [`ChildDocument`] keys settings by id instead and records which policy
+//! generation last wrote it, so the store can tell when [`Child::apply_policy_change`] is due.
+//!
+//! Not for the ledger (events are their own record) and not a wire format of the HTTP API
+//! (the server renders its own views).
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::child::{AgeRecord, age_snapshot};
+use crate::compiled::CompiledPolicy;
+use crate::ids::{ChildId, ParentId, SettingId};
+use crate::jurisdiction::Jurisdiction;
+use crate::policy::{ProfileVisibility, Toggle};
+use crate::settings::{
+    Child, ChildState, ConsentRecord, ConsentRequest, SettingSlot, default_slot,
+};
+
+/// A child as stored: settings by id, everything else as [`Child`] has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChildDocument {
+    /// The service's id for them.
+    pub id: ChildId,
+    /// Their latest age-assurance record.
+    pub age_record: Option<AgeRecord>,
+    /// Their jurisdiction.
+    pub jurisdiction: Jurisdiction,
+    /// Their own IANA time zone, when the service gives one.
+    pub time_zone: Option<String>,
+    /// Linked parents.
+    pub parents: Vec<ParentId>,
+    /// Every setting the policy that wrote this had, by id.
+    pub settings: BTreeMap<SettingId, SettingSlot>,
+    /// Location sharing.
+    pub geolocation: Toggle,
+    /// Profile visibility.
+    pub profile: ProfileVisibility,
+    /// Waiting consent requests.
+    pub requests: Vec<ConsentRequest>,
+    /// Live consents.
+    pub consents: Vec<ConsentRecord>,
+}
+
+impl Child {
+    /// The storable form of this child under `policy` (the policy its slots follow).
+    pub fn to_document(&self, policy: &CompiledPolicy) -> ChildDocument {
+        ChildDocument {
+            id: self.id.clone(),
+            age_record: self.state.age_record,
+            jurisdiction: self.state.jurisdiction,
+            time_zone: self.time_zone.clone(),
+            parents: self.parents.clone(),
+            settings: policy
+                .settings()
+                .iter()
+                .zip(self.state.settings.iter())
+                .map(|(setting, slot)| (setting.id.clone(), *slot))
+                .collect(),
+            geolocation: self.state.geolocation,
+            profile: self.state.profile,
+            requests: self.requests.clone(),
+            consents: self.consents.clone(),
+        }
+    }
+
+    /// The child a document describes, laid out for `policy`: a setting the document lacks
+    /// starts at its default, one the policy lacks is left out. This is a plain reading, with
+    /// no events; when `policy` is not the one that wrote the document, read it under that
+    /// policy and call [`Child::apply_policy_change`], which says what changed.
+    pub fn from_document(document: ChildDocument, policy: &CompiledPolicy, now: Timestamp) -> Self {
+        let age = age_snapshot(document.age_record.as_ref(), policy.policy(), now);
+        let settings = policy
+            .settings()
+            .iter()
+            .map(|setting| {
+                document
+                    .settings
+                    .get(setting.id.as_str())
+                    .copied()
+                    .unwrap_or_else(|| default_slot(policy, setting.purpose, age.status))
+            })
+            .collect();
+        Self {
+            id: document.id,
+            state: ChildState {
+                age,
+                age_record: document.age_record,
+                jurisdiction: document.jurisdiction,
+                settings,
+                supervised: !document.parents.is_empty(),
+                geolocation: document.geolocation,
+                profile: document.profile,
+            },
+            time_zone: document.time_zone,
+            parents: document.parents,
+            requests: document.requests,
+            consents: document.consents,
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! Request bodies: JSON only, parsed strictly (unknown fields are errors), every failure a
+//! precise [`ApiError`] — malformed JSON (400, with line and column), the wrong shape (422),
+//! no JSON content type (415), too large (413) — never axum's plain-text rejections.
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
+use axum::extract::{FromRequest, Request};
+use axum::http::header::CONTENT_TYPE;
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, Code};
+
+/// A JSON body of type `T`.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+/// The raw bytes of a JSON body, for handlers that parse into borrowed types (the hot path).
+#[derive(Debug)]
+pub struct RawJson(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawJson {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = request
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(';').next())
+            .is_some_and(|mime| {
+                let mime = mime.trim();
+                mime.eq_ignore_ascii_case("application/json")
+                    || (mime.starts_with("application/") && mime.ends_with("+json"))
+            });
+        if !is_json {
+            return Err(ApiError::new(
+                Code::UnsupportedMediaType,
+                "send the body as JSON, with `Content-Type: application/json`",
+            ));
+        }
+        let bytes =
+            Bytes::from_request(request, state)
+                .await
+                .map_err(|rejection| match rejection {
+                    BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => {
+                        ApiError::new(
+                            Code::PayloadTooLarge,
+                            format!(
+                                "the body is larger than ward accepts ({} MiB); split the request",
+                                crate::MAX_BODY_BYTES >> 20
+                            ),
+                        )
+                    }
+                    other => ApiError::new(Code::MalformedJson, other.body_text()),
+                })?;
+        Ok(Self(bytes))
+    }
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let RawJson(bytes) = RawJson::from_request(request, state).await?;
+        parse(&bytes).map(Self)
+    }
+}
+
+/// Parses a JSON body, mapping serde's errors to the API's.
+pub fn parse<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|error| {
+        let code = match error.classify() {
+            serde_json::error::Category::Data => Code::InvalidBody,
+            _ => Code::MalformedJson,
+        };
+        ApiError::new(code, format!("the body is not valid: {error}"))
+    })
+}

@@ -1,0 +1,47 @@
+//! `ward-server`: `ward serve`, the HTTP API of `RUNTIME.md` over a [`ward_store::Store`].
+//!
+//! [`AppState::start`] opens the store and loads the policy (refusing one with errors);
+//! [`app`] is the router; [`serve`] runs it on a listener until a shutdown signal, so tests
+//! bind `127.0.0.1:0` and drive the real thing. The decision logic is `ward-core`'s; this
+//! crate adds HTTP, API keys, the hot-path cache, metrics and the background tasks.
+//!
+//! Not for rendering pages or sending alerts yet (later issues), and not a library API for
+//! `decide` (embed `ward-core` for that).
+
+pub mod auth;
+pub mod body;
+pub mod cache;
+mod children;
+pub mod clock;
+pub mod error;
+pub mod metrics;
+mod routes;
+pub mod state;
+pub mod views;
+
+use std::future::Future;
+
+pub use state::{AppState, Config, StartError};
+
+/// The largest request body accepted (a 10,000-request batch fits).
+pub const MAX_BODY_BYTES: usize = 4 << 20;
+
+/// The OpenAPI document, served at `/v1/openapi.json`.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// The API as an axum router.
+pub fn app(state: AppState) -> axum::Router {
+    routes::router(state)
+}
+
+/// Serves the API on `listener` until `shutdown` resolves, then lets requests in flight
+/// finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,595 @@
+//! A child's life over HTTP: create and update (age assurance, jurisdiction, time zone),
+//! read, export, erase; settings on (the intervention) and off (one step); acknowledging an
+//! intervention; a parent's answer to a consent request; account settings; session end;
+//! linking parents. Every change runs the core's state machine inside the store's
+//! transaction through [`AppState::change_child`].
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::Deserialize;
+use ward_core::age::AgeBand;
+use ward_core::child::{AgeEvidence, AgeRecord, BandOrAdult};
+use ward_core::ids::{ChildId, ParentId};
+use ward_core::jurisdiction::Jurisdiction;
+use ward_core::policy::{AgeMethod, ParentalConsentMethod, ProfileVisibility, Toggle};
+use ward_core::settings::{Acknowledged, Actor, EventKind, SwitchOn};
+use ward_store::{RequestStatus, Store};
+
+use super::{Segments, path_id};
+use crate::auth::Principal;
+use crate::body::{JsonBody, parse};
+use crate::error::{ApiError, ApiResult, Code};
+use crate::state::AppState;
+use crate::views::ChildView;
+
+/// The oldest age a record may state.
+const MAX_AGE: u8 = 120;
+
+/// `PUT /v1/children/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PutChild {
+    /// A new age-assurance record.
+    #[serde(default)]
+    age: Option<AgeInput>,
+    /// The child's jurisdiction (one of the policy's).
+    #[serde(default)]
+    jurisdiction: Option<String>,
+    /// The child's IANA time zone; `""` clears it.
+    #[serde(default)]
+    time_zone: Option<String>,
+}
+
+/// An age-assurance record as sent: a method and exactly one of a birth date, an age or a
+/// band; `at` defaults to now.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgeInput {
+    method: AgeMethod,
+    #[serde(default)]
+    birth_date: Option<Date>,
+    #[serde(default)]
+    age: Option<u8>,
+    #[serde(default)]
+    band: Option<String>,
+    #[serde(default)]
+    at: Option<Timestamp>,
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::new(Code::InvalidBody, message)
+}
+
+impl AgeInput {
+    fn record(self, now: Timestamp) -> Result<AgeRecord, ApiError> {
+        let at = self.at.unwrap_or(now);
+        if at > now {
+            return Err(invalid("`age.at` is in the future"));
+        }
+        let evidence = match (self.birth_date, self.age, self.band) {
+            (Some(birth), None, None) => {
+                let today = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+                if birth > today {
+                    return Err(invalid(format!(
+                        "`age.birth_date` {birth} is in the future"
+                    )));
+                }
+                if today.year() - birth.year() > i16::from(MAX_AGE) {
+                    return Err(invalid(format!(
+                        "`age.birth_date` {birth} is more than {MAX_AGE} years ago"
+                    )));
+                }
+                AgeEvidence::BirthDate(birth)
+            }
+            (None, Some(age), None) if age <= MAX_AGE => AgeEvidence::Age(age),
+            (None, Some(age), None) => {
+                return Err(invalid(format!("`age.age` {age} is over {MAX_AGE}")));
+            }
+            (None, None, Some(band)) if band == "adult" => AgeEvidence::Band(BandOrAdult::Adult),
+            (None, None, Some(band)) => AgeEvidence::Band(BandOrAdult::Band(
+                band.parse::<AgeBand>().map_err(|_| {
+                    invalid(format!(
+                        "`age.band` `{band}` is not one of 0-5, 6-9, 10-12, 13-15, 16-17, adult"
+                    ))
+                })?,
+            )),
+            _ => {
+                return Err(invalid(
+                    "`age` needs exactly one of `birth_date`, `age` or `band`",
+                ));
+            }
+        };
+        Ok(AgeRecord {
+            method: self.method,
+            evidence,
+            at,
+        })
+    }
+}
+
+fn child_id(segments: &Segments) -> Result<ChildId, ApiError> {
+    path_id(segments.get(0), ChildId::parse)
+}
+
+fn json(status: StatusCode, body: impl serde::Serialize) -> Response {
+    (status, Json(body)).into_response()
+}
+
+/// Creates or updates a child.
+pub(crate) async fn put_child(
+    State(state): State<AppState>,
+    principal: Principal,
+    segments: Segments,
+    JsonBody(body): JsonBody<PutChild>,
+) -> ApiResult<Response> {
+    principal.require_admin()?;
+    let id = child_id(&segments)?;
+    let now = state.now();
+    let record = body.age.map(|age| age.record(now)).transpose()?;
+    let jurisdiction = body
+        .jurisdiction
+        .map(|code| Jurisdiction::parse(&code).map_err(|error| invalid(error.to_string())))
+        .transpose()?;
+    let time_zone = match body.time_zone {
+        Some(zone) if zone.is_empty() => Some(None),
+        Some(zone) => {
+            jiff::tz::TimeZone::get(&zone)
+                .map_err(|_| invalid(format!("`time_zone` `{zone}` is not an IANA time zone")))?;
+            Some(Some(zone))
+        }
+        None => None,
+    };
+    let (created, view) = state
+        .change_child(&id, true, move |child, policy, now, events, _| {
+            let created = events
+                .iter()
+                .any(|event| matches!(event.kind, EventKind::ChildCreated { .. }));
+            if let Some(record) = record {
+                events.extend(child.set_age_record(policy, record, now));
+            }
+            if let Some(jurisdiction) = jurisdiction {
+                events.extend(child.set_jurisdiction(policy, jurisdiction, now)?.1);
+            }
+            if let Some(zone) = time_zone {
+                child.time_zone = zone;
+            }
+            Ok((created, ChildView::new(child, policy, now)))
+        })
+        .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(json(status, view))
+}
+
+/// Loads a child a key may see: admin, or a parent linked to them. A parent asking about a
+/// child they are not linked to is refused whether or not the child exists.
+async fn visible_child(
+    state: &AppState,
+    principal: &Principal,
+    id: &ChildId,
+) -> Result<ward_core::settings::Child, ApiError> {
+    match state.load_child(id).await? {
+        Some(child) => {
+            principal.require_admin_or_linked(&child)?;
+            Ok(child)
+        }
+        None => {
+            principal.require_admin()?;
+            Err(ApiError::child_not_found(id.as_str()))
+        }
+    }
+}
+
+/// A child's state.
+pub(crate) async fn get_child(
+    State(state): State<AppState>,
+    principal: Principal,
+    segments: Segments,
+) -> ApiResult<Response> {
+    let id = child_id(&segments)?;
+    let child = visible_child(&state, &principal, &id).await?;
+    let active = state.active();
+    Ok(json(
+        StatusCode::OK,
+        ChildView::new(&child, &active.compiled, state.now()),
+    ))
+}
+
+/// Everything held about a child (subject access).
+pub(crate) async fn export_child(
+    State(state): State<AppState>,
+    principal: Principal,
+    segments: Segments,
+) -> ApiResult<Response> {
+    principal.require_admin()?;
+    let id = child_id(&segments)?;
+    let Some(child) = state.load_child(&id).await? else {
+        return Err(ApiError::child_not_found(id.as_str()));
+    };
+    let active = state.active();
+    let now = state.now();
+    let requests = state.store().requests_of(&id).await?;
+    let ledger = state.store().ledger_of(&id).await?;
+    Ok(json(
+        StatusCode::OK,
+        serde_json::json!({
+            "exported_at": now,
+            "child": ChildView::new(&child, &active.compiled, now),
+            "stored": child.to_document(&active.compiled),
+            "consent_requests": requests,
+            "ledger": ledger,
+        }),
+    ))
+}
+
+/// Erases a child: their data goes, their ledger entries are blanked (the chain still
+/// verifies).
+pub(crate) async fn erase_child(
+    State(state): State<AppState>,
+    principal: Principal,
+    segments: Segments,
+) -> ApiResult<Response> {
+    principal.require_admin()?;
+    let id = child_id(&segments)?;
+    let erasure = state.store().erase_child(&id, state.now()).await;
+    state.cache().invalidate(id.as_str());
+    let Some(erasure) = erasure? else {
+        return Err(ApiError::child_not_found(id.as_str()));
+    };
+    Ok(json(
+        StatusCode::OK,
+        serde_json::json!({"erased": true, "ledger_entries_blanked": erasure.entries_blanked}),
+    ))
+}
+
+/// `{"value": "on" | "off"}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SetSetting {
+    value: Toggle,
+}
+
+enum SwitchResult {
+    Intervention(Box<ward_core::settings::Intervention>),
+    State(ChildView),
+}
+
+/// Switches a setting off (one step, 200) or asks to switch it on (a child: 202 with the
+/// intervention to show; an adult: on at once, 200).
+pub(crate) async fn set_setting(
+    State(state): State<AppState>,
+    principal: Principal,
+    segments: Segments,
+    JsonBody(body): JsonBody<SetSetting>,
+) -> ApiResult<Response> {
+    principal.require_admin()?;
+    let id = child_id(&segments)?;
+    let setting = segments.get(1).to_owned();
+    let result = state
+        .change_child(&id, false, move |child, policy, now, events, effects| {
+            match body.value {
+                Toggle::Off => {
+                    events.extend(child.switch_off(policy, &setting, Actor::Child, now)?.1);
+                }
+                Toggle::On => {
+                    let (outcome, new_events) = child.request_on(policy, &setting, now)?;
+                    events.extend(new_events);
+                    if let SwitchOn::Intervention(intervention) = outcome {
+                        effects.interventions.push((*intervention).clone());
+                        return Ok(SwitchResult::Intervention(intervention));
+                    }
+                }
+            }
+            Ok(SwitchResult::State(ChildView::new(child, policy, now)))
+        })
+        .await?;
+    Ok(match result {
+        SwitchResult::Intervention(intervention) => json(
+            StatusCode::ACCEPTED,
+            serde_json::json!({"intervention": intervention}),
+        ),
+        SwitchResult::State(view) => json(StatusCode::OK, view),
+    })
+}
+
+/// A child who crossed the age of digital consent confirms a parent's consent as their own.
+pub(crate) async fn confirm_setting(
+    State(state): State<AppState>,
+    principal: Principal,
+    segments: Segments,
+) -> ApiResult<Response> {
+    principal.require_admin()?;
+    let id = child_id(&segments)?;
+    let setting = segments.get(1).to_owned();
+    let view = state
+        .change_child(&id, false, move |child, policy, now, events, _| {
+            events.extend(child.confirm_consent(policy, &setting, now)?.1);
+            Ok(ChildView::new(child, policy, now))
+        })
+        .await?;
+    Ok(json(StatusCode::OK, view))
+}
+
+/// The child acknowledges an intervention: on (200), or waiting for a parent (202).
+pub(crate) async fn acknowledge(
+    State(state): State<AppState>,
+    principal: Principal,
+    segments: Segments,
+) -> ApiResult<Response> {
+    principal.require_admin()?;
+    let intervention_id = segments.get(0).to_owned();
+    let Some(intervention) = state.store().intervention(&intervention_id).await? else {
+        return Err(ApiError::new(
+            Code::InterventionNotFound,
+            format!(
+                "no intervention `{intervention_id}`: it may have expired; switch the setting on again"
+            ),
+        ));
+    };
+    let child_id = intervention.child.clone();
+    let (acknowledged, view) = state
+        .change_child(&child_id, false, move |child, policy, now, events, _| {
+            let (acknowledged, new_events) = child.acknowledge(policy, &intervention, now)?;
+            events.extend(new_events);
+            Ok((acknowledged, ChildView::new(child, policy, now)))
+        })
+        .await?;
+    Ok(match acknowledged {
+        Acknowledged::On => json(
+            StatusCode::OK,
+            serde_json::json!({"result": "on", "child": view}),
+        ),
+        Acknowledged::PendingParent(request) => json(
+            StatusCode::ACCEPTED,
+            serde_json::json!({
+                "result": "pending_parent",
+                "no_parent_linked": request.no_parent_linked,
+                "request": request,
+                "child": view,
+            }),
+        ),
+    })
+}
+
+/// `{"method": "email_plus"}`, optional: how the parent was verified.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Answer {
+    #[serde(default)]
+    method: Option<ParentalConsentMethod>,
+}
+
+/// The consent request `id`, answerable by `parent`.
+async fn answerable(
+    state: &AppState,
+    principal: &Principal,
+    segments: &Segments,
+) -> Result<(ward_store::RequestRow, ParentId), ApiError> {
+    let parent = principal.require_a_parent()?.clone();
+    let request_id = segments.get(0);
+    let Some(row) = state.store().request(request_id).await? else {
+        return Err(ApiError::new(
+            Code::RequestNotFound,
+            format!("no consent request `{request_id}`"),
+        ));
+    };
+    if row.status != RequestStatus::Pending {
+        return Err(ApiError::new(
+            Code::RequestNotPending,
+            format!(
+                "this consent request is {} and can no longer be answered",
+                serde_json::to_value(row.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            ),
+        ));
+    }
+    Ok((row, parent))
+}
+
+fn not_linked(parent: &ParentId) -> ApiError {
+    ApiError::new(
+        Code::Forbidden,
+        format!("parent `{parent}` is not linked to this child"),
+    )
+}
+
+/// A linked parent approves: the setting goes on with their consent.
+pub(crate) async fn approve(
+    State(state): State<AppState>,
+    principal: Principal,
+    segments: Segments,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let (row, parent) = answerable(&state, &principal, &segments).await?;
+    let answer: Answer = if body.is_empty() {
+        Answer::default()
+    } else {
+        parse(&body)?
+    };
+    let methods = state
+        .active()
+        .compiled
+        .policy()
+        .service
+        .parental_consent_methods
+        .clone();
+    let method = match answer.method {
+        Some(method) if methods.contains(&method) => method,
+        Some(method) => {
+            return Err(invalid(format!(
+                "`{}` is not one of the service's parental consent methods",
+                method.as_str()
+            )));
+        }
+        None => *methods.first().ok_or_else(|| {
+            invalid("the policy declares no parental consent method; say which with `method`")
+        })?,
+    };
+    let setting = row.request.setting.clone();
+    let view = state
+        .change_child(&row.child, false, move |child, policy, now, events, _| {
+            if !child.parents.contains(&parent) {
+                return Err(not_linked(&parent));
+            }
+            events.extend(
+                child
+                    .approve(policy, setting.as_str(), &parent, method, now)?
+                    .1,
+            );
+            Ok(ChildView::new(child, policy, now))
+        })
+        .await?;
+    Ok(json(
+        StatusCode::OK,
+        serde_json::json!({"status": "approved", "child": view}),
+    ))
+}
+
+/// A linked parent denies: the setting goes back to off.
+pub(crate) async fn deny(
+    State(state): State<AppState>,
+    principal: Principal,
+    segments: Segments,
+) -> ApiResult<Response> {
+    let (row, parent) = answerable(&state, &principal, &segments).await?;
+    let setting = row.request.setting.clone();
+    let view = state
+        .change_child(&row.child, false, move |child, policy, now, events, _| {
+            if !child.parents.contains(&parent) {
+                return Err(not_linked(&parent));
+            }
+            events.extend(child.deny(policy, setting.as_str(), &parent, now)?.1);
+            Ok(ChildView::new(child, policy, now))
+        })
+        .await?;
+    Ok(json(
+        StatusCode::OK,
+        serde_json::json!({"status": "denied", "child": view}),
+    ))
+}
+
+/// One consent request: the child's linked parents or admin.
+pub(crate) async fn get_request(
+    State(state): State<AppState>,
+    principal: Principal,
+    segments: Segments,
+) -> ApiResult<Response> {
+    let request_id = segments.get(0);
+    let Some(row) = state.store().request(request_id).await? else {
+        return Err(ApiError::new(
+            Code::RequestNotFound,
+            format!("no consent request `{request_id}`"),
+        ));
+    };
+    visible_child(&state, &principal, &row.child).await?;
+    Ok(json(StatusCode::OK, row))
+}
+
+/// A child's consent requests, newest first.
+pub(crate) async fn list_requests(
+    State(state): State<AppState>,
+    principal: Principal,
+    segments: Segments,
+) -> ApiResult<Response> {
+    let id = child_id(&segments)?;
+    visible_child(&state, &principal, &id).await?;
+    let rows = state.store().requests_of(&id).await?;
+    Ok(json(StatusCode::OK, serde_json::json!({"requests": rows})))
+}
+
+/// `{"geolocation"?: "on" | "off", "profile"?: "private" | "public"}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Account {
+    #[serde(default)]
+    geolocation: Option<Toggle>,
+    #[serde(default)]
+    profile: Option<ProfileVisibility>,
+}
+
+/// Location sharing and profile visibility.
+pub(crate) async fn set_account(
+    State(state): State<AppState>,
+    principal: Principal,
+    segments: Segments,
+    JsonBody(body): JsonBody<Account>,
+) -> ApiResult<Response> {
+    principal.require_admin()?;
+    let id = child_id(&segments)?;
+    let view = state
+        .change_child(&id, false, move |child, policy, now, events, _| {
+            if let Some(value) = body.geolocation {
+                events.extend(child.set_geolocation(value, now));
+            }
+            if let Some(value) = body.profile {
+                events.extend(child.set_profile_visibility(value, now));
+            }
+            Ok(ChildView::new(child, policy, now))
+        })
+        .await?;
+    Ok(json(StatusCode::OK, view))
+}
+
+/// The child's session ended: location sharing back to off.
+pub(crate) async fn end_session(
+    State(state): State<AppState>,
+    principal: Principal,
+    segments: Segments,
+) -> ApiResult<Response> {
+    principal.require_admin()?;
+    let id = child_id(&segments)?;
+    let view = state
+        .change_child(&id, false, move |child, policy, now, events, _| {
+            events.extend(child.end_session(now));
+            Ok(ChildView::new(child, policy, now))
+        })
+        .await?;
+    Ok(json(StatusCode::OK, view))
+}
+
+/// Links a parent (the service vouches for them): the child is supervised, and waiting
+/// requests now reach the parent.
+pub(crate) async fn link_parent(
+    State(state): State<AppState>,
+    principal: Principal,
+    segments: Segments,
+) -> ApiResult<Response> {
+    principal.require_admin()?;
+    let id = child_id(&segments)?;
+    let parent = path_id(segments.get(1), ParentId::parse)?;
+    let view = state
+        .change_child(&id, false, move |child, policy, now, events, _| {
+            events.extend(child.link_parent(parent, now)?.1);
+            Ok(ChildView::new(child, policy, now))
+        })
+        .await?;
+    Ok(json(StatusCode::CREATED, view))
+}
+
+/// Unlinks a parent.
+pub(crate) async fn unlink_parent(
+    State(state): State<AppState>,
+    principal: Principal,
+    segments: Segments,
+) -> ApiResult<Response> {
+    principal.require_admin()?;
+    let id = child_id(&segments)?;
+    let parent = path_id(segments.get(1), ParentId::parse)?;
+    let view = state
+        .change_child(&id, false, move |child, policy, now, events, _| {
+            events.extend(child.unlink_parent(&parent, now)?.1);
+            Ok(ChildView::new(child, policy, now))
+        })
+        .await?;
+    Ok(json(StatusCode::OK, view))
+}

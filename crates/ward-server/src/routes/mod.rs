@@ -1,0 +1,153 @@
+//! The HTTP API of `RUNTIME.md`, version 1: the router, the fallbacks that keep every error
+//! JSON, and the middleware that counts and logs requests. Handlers are grouped by what
+//! they serve: `children` (a child's life), `decide` (the hot path), `admin` (keys, policy,
+//! ledger, health).
+
+mod admin;
+mod children;
+mod decide;
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+
+use crate::error::{ApiError, Code};
+use crate::state::AppState;
+
+/// The whole API, ready to serve.
+pub(crate) fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/v1/decide", post(decide::decide))
+        .route("/v1/decide/batch", post(decide::decide_batch))
+        .route(
+            "/v1/children/{id}",
+            put(children::put_child)
+                .get(children::get_child)
+                .delete(children::erase_child),
+        )
+        .route("/v1/children/{id}/export", get(children::export_child))
+        .route(
+            "/v1/children/{id}/settings/{setting}",
+            post(children::set_setting),
+        )
+        .route(
+            "/v1/children/{id}/settings/{setting}/confirm",
+            post(children::confirm_setting),
+        )
+        .route("/v1/children/{id}/account", put(children::set_account))
+        .route(
+            "/v1/children/{id}/sessions/end",
+            post(children::end_session),
+        )
+        .route(
+            "/v1/children/{id}/parents/{parent}",
+            put(children::link_parent).delete(children::unlink_parent),
+        )
+        .route(
+            "/v1/children/{id}/consent-requests",
+            get(children::list_requests),
+        )
+        .route(
+            "/v1/interventions/{id}/acknowledge",
+            post(children::acknowledge),
+        )
+        .route("/v1/consent-requests/{id}", get(children::get_request))
+        .route("/v1/consent-requests/{id}/approve", post(children::approve))
+        .route("/v1/consent-requests/{id}/deny", post(children::deny))
+        .route("/v1/ledger/verify", get(admin::verify_ledger))
+        .route("/v1/keys", post(admin::create_key).get(admin::list_keys))
+        .route("/v1/keys/{id}", axum::routing::delete(admin::revoke_key))
+        .route("/v1/policy", get(admin::get_policy))
+        .route("/v1/policy/reload", post(admin::reload_policy))
+        .route("/v1/openapi.json", get(admin::openapi))
+        .route("/healthz", get(admin::healthz))
+        .route("/metrics", get(admin::metrics))
+        .route_layer(middleware::from_fn_with_state(state.clone(), observe));
+    api.fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(crate::MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        Code::NotFound,
+        "no such route; the API is described at /v1/openapi.json",
+    )
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        Code::MethodNotAllowed,
+        "this route does not take that method; see /v1/openapi.json",
+    )
+}
+
+/// Counts and logs every routed request (route template, never the ids in it).
+async fn observe(
+    State(state): State<AppState>,
+    matched: Option<MatchedPath>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let route = matched.map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let response = next.run(request).await;
+    let status = response.status();
+    let seconds = started.elapsed().as_secs_f64();
+    state
+        .metrics()
+        .request(&route, method.as_str(), status.as_u16(), seconds);
+    if status.is_server_error() {
+        tracing::warn!(%method, %route, status = status.as_u16(), seconds, "request failed");
+    } else {
+        tracing::debug!(%method, %route, status = status.as_u16(), seconds, "request");
+    }
+    response
+}
+
+/// A path id, checked: a malformed one is `invalid_id`, never a 500.
+pub(crate) fn path_id<T>(
+    text: &str,
+    parse: impl FnOnce(&str) -> Result<T, ward_core::ids::BadExternalId>,
+) -> Result<T, ApiError> {
+    parse(text).map_err(|error| ApiError::new(Code::InvalidId, error.to_string()))
+}
+
+/// A route's path parameters, in order, as text: ids are checked by the handler with
+/// [`path_id`], and a path that does not even decode is `invalid_id`, never axum's plain-text
+/// rejection.
+#[derive(Debug)]
+pub(crate) struct Segments(pub(crate) Vec<String>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Segments {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        Path::<Vec<String>>::from_request_parts(parts, state)
+            .await
+            .map(|Path(segments)| Self(segments))
+            .map_err(|rejection| ApiError::new(Code::InvalidId, rejection.body_text()))
+    }
+}
+
+impl Segments {
+    /// The `n`th parameter (0-based).
+    pub(crate) fn get(&self, n: usize) -> &str {
+        self.0.get(n).map_or("", String::as_str)
+    }
+}
+
+impl IntoResponse for crate::views::ChildView {
+    fn into_response(self) -> Response {
+        axum::Json(self).into_response()
+    }
+}

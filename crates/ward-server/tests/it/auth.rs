@@ -1,0 +1,168 @@
+//! API keys and scopes: who may do what, and what a refusal looks like.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::support::{Backend, CLIPSTREAM, Server, on_both};
+
+async fn code(
+    server: &Server,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+) -> (StatusCode, String) {
+    let body = matches!(method, Method::POST | Method::PUT)
+        .then(|| json!({"child": "kid", "purpose": "recommend-videos"}));
+    let (status, body) = server.call(method, path, token, body).await;
+    (
+        status,
+        body["error"]["code"].as_str().unwrap_or("").to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn missing_malformed_unknown_and_revoked_keys_are_refused() {
+    on_both("keys", |backend: Backend| async move {
+        let server = Server::start(&backend, CLIPSTREAM).await;
+        let decide = "/v1/decide";
+        assert_eq!(
+            code(&server, Method::POST, decide, None).await,
+            (StatusCode::UNAUTHORIZED, "unauthorized".into())
+        );
+        assert_eq!(
+            code(&server, Method::POST, decide, Some("not-a-ward-key")).await,
+            (StatusCode::UNAUTHORIZED, "unauthorized".into())
+        );
+        let key = server.key("decide").await;
+        let (prefix, _) = key.rsplit_once('_').unwrap();
+        let wrong_secret = format!("{prefix}_{}", "0".repeat(64));
+        assert_eq!(
+            code(&server, Method::POST, decide, Some(&wrong_secret)).await,
+            (StatusCode::UNAUTHORIZED, "invalid_key".into())
+        );
+        assert_eq!(
+            code(
+                &server,
+                Method::POST,
+                decide,
+                Some("ward_0123456789abcdef_00")
+            )
+            .await,
+            (StatusCode::UNAUTHORIZED, "invalid_key".into())
+        );
+        assert_eq!(
+            code(&server, Method::POST, decide, Some(&key)).await.0,
+            StatusCode::OK
+        );
+
+        let id = prefix.trim_start_matches("ward_");
+        let (status, _) = server
+            .call(
+                Method::DELETE,
+                &format!("/v1/keys/{id}"),
+                Some(&server.admin),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            code(&server, Method::POST, decide, Some(&key)).await,
+            (StatusCode::UNAUTHORIZED, "invalid_key".into())
+        );
+        // Listing shows the revocation and no secret.
+        let (_, listed) = server.get("/v1/keys").await;
+        let text = listed.to_string();
+        assert!(text.contains("revoked_at"));
+        assert!(!text.contains(key.rsplit_once('_').unwrap().1));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn each_scope_reaches_only_its_routes() {
+    on_both("scopes", |backend: Backend| async move {
+        let server = Server::start(&backend, CLIPSTREAM).await;
+        server.child("kid-a", 10, "GB").await;
+        server.child("kid-b", 10, "GB").await;
+        server
+            .call(
+                Method::PUT,
+                "/v1/children/kid-a/parents/mum",
+                Some(&server.admin),
+                None,
+            )
+            .await;
+        let decide = server.key("decide").await;
+        let mum = server.key("parent:mum").await;
+
+        // The decide scope decides, and nothing else.
+        assert_eq!(
+            code(&server, Method::POST, "/v1/decide", Some(&decide))
+                .await
+                .0,
+            StatusCode::OK
+        );
+        assert_eq!(
+            code(&server, Method::GET, "/v1/children/kid-a", Some(&decide)).await,
+            (StatusCode::FORBIDDEN, "forbidden".into())
+        );
+        assert_eq!(
+            code(&server, Method::GET, "/v1/ledger/verify", Some(&decide)).await,
+            (StatusCode::FORBIDDEN, "forbidden".into())
+        );
+        // A parent sees their own child, not another's (existing or not), and cannot decide.
+        assert_eq!(
+            code(&server, Method::GET, "/v1/children/kid-a", Some(&mum))
+                .await
+                .0,
+            StatusCode::OK
+        );
+        assert_eq!(
+            code(&server, Method::GET, "/v1/children/kid-b", Some(&mum)).await,
+            (StatusCode::FORBIDDEN, "forbidden".into())
+        );
+        assert_eq!(
+            code(&server, Method::GET, "/v1/children/nobody", Some(&mum)).await,
+            (StatusCode::FORBIDDEN, "forbidden".into())
+        );
+        assert_eq!(
+            code(&server, Method::POST, "/v1/decide", Some(&mum)).await,
+            (StatusCode::FORBIDDEN, "forbidden".into())
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn only_a_linked_parent_can_answer_a_consent_request() {
+    on_both("answer", |backend: Backend| async move {
+        let server = Server::start(&backend, CLIPSTREAM).await;
+        server.child("kid", 10, "GB").await;
+        server
+            .call(
+                Method::PUT,
+                "/v1/children/kid/parents/mum",
+                Some(&server.admin),
+                None,
+            )
+            .await;
+        let intervention = server.request_on("kid", "recommend-videos").await;
+        let (_, acknowledged) = server.acknowledge(&intervention).await;
+        let request = acknowledged["request"]["id"].as_str().unwrap().to_owned();
+        let approve = format!("/v1/consent-requests/{request}/approve");
+        // The service itself may not consent for a child.
+        assert_eq!(
+            code(&server, Method::POST, &approve, Some(&server.admin)).await,
+            (StatusCode::FORBIDDEN, "forbidden".into())
+        );
+        // Another parent may not either.
+        let stranger = server.key("parent:someone-else").await;
+        let (status, body) = server
+            .call(Method::POST, &approve, Some(&stranger), None)
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        let (_, child) = server.get("/v1/children/kid").await;
+        assert_eq!(child["settings"][0]["effective"], "pending_parent");
+    })
+    .await;
+}

@@ -1,0 +1,272 @@
+//! Bad input: every kind gets the right 4xx and a clear code, never a 500, and nothing
+//! stored is harmed.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::support::{Backend, CLIPSTREAM, Server};
+
+async fn raw(
+    server: &Server,
+    method: Method,
+    path: &str,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> (StatusCode, String) {
+    let mut request = server
+        .client
+        .request(method, format!("{}{path}", server.base))
+        .bearer_auth(&server.admin)
+        .body(body);
+    if let Some(content_type) = content_type {
+        request = request.header("content-type", content_type);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap_or(serde_json::Value::Null);
+    (
+        status,
+        body["error"]["code"].as_str().unwrap_or("").to_owned(),
+    )
+}
+
+/// A request and the status and error code it must get.
+type Case<'a> = (Method, &'a str, Option<&'a str>, Vec<u8>, (StatusCode, String));
+
+fn case(status: u16, code: &str) -> (StatusCode, String) {
+    (StatusCode::from_u16(status).unwrap(), code.to_owned())
+}
+
+#[tokio::test]
+async fn each_kind_of_bad_request_gets_its_own_code() {
+    let server = Server::start(&Backend::Sqlite, CLIPSTREAM).await;
+    server.child("kid", 10, "GB").await;
+    let json_type = Some("application/json");
+    let cases: Vec<Case<'_>> = vec![
+        (
+            Method::POST,
+            "/v1/decide",
+            json_type,
+            b"{\"child\": ".to_vec(),
+            case(400, "malformed_json"),
+        ),
+        (
+            Method::POST,
+            "/v1/decide",
+            json_type,
+            b"not json".to_vec(),
+            case(400, "malformed_json"),
+        ),
+        (
+            Method::POST,
+            "/v1/decide",
+            json_type,
+            br#"{"child":"kid","purpose":"x","purpse":"y"}"#.to_vec(),
+            case(422, "invalid_body"),
+        ),
+        (
+            Method::POST,
+            "/v1/decide",
+            json_type,
+            br#"{"child":"kid"}"#.to_vec(),
+            case(422, "invalid_body"),
+        ),
+        (
+            Method::POST,
+            "/v1/decide",
+            json_type,
+            br#"{"child":7,"purpose":"x"}"#.to_vec(),
+            case(422, "invalid_body"),
+        ),
+        (
+            Method::POST,
+            "/v1/decide",
+            json_type,
+            br#"{"child":"","purpose":"x"}"#.to_vec(),
+            case(422, "invalid_body"),
+        ),
+        (
+            Method::POST,
+            "/v1/decide",
+            Some("text/plain"),
+            br#"{"child":"kid","purpose":"x"}"#.to_vec(),
+            case(415, "unsupported_media_type"),
+        ),
+        (
+            Method::POST,
+            "/v1/decide",
+            None,
+            br#"{"child":"kid","purpose":"x"}"#.to_vec(),
+            case(415, "unsupported_media_type"),
+        ),
+        (
+            Method::POST,
+            "/v1/decide",
+            json_type,
+            vec![b' '; ward_server::MAX_BODY_BYTES + 1],
+            case(413, "payload_too_large"),
+        ),
+        (
+            Method::PUT,
+            "/v1/children/bad%20id",
+            json_type,
+            b"{}".to_vec(),
+            case(400, "invalid_id"),
+        ),
+        (
+            Method::PUT,
+            "/v1/children/",
+            json_type,
+            b"{}".to_vec(),
+            case(404, "not_found"),
+        ),
+        (
+            Method::PUT,
+            "/v1/children/kid",
+            json_type,
+            br#"{"age":{"method":"guessed","age":9}}"#.to_vec(),
+            case(422, "invalid_body"),
+        ),
+        (
+            Method::PUT,
+            "/v1/children/kid",
+            json_type,
+            br#"{"age":{"method":"verified","age":300}}"#.to_vec(),
+            case(422, "invalid_body"),
+        ),
+        (
+            Method::PUT,
+            "/v1/children/kid",
+            json_type,
+            br#"{"age":{"method":"verified","age":9,"band":"6-9"}}"#.to_vec(),
+            case(422, "invalid_body"),
+        ),
+        (
+            Method::PUT,
+            "/v1/children/kid",
+            json_type,
+            br#"{"age":{"method":"verified","birth_date":"2031-01-01"}}"#.to_vec(),
+            case(422, "invalid_body"),
+        ),
+        (
+            Method::PUT,
+            "/v1/children/kid",
+            json_type,
+            br#"{"age":{"method":"verified","band":"11-14"}}"#.to_vec(),
+            case(422, "invalid_body"),
+        ),
+        (
+            Method::PUT,
+            "/v1/children/kid",
+            json_type,
+            br#"{"jurisdiction":"UK"}"#.to_vec(),
+            case(422, "invalid_body"),
+        ),
+        (
+            Method::PUT,
+            "/v1/children/kid",
+            json_type,
+            br#"{"jurisdiction":"DE"}"#.to_vec(),
+            case(422, "jurisdiction_not_served"),
+        ),
+        (
+            Method::PUT,
+            "/v1/children/kid",
+            json_type,
+            br#"{"time_zone":"Mars/Olympus"}"#.to_vec(),
+            case(422, "invalid_body"),
+        ),
+        (
+            Method::POST,
+            "/v1/children/kid/settings/no-such-setting",
+            json_type,
+            br#"{"value":"on"}"#.to_vec(),
+            case(404, "setting_not_found"),
+        ),
+        (
+            Method::POST,
+            "/v1/children/kid/settings/recommend-videos",
+            json_type,
+            br#"{"value":"maybe"}"#.to_vec(),
+            case(422, "invalid_body"),
+        ),
+        (
+            Method::POST,
+            "/v1/children/nobody/settings/recommend-videos",
+            json_type,
+            br#"{"value":"on"}"#.to_vec(),
+            case(404, "child_not_found"),
+        ),
+        (
+            Method::POST,
+            "/v1/interventions/nope/acknowledge",
+            json_type,
+            b"{}".to_vec(),
+            case(404, "intervention_not_found"),
+        ),
+        (
+            Method::PATCH,
+            "/v1/decide",
+            json_type,
+            b"{}".to_vec(),
+            case(405, "method_not_allowed"),
+        ),
+        (
+            Method::GET,
+            "/v1/nowhere",
+            None,
+            Vec::new(),
+            case(404, "not_found"),
+        ),
+        (
+            Method::POST,
+            "/v1/decide/batch",
+            json_type,
+            br#"{"requests": {}}"#.to_vec(),
+            case(422, "invalid_body"),
+        ),
+        (
+            Method::POST,
+            "/v1/keys",
+            json_type,
+            br#"{"scope":"root"}"#.to_vec(),
+            case(422, "invalid_body"),
+        ),
+    ];
+    for (method, path, content_type, body, expected) in cases {
+        let label = format!(
+            "{method} {path} {:?}",
+            String::from_utf8_lossy(&body[..body.len().min(60)])
+        );
+        assert_eq!(
+            raw(&server, method, path, content_type, body).await,
+            expected,
+            "{label}"
+        );
+    }
+    // Nothing stored was harmed.
+    let (status, child) = server.get("/v1/children/kid").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(child["age"], 10);
+    assert_eq!(child["jurisdiction"], "GB");
+    let (_, verdict) = server.get("/v1/ledger/verify").await;
+    assert_eq!(verdict["ok"], true);
+}
+
+#[tokio::test]
+async fn a_batch_over_the_limit_is_refused_whole() {
+    let server = Server::start(&Backend::Sqlite, CLIPSTREAM).await;
+    let requests: Vec<_> = (0..10_001)
+        .map(|_| json!({"child": "k", "purpose": "p"}))
+        .collect();
+    let (status, body) = server
+        .post("/v1/decide/batch", json!({"requests": requests}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 10000")
+    );
+}

@@ -1,0 +1,15 @@
+//! ward-server's one integration-test binary: the real router on a real port, driven over
+//! HTTP, on SQLite always and PostgreSQL when `WARD_TEST_DATABASE_URL` is set.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
+mod auth;
+mod bad_input;
+mod flow;
+mod nodes;
+mod policy;
+mod support;

@@ -1,0 +1,226 @@
+//! A test server: a fresh database, the real router on `127.0.0.1:0`, a manual clock, an
+//! admin key, and a small JSON client.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use tokio::sync::oneshot;
+use ward_server::auth::{Scope, generate};
+use ward_server::clock::ManualClock;
+use ward_server::{AppState, Config};
+use ward_store::Store;
+use ward_store::test_support::{fresh_schema, postgres_url};
+
+pub(crate) const CLIPSTREAM: &str = include_str!("../../../../examples/clipstream.toml");
+pub(crate) const QUESTWORLD: &str = include_str!("../../../../examples/questworld.toml");
+
+/// Which database a test runs on.
+#[derive(Debug, Clone)]
+pub(crate) enum Backend {
+    Sqlite,
+    /// A PostgreSQL URL (already pointing at a fresh schema).
+    Postgres(String),
+}
+
+/// Runs `test` on SQLite, then on a fresh PostgreSQL schema when configured.
+pub(crate) async fn on_both<F, Fut>(name: &str, test: F)
+where
+    F: Fn(Backend) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    test(Backend::Sqlite).await;
+    if let Some(base) = postgres_url(name) {
+        test(Backend::Postgres(fresh_schema(&base).await.unwrap())).await;
+    }
+}
+
+pub(crate) fn at(text: &str) -> Timestamp {
+    text.parse().unwrap()
+}
+
+/// The moment every test starts at.
+pub(crate) fn start_time() -> Timestamp {
+    at("2026-03-02T12:00:00Z")
+}
+
+pub(crate) struct Server {
+    pub(crate) base: String,
+    pub(crate) client: reqwest::Client,
+    pub(crate) admin: String,
+    pub(crate) clock: ManualClock,
+    pub(crate) state: AppState,
+    pub(crate) policy_path: PathBuf,
+    pub(crate) database_url: String,
+    _dir: Arc<tempfile::TempDir>,
+    _shutdown: oneshot::Sender<()>,
+}
+
+impl Server {
+    /// A server on `backend` serving `policy`.
+    pub(crate) async fn start(backend: &Backend, policy: &str) -> Self {
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        let database_url = match backend {
+            Backend::Sqlite => dir.path().join("ward.db").display().to_string(),
+            Backend::Postgres(url) => url.clone(),
+        };
+        Self::start_on(dir, database_url, policy).await
+    }
+
+    /// Another node on this server's database (its own pool, cache and change feed).
+    pub(crate) async fn another_node(&self) -> Self {
+        let policy = std::fs::read_to_string(&self.policy_path).unwrap();
+        let mut node = Self::start_on(self._dir.clone(), self.database_url.clone(), &policy).await;
+        node.admin = self.admin.clone();
+        node
+    }
+
+    async fn start_on(dir: Arc<tempfile::TempDir>, database_url: String, policy: &str) -> Self {
+        let policy_path = dir.path().join(format!("ward-{}.toml", rand_suffix()));
+        std::fs::write(&policy_path, policy).unwrap();
+        let clock = ManualClock::new(start_time());
+        let config = Config {
+            policy_path: policy_path.clone(),
+            database_url: database_url.clone(),
+            bootstrap_key: false,
+        };
+        let (state, _) = AppState::start(&config, Arc::new(clock.clone()))
+            .await
+            .unwrap();
+        state.spawn_tasks().await.unwrap();
+        let key = generate(&Scope::Admin, "tests", start_time()).unwrap();
+        state.store().create_key(key.record).await.unwrap();
+        state.refresh_keys().await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        tokio::spawn(ward_server::serve(listener, state.clone(), async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            base,
+            client: reqwest::Client::new(),
+            admin: key.token,
+            clock,
+            state,
+            policy_path,
+            database_url,
+            _dir: dir,
+            _shutdown: shutdown,
+        }
+    }
+
+    /// A new key with `scope`, made through the API.
+    pub(crate) async fn key(&self, scope: &str) -> String {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                "/v1/keys",
+                Some(&self.admin),
+                Some(serde_json::json!({"scope": scope})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Any request; the body is JSON when given. Returns the status and the JSON body
+    /// (`null` when empty or not JSON).
+    pub(crate) async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub(crate) async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, Some(&self.admin), None).await
+    }
+
+    pub(crate) async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PUT, path, Some(&self.admin), Some(body))
+            .await
+    }
+
+    pub(crate) async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(&self.admin), Some(body))
+            .await
+    }
+
+    /// Creates a child of `age` (parent-declared) in `jurisdiction`.
+    pub(crate) async fn child(&self, id: &str, age: u8, jurisdiction: &str) -> Value {
+        let (status, body) = self
+            .put(
+                &format!("/v1/children/{id}"),
+                serde_json::json!({"age": {"method": "parent_declared", "age": age}, "jurisdiction": jurisdiction}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+
+    /// `decide` for one purpose, with the admin key.
+    pub(crate) async fn decide(&self, child: &str, purpose: &str) -> Value {
+        let (status, body) = self
+            .post(
+                "/v1/decide",
+                serde_json::json!({"child": child, "purpose": purpose}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    /// Asks to switch a setting on and returns the intervention.
+    pub(crate) async fn request_on(&self, child: &str, setting: &str) -> Value {
+        let (status, body) = self
+            .post(
+                &format!("/v1/children/{child}/settings/{setting}"),
+                serde_json::json!({"value": "on"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        body["intervention"].clone()
+    }
+
+    /// Acknowledges an intervention.
+    pub(crate) async fn acknowledge(&self, intervention: &Value) -> (StatusCode, Value) {
+        let id = intervention["id"].as_str().unwrap();
+        self.post(
+            &format!("/v1/interventions/{id}/acknowledge"),
+            serde_json::json!({}),
+        )
+        .await
+    }
+}
+
+fn rand_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The reason code of a decision.
+pub(crate) fn reason(decision: &Value) -> &str {
+    decision["reasons"][0].as_str().unwrap_or("")
+}

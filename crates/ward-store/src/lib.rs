@@ -1,0 +1,517 @@
+//! `ward-store`: what ward keeps, and the proof of it.
+//!
+//! One storage contract, [`Store`], with two backends: SQLite (the default, one file, no
+//! set-up) and PostgreSQL (several `ward serve` nodes on one database). [`AnyStore`] picks one
+//! from a URL. Both run the same migrations on start and pass the same test story.
+//!
+//! A child is stored as a [`ChildDocument`] (settings keyed by id, so it outlives policy
+//! changes). Every change to a child goes through [`Store::write_child`]: the child is locked,
+//! a pure closure (the core's state machine) decides what changes, and the new document, the
+//! rows it touches and its events in the [ledger](ledger) are written in one transaction.
+//! Nothing is acknowledged before that transaction is durably committed.
+//!
+//! Not for deciding anything: no rule of the Code lives here. Not a cache: `ward-server` keeps
+//! the hot-path state in memory and uses [`Store::subscribe`] to hear of other nodes' changes.
+
+pub mod ledger;
+mod migrations;
+mod postgres;
+mod sql;
+mod sqlite;
+pub mod test_support;
+mod tx;
+
+use std::future::Future;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use ward_core::document::ChildDocument;
+use ward_core::ids::ChildId;
+use ward_core::settings::Intervention;
+
+pub use ledger::{LedgerEntry, LedgerEvent, Verification};
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+/// Why the store could not do what was asked. Details are for logs, not for API clients.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database refused or failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored value could not be read back.
+    #[error("stored {what} `{id}` is unreadable: {reason}")]
+    Corrupt {
+        /// What kind of row.
+        what: &'static str,
+        /// Its id.
+        id: String,
+        /// Why.
+        reason: String,
+    },
+    /// The database URL is not one ward can use.
+    #[error(
+        "`{0}` is not a database ward can use: give a SQLite file path (or `sqlite://PATH`) or a `postgres://` URL"
+    )]
+    BadUrl(String),
+}
+
+impl StoreError {
+    /// True when the database could not be reached (as opposed to refusing a statement):
+    /// worth a 503 and a retry rather than a 500.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            Self::Database(
+                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
+            )
+        )
+    }
+}
+
+/// The result of a write whose closure may refuse: the closure's own error, or the store's.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError<E> {
+    /// The closure refused; nothing was written.
+    #[error(transparent)]
+    Rejected(E),
+    /// The store failed; nothing was written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A child as stored: the document, the policy generation it follows, and a version that
+/// grows by one with every write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredChild {
+    /// The child.
+    pub document: ChildDocument,
+    /// The policy generation whose settings the document holds.
+    pub generation: i64,
+    /// Writes so far.
+    pub version: i64,
+}
+
+/// Where a parental consent request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestStatus {
+    /// Waiting for a linked parent.
+    Pending,
+    /// A parent approved.
+    Approved,
+    /// A parent denied.
+    Denied,
+    /// Nobody answered in time.
+    Expired,
+    /// The child switched the setting off first, or the policy changed under it.
+    Withdrawn,
+}
+
+impl RequestStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Denied => "denied",
+            Self::Expired => "expired",
+            Self::Withdrawn => "withdrawn",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        [
+            Self::Pending,
+            Self::Approved,
+            Self::Denied,
+            Self::Expired,
+            Self::Withdrawn,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == text)
+    }
+}
+
+/// A consent request as stored: the core's request, whose it is, and where it stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RequestRow {
+    /// The child.
+    pub child: ChildId,
+    /// Where it stands.
+    pub status: RequestStatus,
+    /// Who answered it (a parent id), when answered.
+    pub answered_by: Option<String>,
+    /// The request as the core made it.
+    pub request: ward_core::settings::ConsentRequest,
+}
+
+/// Everything one child write changes, beside the child's document.
+#[derive(Debug, Default)]
+pub struct ChildWrite {
+    /// The new document; `None` leaves the stored one as it is.
+    pub document: Option<ChildDocument>,
+    /// Events for the ledger, in order.
+    pub events: Vec<LedgerEvent>,
+    /// Interventions shown (kept until they expire, to be acknowledged by id).
+    pub interventions: Vec<Intervention>,
+    /// Consent requests created or moved on.
+    pub requests: Vec<RequestRow>,
+}
+
+impl ChildWrite {
+    /// True when nothing would be written.
+    pub fn is_empty(&self) -> bool {
+        self.document.is_none()
+            && self.events.is_empty()
+            && self.interventions.is_empty()
+            && self.requests.is_empty()
+    }
+}
+
+/// What erasing a child did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Erasure {
+    /// Ledger entries blanked.
+    pub entries_blanked: u64,
+}
+
+/// An API key as stored: never the token, only the SHA-256 of its secret part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRecord {
+    /// The public part of the token, which names the key in logs and listings.
+    pub id: String,
+    /// SHA-256 of the secret part, hex.
+    pub secret_hash: String,
+    /// The scope as written (`decide`, `admin`, `parent:<id>`).
+    pub scope: String,
+    /// What the operator called it.
+    pub label: String,
+    /// When it was made.
+    pub created_at: Timestamp,
+    /// When it was revoked.
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// A policy as loaded: a generation number that grows with each distinct policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyRecord {
+    /// Its generation.
+    pub generation: i64,
+    /// SHA-256 of its source, hex.
+    pub hash: String,
+    /// The `ward.toml` text.
+    pub source: String,
+    /// When it was first loaded.
+    pub loaded_at: Timestamp,
+}
+
+/// Something another node changed, heard through [`Store::subscribe`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// A child changed (or was erased).
+    Child(String),
+    /// API keys changed.
+    Keys,
+    /// A new policy generation was stored.
+    Policy(i64),
+    /// The feed dropped: changes may go unheard until [`Change::Resumed`].
+    Lost,
+    /// Listening again after [`Change::Lost`]: anything may have changed meanwhile.
+    Resumed,
+}
+
+/// What ward keeps, whichever database keeps it.
+///
+/// Every method that writes commits durably before it returns `Ok`. Every write that changes
+/// a child takes that child's lock for the whole transaction, so two nodes never interleave
+/// changes to one child; ledger appends are serialised so the chain stays a chain.
+pub trait Store: Send + Sync + 'static {
+    /// Runs pending migrations (also done by `open`).
+    fn migrate(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The stored child, if any.
+    fn child(
+        &self,
+        id: &ChildId,
+    ) -> impl Future<Output = Result<Option<StoredChild>, StoreError>> + Send;
+
+    /// Ids of children whose documents follow a policy generation other than `generation`,
+    /// at most `limit` of them.
+    fn children_not_at(
+        &self,
+        generation: i64,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<ChildId>, StoreError>> + Send;
+
+    /// Locks the child, shows `decide` the stored child (or `None`), and writes what it
+    /// returns in one transaction stamped with `generation`. A refusal writes nothing.
+    fn write_child<T, E, F>(
+        &self,
+        id: &ChildId,
+        generation: i64,
+        decide: F,
+    ) -> impl Future<Output = Result<T, WriteError<E>>> + Send
+    where
+        T: Send,
+        E: Send,
+        F: FnOnce(Option<StoredChild>) -> Result<(ChildWrite, T), E> + Send;
+
+    /// Erases a child: their document, interventions and requests go, their ledger entries
+    /// are blanked (keeping the hashes), and a `child_erased` entry lists what was blanked.
+    /// `None` when there was nothing stored about them.
+    fn erase_child(
+        &self,
+        id: &ChildId,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Option<Erasure>, StoreError>> + Send;
+
+    /// An intervention by id.
+    fn intervention(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Intervention>, StoreError>> + Send;
+
+    /// A consent request by id.
+    fn request(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<RequestRow>, StoreError>> + Send;
+
+    /// A child's consent requests, newest first.
+    fn requests_of(
+        &self,
+        child: &ChildId,
+    ) -> impl Future<Output = Result<Vec<RequestRow>, StoreError>> + Send;
+
+    /// Pending requests whose expiry is at or before `now`, oldest first, at most `limit`.
+    fn expired_requests(
+        &self,
+        now: Timestamp,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<RequestRow>, StoreError>> + Send;
+
+    /// Drops interventions that expired before `now`; returns how many.
+    fn prune_interventions(
+        &self,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Appends events about no child (policy loads, keys).
+    fn append(
+        &self,
+        events: Vec<LedgerEvent>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A child's ledger entries, in order.
+    fn ledger_of(
+        &self,
+        child: &ChildId,
+    ) -> impl Future<Output = Result<Vec<LedgerEntry>, StoreError>> + Send;
+
+    /// Verifies the whole ledger, naming the first bad entry.
+    fn verify_ledger(&self) -> impl Future<Output = Result<Verification, StoreError>> + Send;
+
+    /// Stores a new key.
+    fn create_key(&self, key: KeyRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every key, revoked ones included, oldest first.
+    fn keys(&self) -> impl Future<Output = Result<Vec<KeyRecord>, StoreError>> + Send;
+
+    /// Revokes a key; false when there is no such key or it was already revoked.
+    fn revoke_key(
+        &self,
+        id: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// A number that changes whenever any key is created or revoked (by any process).
+    fn keys_version(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
+
+    /// The newest policy generation.
+    fn current_policy(
+        &self,
+    ) -> impl Future<Output = Result<Option<PolicyRecord>, StoreError>> + Send;
+
+    /// A policy generation.
+    fn policy(
+        &self,
+        generation: i64,
+    ) -> impl Future<Output = Result<Option<PolicyRecord>, StoreError>> + Send;
+
+    /// Stores `source` as the newest generation unless it already is, with a ledger event
+    /// built by `event` from the new generation. Returns the record and whether it was new.
+    fn put_policy(
+        &self,
+        source: &str,
+        now: Timestamp,
+        event: impl FnOnce(i64) -> LedgerEvent + Send,
+    ) -> impl Future<Output = Result<(PolicyRecord, bool), StoreError>> + Send;
+
+    /// Changes made through other nodes, as they happen. SQLite has one node and no feed:
+    /// it returns `None`.
+    fn subscribe(
+        &self,
+    ) -> impl Future<Output = Result<Option<tokio::sync::mpsc::Receiver<Change>>, StoreError>> + Send;
+}
+
+/// A store on either backend, chosen by URL.
+#[derive(Debug, Clone)]
+pub enum AnyStore {
+    /// An embedded SQLite file.
+    Sqlite(SqliteStore),
+    /// A PostgreSQL database.
+    Postgres(PostgresStore),
+}
+
+impl AnyStore {
+    /// Opens (creating a SQLite file if needed) and migrates. `url` is a `postgres://` or
+    /// `postgresql://` URL, a `sqlite://PATH` URL or a plain file path.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let store = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::Postgres(PostgresStore::connect(url).await?)
+        } else if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| (!url.contains("://") && !url.is_empty()).then_some(url))
+        {
+            Self::Sqlite(SqliteStore::open(std::path::Path::new(path)).await?)
+        } else {
+            return Err(StoreError::BadUrl(url.to_owned()));
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// The backend's name, for logs.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// Forwards each `Store` method to the backend in use.
+macro_rules! forward {
+    ($self:ident . $method:ident ( $($arg:expr),* )) => {
+        match $self {
+            AnyStore::Sqlite(store) => store.$method($($arg),*).await,
+            AnyStore::Postgres(store) => store.$method($($arg),*).await,
+        }
+    };
+}
+
+impl Store for AnyStore {
+    async fn migrate(&self) -> Result<(), StoreError> {
+        forward!(self.migrate())
+    }
+
+    async fn child(&self, id: &ChildId) -> Result<Option<StoredChild>, StoreError> {
+        forward!(self.child(id))
+    }
+
+    async fn children_not_at(
+        &self,
+        generation: i64,
+        limit: i64,
+    ) -> Result<Vec<ChildId>, StoreError> {
+        forward!(self.children_not_at(generation, limit))
+    }
+
+    async fn write_child<T, E, F>(
+        &self,
+        id: &ChildId,
+        generation: i64,
+        decide: F,
+    ) -> Result<T, WriteError<E>>
+    where
+        T: Send,
+        E: Send,
+        F: FnOnce(Option<StoredChild>) -> Result<(ChildWrite, T), E> + Send,
+    {
+        forward!(self.write_child(id, generation, decide))
+    }
+
+    async fn erase_child(
+        &self,
+        id: &ChildId,
+        now: Timestamp,
+    ) -> Result<Option<Erasure>, StoreError> {
+        forward!(self.erase_child(id, now))
+    }
+
+    async fn intervention(&self, id: &str) -> Result<Option<Intervention>, StoreError> {
+        forward!(self.intervention(id))
+    }
+
+    async fn request(&self, id: &str) -> Result<Option<RequestRow>, StoreError> {
+        forward!(self.request(id))
+    }
+
+    async fn requests_of(&self, child: &ChildId) -> Result<Vec<RequestRow>, StoreError> {
+        forward!(self.requests_of(child))
+    }
+
+    async fn expired_requests(
+        &self,
+        now: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<RequestRow>, StoreError> {
+        forward!(self.expired_requests(now, limit))
+    }
+
+    async fn prune_interventions(&self, now: Timestamp) -> Result<u64, StoreError> {
+        forward!(self.prune_interventions(now))
+    }
+
+    async fn append(&self, events: Vec<LedgerEvent>) -> Result<(), StoreError> {
+        forward!(self.append(events))
+    }
+
+    async fn ledger_of(&self, child: &ChildId) -> Result<Vec<LedgerEntry>, StoreError> {
+        forward!(self.ledger_of(child))
+    }
+
+    async fn verify_ledger(&self) -> Result<Verification, StoreError> {
+        forward!(self.verify_ledger())
+    }
+
+    async fn create_key(&self, key: KeyRecord) -> Result<(), StoreError> {
+        forward!(self.create_key(key))
+    }
+
+    async fn keys(&self) -> Result<Vec<KeyRecord>, StoreError> {
+        forward!(self.keys())
+    }
+
+    async fn revoke_key(&self, id: &str, now: Timestamp) -> Result<bool, StoreError> {
+        forward!(self.revoke_key(id, now))
+    }
+
+    async fn keys_version(&self) -> Result<i64, StoreError> {
+        forward!(self.keys_version())
+    }
+
+    async fn current_policy(&self) -> Result<Option<PolicyRecord>, StoreError> {
+        forward!(self.current_policy())
+    }
+
+    async fn policy(&self, generation: i64) -> Result<Option<PolicyRecord>, StoreError> {
+        forward!(self.policy(generation))
+    }
+
+    async fn put_policy(
+        &self,
+        source: &str,
+        now: Timestamp,
+        event: impl FnOnce(i64) -> LedgerEvent + Send,
+    ) -> Result<(PolicyRecord, bool), StoreError> {
+        forward!(self.put_policy(source, now, event))
+    }
+
+    async fn subscribe(&self) -> Result<Option<tokio::sync::mpsc::Receiver<Change>>, StoreError> {
+        forward!(self.subscribe())
+    }
+}

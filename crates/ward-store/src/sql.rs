@@ -1,0 +1,622 @@
+//! The SQL both backends run, written once. The schema and statements are the same text for
+//! SQLite and PostgreSQL (sqlx binds `$1`-style parameters on both); what differs — how a
+//! transaction begins, how a child or the ledger is locked, how other nodes are told — each
+//! backend passes in. The macro stamps the statements out for each backend's concrete sqlx
+//! types, which keeps the code free of sqlx's generic trait bounds.
+
+/// Rows read back from `SELECT seq, at_us, child_id, kind, payload, payload_hash, prev_hash,
+/// entry_hash, erased FROM ledger`.
+pub(crate) type EntryRow = (
+    i64,
+    i64,
+    Option<String>,
+    String,
+    String,
+    String,
+    String,
+    String,
+    bool,
+);
+
+pub(crate) fn entry_from_row(row: EntryRow) -> crate::LedgerEntry {
+    let (seq, at_us, child_id, kind, payload, payload_hash, prev_hash, entry_hash, erased) = row;
+    crate::LedgerEntry {
+        seq,
+        at_us,
+        child_id,
+        kind,
+        payload,
+        payload_hash,
+        prev_hash,
+        entry_hash,
+        erased,
+    }
+}
+
+pub(crate) const ENTRY_COLUMNS: &str =
+    "seq, at_us, child_id, kind, payload, payload_hash, prev_hash, entry_hash, erased";
+
+/// How many ledger entries verification reads per round trip.
+pub(crate) const VERIFY_PAGE: i64 = 5_000;
+
+pub(crate) type KeyRow = (String, String, String, String, i64, Option<i64>);
+
+pub(crate) fn key_from_row(row: KeyRow) -> crate::KeyRecord {
+    let (id, secret_hash, scope, label, created_at_us, revoked_at_us) = row;
+    crate::KeyRecord {
+        id,
+        secret_hash,
+        scope,
+        label,
+        created_at: crate::tx::from_micros(created_at_us),
+        revoked_at: revoked_at_us.map(crate::tx::from_micros),
+    }
+}
+
+pub(crate) type PolicyRow = (i64, String, String, i64);
+
+pub(crate) fn policy_from_row(row: PolicyRow) -> crate::PolicyRecord {
+    let (generation, hash, source, loaded_at_us) = row;
+    crate::PolicyRecord {
+        generation,
+        hash,
+        source,
+        loaded_at: crate::tx::from_micros(loaded_at_us),
+    }
+}
+
+pub(crate) type RequestDbRow = (String, String, String, Option<String>);
+
+pub(crate) fn request_from_row(
+    id_for_errors: &str,
+    row: RequestDbRow,
+) -> Result<crate::RequestRow, crate::StoreError> {
+    let (child, status, doc, answered_by) = row;
+    let corrupt = |reason: String| crate::StoreError::Corrupt {
+        what: "consent request",
+        id: id_for_errors.to_owned(),
+        reason,
+    };
+    Ok(crate::RequestRow {
+        child: ward_core::ids::ChildId::parse(&child).map_err(|e| corrupt(e.to_string()))?,
+        status: crate::RequestStatus::parse(&status)
+            .ok_or_else(|| corrupt(format!("unknown status `{status}`")))?,
+        answered_by,
+        request: serde_json::from_str(&doc).map_err(|e| corrupt(e.to_string()))?,
+    })
+}
+
+/// Implements [`crate::tx::Tx`] for `$tx` (a newtype over `sqlx::Transaction<'static, $db>`)
+/// and [`crate::Store`] for `$store`, which must have `async fn begin(&self) ->
+/// Result<$tx, sqlx::Error>`, `fn reader(&self) -> &sqlx::Pool<$db>`, `fn writer(&self) ->
+/// &sqlx::Pool<$db>` and `async fn changes(&self) -> Result<Option<Receiver<Change>>, StoreError>`.
+macro_rules! sql_backend {
+    (
+        store: $store:ty,
+        tx: $tx:ident,
+        db: $db:ty,
+        lock_child: $lock_child:expr,
+        lock_ledger: $lock_ledger:expr,
+        notify: $notify:expr $(,)?
+    ) => {
+        /// One transaction on this backend.
+        pub(crate) struct $tx(sqlx::Transaction<'static, $db>);
+
+        impl crate::tx::Tx for $tx {
+            async fn lock_child(&mut self, id: &str) -> Result<(), sqlx::Error> {
+                let statement: Option<&'static str> = $lock_child;
+                if let Some(statement) = statement {
+                    sqlx::query(statement).bind(id).execute(&mut *self.0).await?;
+                }
+                Ok(())
+            }
+
+            async fn lock_ledger(&mut self) -> Result<(), sqlx::Error> {
+                let statement: Option<&'static str> = $lock_ledger;
+                if let Some(statement) = statement {
+                    sqlx::query(statement).execute(&mut *self.0).await?;
+                }
+                Ok(())
+            }
+
+            async fn read_child(
+                &mut self,
+                id: &str,
+            ) -> Result<Option<crate::tx::ChildRow>, sqlx::Error> {
+                let row: Option<(String, i64, i64)> = sqlx::query_as(
+                    "SELECT doc, generation, version FROM children WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&mut *self.0)
+                .await?;
+                Ok(row.map(|(doc, generation, version)| crate::tx::ChildRow {
+                    doc,
+                    generation,
+                    version,
+                }))
+            }
+
+            async fn put_child(
+                &mut self,
+                id: &str,
+                row: &crate::tx::ChildRow,
+                now_us: i64,
+            ) -> Result<(), sqlx::Error> {
+                sqlx::query(
+                    "INSERT INTO children (id, generation, version, doc, updated_at_us) \
+                     VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (id) DO UPDATE SET generation = excluded.generation, \
+                     version = excluded.version, doc = excluded.doc, \
+                     updated_at_us = excluded.updated_at_us",
+                )
+                .bind(id)
+                .bind(row.generation)
+                .bind(row.version)
+                .bind(&row.doc)
+                .bind(now_us)
+                .execute(&mut *self.0)
+                .await?;
+                Ok(())
+            }
+
+            async fn delete_child(&mut self, id: &str) -> Result<bool, sqlx::Error> {
+                let deleted = sqlx::query("DELETE FROM children WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *self.0)
+                    .await?
+                    .rows_affected();
+                for statement in [
+                    "DELETE FROM interventions WHERE child_id = $1",
+                    "DELETE FROM consent_requests WHERE child_id = $1",
+                ] {
+                    sqlx::query(statement).bind(id).execute(&mut *self.0).await?;
+                }
+                Ok(deleted > 0)
+            }
+
+            async fn put_intervention(
+                &mut self,
+                intervention: &ward_core::settings::Intervention,
+                doc: &str,
+            ) -> Result<(), sqlx::Error> {
+                sqlx::query(
+                    "INSERT INTO interventions (id, child_id, doc, expires_at_us) \
+                     VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, \
+                     expires_at_us = excluded.expires_at_us",
+                )
+                .bind(&intervention.id)
+                .bind(intervention.child.as_str())
+                .bind(doc)
+                .bind(crate::tx::micros(intervention.expires_at))
+                .execute(&mut *self.0)
+                .await?;
+                Ok(())
+            }
+
+            async fn put_request(
+                &mut self,
+                row: &crate::RequestRow,
+                doc: &str,
+            ) -> Result<(), sqlx::Error> {
+                sqlx::query(
+                    "INSERT INTO consent_requests \
+                     (id, child_id, status, doc, requested_at_us, expires_at_us, answered_by) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                     ON CONFLICT (id) DO UPDATE SET status = excluded.status, \
+                     doc = excluded.doc, answered_by = excluded.answered_by",
+                )
+                .bind(&row.request.id)
+                .bind(row.child.as_str())
+                .bind(row.status.as_str())
+                .bind(doc)
+                .bind(crate::tx::micros(row.request.requested_at))
+                .bind(crate::tx::micros(row.request.expires_at))
+                .bind(row.answered_by.as_deref())
+                .execute(&mut *self.0)
+                .await?;
+                Ok(())
+            }
+
+            async fn ledger_head(&mut self) -> Result<Option<(i64, String)>, sqlx::Error> {
+                sqlx::query_as("SELECT seq, entry_hash FROM ledger ORDER BY seq DESC LIMIT 1")
+                    .fetch_optional(&mut *self.0)
+                    .await
+            }
+
+            async fn insert_entry(&mut self, entry: &crate::LedgerEntry) -> Result<(), sqlx::Error> {
+                sqlx::query(
+                    "INSERT INTO ledger (seq, at_us, child_id, kind, payload, payload_hash, \
+                     prev_hash, entry_hash, erased) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(entry.seq)
+                .bind(entry.at_us)
+                .bind(entry.child_id.as_deref())
+                .bind(&entry.kind)
+                .bind(&entry.payload)
+                .bind(&entry.payload_hash)
+                .bind(&entry.prev_hash)
+                .bind(&entry.entry_hash)
+                .bind(entry.erased)
+                .execute(&mut *self.0)
+                .await?;
+                Ok(())
+            }
+
+            async fn live_entries_of(
+                &mut self,
+                child: &str,
+            ) -> Result<Vec<(i64, String)>, sqlx::Error> {
+                sqlx::query_as(
+                    "SELECT seq, kind FROM ledger WHERE child_id = $1 AND erased = FALSE \
+                     ORDER BY seq",
+                )
+                .bind(child)
+                .fetch_all(&mut *self.0)
+                .await
+            }
+
+            async fn blank_entry(&mut self, seq: i64, payload: &str) -> Result<(), sqlx::Error> {
+                sqlx::query(
+                    "UPDATE ledger SET payload = $2, child_id = NULL, erased = TRUE \
+                     WHERE seq = $1",
+                )
+                .bind(seq)
+                .bind(payload)
+                .execute(&mut *self.0)
+                .await?;
+                Ok(())
+            }
+
+            async fn latest_policy(&mut self) -> Result<Option<crate::PolicyRecord>, sqlx::Error> {
+                let row: Option<crate::sql::PolicyRow> = sqlx::query_as(
+                    "SELECT generation, hash, source, loaded_at_us FROM policies \
+                     ORDER BY generation DESC LIMIT 1",
+                )
+                .fetch_optional(&mut *self.0)
+                .await?;
+                Ok(row.map(crate::sql::policy_from_row))
+            }
+
+            async fn insert_policy(&mut self, record: &crate::PolicyRecord) -> Result<(), sqlx::Error> {
+                sqlx::query(
+                    "INSERT INTO policies (generation, hash, source, loaded_at_us) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(record.generation)
+                .bind(&record.hash)
+                .bind(&record.source)
+                .bind(crate::tx::micros(record.loaded_at))
+                .execute(&mut *self.0)
+                .await?;
+                Ok(())
+            }
+
+            async fn insert_key(&mut self, key: &crate::KeyRecord) -> Result<(), sqlx::Error> {
+                sqlx::query(
+                    "INSERT INTO api_keys (id, secret_hash, scope, label, created_at_us, \
+                     revoked_at_us) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&key.id)
+                .bind(&key.secret_hash)
+                .bind(&key.scope)
+                .bind(&key.label)
+                .bind(crate::tx::micros(key.created_at))
+                .bind(key.revoked_at.map(crate::tx::micros))
+                .execute(&mut *self.0)
+                .await?;
+                Ok(())
+            }
+
+            async fn revoke_key(&mut self, id: &str, now_us: i64) -> Result<bool, sqlx::Error> {
+                let revoked = sqlx::query(
+                    "UPDATE api_keys SET revoked_at_us = $2 \
+                     WHERE id = $1 AND revoked_at_us IS NULL",
+                )
+                .bind(id)
+                .bind(now_us)
+                .execute(&mut *self.0)
+                .await?
+                .rows_affected();
+                Ok(revoked > 0)
+            }
+
+            async fn bump_counter(&mut self, name: &str) -> Result<(), sqlx::Error> {
+                sqlx::query("UPDATE counters SET value = value + 1 WHERE name = $1")
+                    .bind(name)
+                    .execute(&mut *self.0)
+                    .await?;
+                Ok(())
+            }
+
+            async fn notify(&mut self, payload: &str) -> Result<(), sqlx::Error> {
+                let statement: Option<&'static str> = $notify;
+                if let Some(statement) = statement {
+                    sqlx::query(statement).bind(payload).execute(&mut *self.0).await?;
+                }
+                Ok(())
+            }
+
+            async fn commit(self) -> Result<(), sqlx::Error> {
+                self.0.commit().await
+            }
+        }
+
+        impl crate::Store for $store {
+            async fn migrate(&self) -> Result<(), crate::StoreError> {
+                crate::migrations::migrator().await?.run(self.writer()).await?;
+                Ok(())
+            }
+
+            async fn child(
+                &self,
+                id: &ward_core::ids::ChildId,
+            ) -> Result<Option<crate::StoredChild>, crate::StoreError> {
+                let row: Option<(String, i64, i64)> = sqlx::query_as(
+                    "SELECT doc, generation, version FROM children WHERE id = $1",
+                )
+                .bind(id.as_str())
+                .fetch_optional(self.reader())
+                .await?;
+                row.map(|(doc, generation, version)| {
+                    crate::tx::decode_child(
+                        id.as_str(),
+                        crate::tx::ChildRow {
+                            doc,
+                            generation,
+                            version,
+                        },
+                    )
+                })
+                .transpose()
+            }
+
+            async fn children_not_at(
+                &self,
+                generation: i64,
+                limit: i64,
+            ) -> Result<Vec<ward_core::ids::ChildId>, crate::StoreError> {
+                let ids: Vec<(String,)> = sqlx::query_as(
+                    "SELECT id FROM children WHERE generation <> $1 ORDER BY id LIMIT $2",
+                )
+                .bind(generation)
+                .bind(limit)
+                .fetch_all(self.reader())
+                .await?;
+                ids.into_iter()
+                    .map(|(id,)| {
+                        ward_core::ids::ChildId::parse(&id).map_err(|error| {
+                            crate::StoreError::Corrupt {
+                                what: "child",
+                                id: id.clone(),
+                                reason: error.to_string(),
+                            }
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn write_child<T, E, F>(
+                &self,
+                id: &ward_core::ids::ChildId,
+                generation: i64,
+                decide: F,
+            ) -> Result<T, crate::WriteError<E>>
+            where
+                T: Send,
+                E: Send,
+                F: FnOnce(Option<crate::StoredChild>) -> Result<(crate::ChildWrite, T), E> + Send,
+            {
+                let tx = self.begin().await.map_err(crate::StoreError::from)?;
+                crate::tx::write_child(tx, id, generation, decide).await
+            }
+
+            async fn erase_child(
+                &self,
+                id: &ward_core::ids::ChildId,
+                now: jiff::Timestamp,
+            ) -> Result<Option<crate::Erasure>, crate::StoreError> {
+                crate::tx::erase_child(self.begin().await?, id, now).await
+            }
+
+            async fn intervention(
+                &self,
+                id: &str,
+            ) -> Result<Option<ward_core::settings::Intervention>, crate::StoreError> {
+                let row: Option<(String,)> =
+                    sqlx::query_as("SELECT doc FROM interventions WHERE id = $1")
+                        .bind(id)
+                        .fetch_optional(self.reader())
+                        .await?;
+                row.map(|(doc,)| {
+                    serde_json::from_str(&doc).map_err(|error| crate::StoreError::Corrupt {
+                        what: "intervention",
+                        id: id.to_owned(),
+                        reason: error.to_string(),
+                    })
+                })
+                .transpose()
+            }
+
+            async fn request(&self, id: &str) -> Result<Option<crate::RequestRow>, crate::StoreError> {
+                let row: Option<crate::sql::RequestDbRow> = sqlx::query_as(
+                    "SELECT child_id, status, doc, answered_by FROM consent_requests WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(self.reader())
+                .await?;
+                row.map(|row| crate::sql::request_from_row(id, row)).transpose()
+            }
+
+            async fn requests_of(
+                &self,
+                child: &ward_core::ids::ChildId,
+            ) -> Result<Vec<crate::RequestRow>, crate::StoreError> {
+                let rows: Vec<crate::sql::RequestDbRow> = sqlx::query_as(
+                    "SELECT child_id, status, doc, answered_by FROM consent_requests \
+                     WHERE child_id = $1 ORDER BY requested_at_us DESC, id",
+                )
+                .bind(child.as_str())
+                .fetch_all(self.reader())
+                .await?;
+                rows.into_iter()
+                    .map(|row| crate::sql::request_from_row(child.as_str(), row))
+                    .collect()
+            }
+
+            async fn expired_requests(
+                &self,
+                now: jiff::Timestamp,
+                limit: i64,
+            ) -> Result<Vec<crate::RequestRow>, crate::StoreError> {
+                let rows: Vec<crate::sql::RequestDbRow> = sqlx::query_as(
+                    "SELECT child_id, status, doc, answered_by FROM consent_requests \
+                     WHERE status = 'pending' AND expires_at_us <= $1 \
+                     ORDER BY expires_at_us, id LIMIT $2",
+                )
+                .bind(crate::tx::micros(now))
+                .bind(limit)
+                .fetch_all(self.reader())
+                .await?;
+                rows.into_iter()
+                    .map(|row| crate::sql::request_from_row("expired", row))
+                    .collect()
+            }
+
+            async fn prune_interventions(
+                &self,
+                now: jiff::Timestamp,
+            ) -> Result<u64, crate::StoreError> {
+                Ok(sqlx::query("DELETE FROM interventions WHERE expires_at_us < $1")
+                    .bind(crate::tx::micros(now))
+                    .execute(self.writer())
+                    .await?
+                    .rows_affected())
+            }
+
+            async fn append(&self, events: Vec<crate::LedgerEvent>) -> Result<(), crate::StoreError> {
+                use crate::tx::Tx as _;
+                let mut tx = self.begin().await?;
+                crate::tx::append(&mut tx, &events).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn ledger_of(
+                &self,
+                child: &ward_core::ids::ChildId,
+            ) -> Result<Vec<crate::LedgerEntry>, crate::StoreError> {
+                let rows: Vec<crate::sql::EntryRow> = sqlx::query_as(&format!(
+                    "SELECT {} FROM ledger WHERE child_id = $1 ORDER BY seq",
+                    crate::sql::ENTRY_COLUMNS
+                ))
+                .bind(child.as_str())
+                .fetch_all(self.reader())
+                .await?;
+                Ok(rows.into_iter().map(crate::sql::entry_from_row).collect())
+            }
+
+            async fn verify_ledger(&self) -> Result<crate::Verification, crate::StoreError> {
+                let statement = format!(
+                    "SELECT {} FROM ledger WHERE seq > $1 ORDER BY seq LIMIT $2",
+                    crate::sql::ENTRY_COLUMNS
+                );
+                let mut verifier = crate::ledger::Verifier::default();
+                let mut after = i64::MIN;
+                loop {
+                    let rows: Vec<crate::sql::EntryRow> = sqlx::query_as(&statement)
+                        .bind(after)
+                        .bind(crate::sql::VERIFY_PAGE)
+                        .fetch_all(self.reader())
+                        .await?;
+                    let Some(last) = rows.last().map(|row| row.0) else {
+                        break;
+                    };
+                    let full_page = rows.len() as i64 == crate::sql::VERIFY_PAGE;
+                    for row in rows {
+                        if !verifier.push(&crate::sql::entry_from_row(row)) {
+                            return Ok(verifier.finish());
+                        }
+                    }
+                    if !full_page {
+                        break;
+                    }
+                    after = last;
+                }
+                Ok(verifier.finish())
+            }
+
+            async fn create_key(&self, key: crate::KeyRecord) -> Result<(), crate::StoreError> {
+                crate::tx::create_key(self.begin().await?, &key).await
+            }
+
+            async fn keys(&self) -> Result<Vec<crate::KeyRecord>, crate::StoreError> {
+                let rows: Vec<crate::sql::KeyRow> = sqlx::query_as(
+                    "SELECT id, secret_hash, scope, label, created_at_us, revoked_at_us \
+                     FROM api_keys ORDER BY created_at_us, id",
+                )
+                .fetch_all(self.reader())
+                .await?;
+                Ok(rows.into_iter().map(crate::sql::key_from_row).collect())
+            }
+
+            async fn revoke_key(
+                &self,
+                id: &str,
+                now: jiff::Timestamp,
+            ) -> Result<bool, crate::StoreError> {
+                crate::tx::revoke_key(self.begin().await?, id, now).await
+            }
+
+            async fn keys_version(&self) -> Result<i64, crate::StoreError> {
+                let (value,): (i64,) =
+                    sqlx::query_as("SELECT value FROM counters WHERE name = 'keys'")
+                        .fetch_one(self.reader())
+                        .await?;
+                Ok(value)
+            }
+
+            async fn current_policy(&self) -> Result<Option<crate::PolicyRecord>, crate::StoreError> {
+                let row: Option<crate::sql::PolicyRow> = sqlx::query_as(
+                    "SELECT generation, hash, source, loaded_at_us FROM policies \
+                     ORDER BY generation DESC LIMIT 1",
+                )
+                .fetch_optional(self.reader())
+                .await?;
+                Ok(row.map(crate::sql::policy_from_row))
+            }
+
+            async fn policy(
+                &self,
+                generation: i64,
+            ) -> Result<Option<crate::PolicyRecord>, crate::StoreError> {
+                let row: Option<crate::sql::PolicyRow> = sqlx::query_as(
+                    "SELECT generation, hash, source, loaded_at_us FROM policies \
+                     WHERE generation = $1",
+                )
+                .bind(generation)
+                .fetch_optional(self.reader())
+                .await?;
+                Ok(row.map(crate::sql::policy_from_row))
+            }
+
+            async fn put_policy(
+                &self,
+                source: &str,
+                now: jiff::Timestamp,
+                event: impl FnOnce(i64) -> crate::LedgerEvent + Send,
+            ) -> Result<(crate::PolicyRecord, bool), crate::StoreError> {
+                crate::tx::put_policy(self.begin().await?, source, now, event).await
+            }
+
+            async fn subscribe(
+                &self,
+            ) -> Result<Option<tokio::sync::mpsc::Receiver<crate::Change>>, crate::StoreError>
+            {
+                self.changes().await
+            }
+        }
+    };
+}
+
+pub(crate) use sql_backend;

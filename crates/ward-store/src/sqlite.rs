@@ -1,0 +1,78 @@
+//! The SQLite backend: one file, no set-up, one node.
+//!
+//! Durability: WAL with `synchronous = FULL`, so a commit that returned is on disk before
+//! ward acknowledges it. Writers are serialised through a pool of one connection that begins
+//! every transaction `IMMEDIATE` (no deferred read-then-write upgrade can fail with
+//! `SQLITE_BUSY`, even against `ward keys` run beside a live server); readers use their own
+//! pool and never wait for writers. There is no change feed: one process serves the file.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::Sqlite;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::sql::sql_backend;
+use crate::{Change, StoreError};
+
+/// How many connections serve reads.
+const READERS: u32 = 4;
+
+/// A ward database in one SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens the file, creating it (not its folder) when missing. Call `migrate` next, or use
+    /// [`crate::AnyStore::open`], which does both.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite://")?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Self { writer, reader })
+    }
+
+    async fn begin(&self) -> Result<SqliteTx, sqlx::Error> {
+        Ok(SqliteTx(self.writer.begin_with("BEGIN IMMEDIATE").await?))
+    }
+
+    fn reader(&self) -> &SqlitePool {
+        &self.reader
+    }
+
+    fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    /// No feed: one process serves the file. (Async to match the shared implementation.)
+    async fn changes(&self) -> Result<Option<tokio::sync::mpsc::Receiver<Change>>, StoreError> {
+        Ok(None)
+    }
+}
+
+sql_backend! {
+    store: SqliteStore,
+    tx: SqliteTx,
+    db: Sqlite,
+    lock_child: None,
+    lock_ledger: None,
+    notify: None,
+}

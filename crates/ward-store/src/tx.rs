@@ -1,0 +1,290 @@
+//! The write paths both backends share, written once over [`Tx`]: the handful of statements
+//! a backend must provide inside one transaction. Each backend's `Tx` is a thin wrapper over
+//! its sqlx transaction; the order of steps, the ledger chaining and the erasure rules live
+//! here, so SQLite and PostgreSQL cannot drift apart.
+
+use std::future::Future;
+
+use jiff::Timestamp;
+use ward_core::document::ChildDocument;
+use ward_core::ids::ChildId;
+use ward_core::settings::Intervention;
+
+use crate::ledger::{self, CHILD_ERASED, LedgerEntry, LedgerEvent};
+use crate::{
+    ChildWrite, Erasure, KeyRecord, PolicyRecord, RequestRow, StoreError, StoredChild, WriteError,
+};
+
+/// A child row as stored.
+pub(crate) struct ChildRow {
+    pub(crate) doc: String,
+    pub(crate) generation: i64,
+    pub(crate) version: i64,
+}
+
+/// What one transaction of a backend can do. Every method runs inside the transaction.
+pub(crate) trait Tx: Send + Sized {
+    /// Serialises writers of this child until commit (PostgreSQL: an advisory lock; SQLite:
+    /// already serialised by its single writer).
+    fn lock_child(&mut self, id: &str) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    /// Serialises ledger appends until commit.
+    fn lock_ledger(&mut self) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    fn read_child(
+        &mut self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<ChildRow>, sqlx::Error>> + Send;
+    fn put_child(
+        &mut self,
+        id: &str,
+        row: &ChildRow,
+        now_us: i64,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    /// Deletes the child's document, interventions and requests; true if a document existed.
+    fn delete_child(&mut self, id: &str) -> impl Future<Output = Result<bool, sqlx::Error>> + Send;
+    fn put_intervention(
+        &mut self,
+        intervention: &Intervention,
+        doc: &str,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    fn put_request(
+        &mut self,
+        row: &RequestRow,
+        doc: &str,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    fn ledger_head(
+        &mut self,
+    ) -> impl Future<Output = Result<Option<(i64, String)>, sqlx::Error>> + Send;
+    fn insert_entry(
+        &mut self,
+        entry: &LedgerEntry,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    /// Sequence numbers and kinds of the child's entries not yet erased.
+    fn live_entries_of(
+        &mut self,
+        child: &str,
+    ) -> impl Future<Output = Result<Vec<(i64, String)>, sqlx::Error>> + Send;
+    fn blank_entry(
+        &mut self,
+        seq: i64,
+        payload: &str,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    fn latest_policy(
+        &mut self,
+    ) -> impl Future<Output = Result<Option<PolicyRecord>, sqlx::Error>> + Send;
+    fn insert_policy(
+        &mut self,
+        record: &PolicyRecord,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    fn insert_key(
+        &mut self,
+        key: &KeyRecord,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    /// Marks a live key revoked; false when there was none.
+    fn revoke_key(
+        &mut self,
+        id: &str,
+        now_us: i64,
+    ) -> impl Future<Output = Result<bool, sqlx::Error>> + Send;
+    fn bump_counter(&mut self, name: &str) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    /// Tells other nodes (PostgreSQL NOTIFY, delivered on commit; a no-op on SQLite).
+    fn notify(&mut self, payload: &str) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    fn commit(self) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+}
+
+pub(crate) fn decode_child(id: &str, row: ChildRow) -> Result<StoredChild, StoreError> {
+    let document: ChildDocument =
+        serde_json::from_str(&row.doc).map_err(|error| StoreError::Corrupt {
+            what: "child",
+            id: id.to_owned(),
+            reason: error.to_string(),
+        })?;
+    Ok(StoredChild {
+        document,
+        generation: row.generation,
+        version: row.version,
+    })
+}
+
+fn encode<T: serde::Serialize>(
+    what: &'static str,
+    id: &str,
+    value: &T,
+) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|error| StoreError::Corrupt {
+        what,
+        id: id.to_owned(),
+        reason: error.to_string(),
+    })
+}
+
+/// Appends events to the ledger inside `tx` (taking the ledger lock).
+pub(crate) async fn append<X: Tx>(tx: &mut X, events: &[LedgerEvent]) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    tx.lock_ledger().await?;
+    let head = tx.ledger_head().await?;
+    for entry in ledger::chain(head, events) {
+        tx.insert_entry(&entry).await?;
+    }
+    Ok(())
+}
+
+/// The child-notification payload.
+pub(crate) fn child_notice(id: &str) -> String {
+    format!("child:{id}")
+}
+
+/// [`crate::Store::write_child`], over any backend's transaction.
+pub(crate) async fn write_child<X, T, E, F>(
+    mut tx: X,
+    id: &ChildId,
+    generation: i64,
+    decide: F,
+) -> Result<T, WriteError<E>>
+where
+    X: Tx,
+    F: FnOnce(Option<StoredChild>) -> Result<(ChildWrite, T), E>,
+{
+    let key = id.as_str();
+    tx.lock_child(key).await.map_err(StoreError::from)?;
+    let stored = match tx.read_child(key).await.map_err(StoreError::from)? {
+        Some(row) => Some(decode_child(key, row)?),
+        None => None,
+    };
+    let version = stored.as_ref().map_or(0, |s| s.version);
+    // The closure is pure: dropping `tx` on refusal rolls everything back.
+    let (write, value) = decide(stored).map_err(WriteError::Rejected)?;
+    if write.is_empty() {
+        return Ok(value);
+    }
+    if let Some(document) = &write.document {
+        let row = ChildRow {
+            doc: encode("child", key, document)?,
+            generation,
+            version: version + 1,
+        };
+        tx.put_child(key, &row, now_us())
+            .await
+            .map_err(StoreError::from)?;
+    }
+    for intervention in &write.interventions {
+        let doc = encode("intervention", &intervention.id, intervention)?;
+        tx.put_intervention(intervention, &doc)
+            .await
+            .map_err(StoreError::from)?;
+    }
+    for row in &write.requests {
+        let doc = encode("consent request", &row.request.id, &row.request)?;
+        tx.put_request(row, &doc).await.map_err(StoreError::from)?;
+    }
+    append(&mut tx, &write.events).await?;
+    tx.notify(&child_notice(key))
+        .await
+        .map_err(StoreError::from)?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(value)
+}
+
+/// [`crate::Store::erase_child`], over any backend's transaction.
+pub(crate) async fn erase_child<X: Tx>(
+    mut tx: X,
+    id: &ChildId,
+    now: Timestamp,
+) -> Result<Option<Erasure>, StoreError> {
+    let key = id.as_str();
+    tx.lock_child(key).await?;
+    let existed = tx.delete_child(key).await?;
+    // The ledger lock first: no entry about this child may be appended between listing and
+    // blanking them.
+    tx.lock_ledger().await?;
+    let entries = tx.live_entries_of(key).await?;
+    if !existed && entries.is_empty() {
+        return Ok(None);
+    }
+    for (seq, kind) in &entries {
+        tx.blank_entry(*seq, &ledger::erased_payload(kind)).await?;
+    }
+    let seqs: Vec<i64> = entries.iter().map(|(seq, _)| *seq).collect();
+    let event = LedgerEvent::service(now, CHILD_ERASED, &serde_json::json!({"entries": seqs}));
+    append(&mut tx, &[event]).await?;
+    tx.notify(&child_notice(key)).await?;
+    tx.commit().await?;
+    Ok(Some(Erasure {
+        entries_blanked: entries.len() as u64,
+    }))
+}
+
+/// [`crate::Store::put_policy`], over any backend's transaction.
+pub(crate) async fn put_policy<X: Tx>(
+    mut tx: X,
+    source: &str,
+    now: Timestamp,
+    event: impl FnOnce(i64) -> LedgerEvent,
+) -> Result<(PolicyRecord, bool), StoreError> {
+    // The ledger lock also serialises generations: two nodes loading at once get two.
+    tx.lock_ledger().await?;
+    let hash = ledger::payload_hash(source);
+    let latest = tx.latest_policy().await?;
+    if let Some(latest) = latest.as_ref().filter(|latest| latest.hash == hash) {
+        return Ok((latest.clone(), false));
+    }
+    let record = PolicyRecord {
+        generation: latest.map_or(1, |latest| latest.generation + 1),
+        hash,
+        source: source.to_owned(),
+        loaded_at: now,
+    };
+    tx.insert_policy(&record).await?;
+    append(&mut tx, &[event(record.generation)]).await?;
+    tx.notify(&format!("policy:{}", record.generation)).await?;
+    tx.commit().await?;
+    Ok((record, true))
+}
+
+/// [`crate::Store::create_key`], over any backend's transaction.
+pub(crate) async fn create_key<X: Tx>(mut tx: X, key: &KeyRecord) -> Result<(), StoreError> {
+    tx.insert_key(key).await?;
+    let event = LedgerEvent::service(
+        key.created_at,
+        "key_created",
+        &serde_json::json!({"key": key.id, "scope": key.scope, "label": key.label}),
+    );
+    append(&mut tx, &[event]).await?;
+    tx.bump_counter("keys").await?;
+    tx.notify("keys").await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// [`crate::Store::revoke_key`], over any backend's transaction.
+pub(crate) async fn revoke_key<X: Tx>(
+    mut tx: X,
+    id: &str,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    if !tx.revoke_key(id, micros(now)).await? {
+        return Ok(false);
+    }
+    let event = LedgerEvent::service(now, "key_revoked", &serde_json::json!({"key": id}));
+    append(&mut tx, &[event]).await?;
+    tx.bump_counter("keys").await?;
+    tx.notify("keys").await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Unix microseconds now (row bookkeeping only; every event carries its own time).
+pub(crate) fn now_us() -> i64 {
+    micros(Timestamp::now())
+}
+
+/// A timestamp as stored in integer columns.
+pub(crate) fn micros(at: Timestamp) -> i64 {
+    at.as_microsecond()
+}
+
+/// An integer column back to a timestamp.
+pub(crate) fn from_micros(us: i64) -> Timestamp {
+    Timestamp::from_microsecond(us).unwrap_or(Timestamp::UNIX_EPOCH)
+}

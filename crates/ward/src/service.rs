@@ -1,0 +1,305 @@
+//! The subcommands that run or administer the service: `serve`, `migrate`, `keys`, `ledger`.
+//! Glue only: each parses its flags (defaults < environment < flags), opens what it needs
+//! from `ward-store` / `ward-server`, and prints the outcome.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Subcommand, ValueEnum};
+use ward_server::auth::{Scope, generate};
+use ward_server::clock::SystemClock;
+use ward_server::{AppState, Config};
+use ward_store::{AnyStore, Store};
+
+/// Where the database is: a SQLite file (created on first use) or a `postgres://` URL.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct Database {
+    /// SQLite file path (or `sqlite://PATH`), or `postgres://…`.
+    #[arg(
+        long = "database",
+        env = "WARD_DATABASE_URL",
+        default_value = "ward.db"
+    )]
+    url: String,
+}
+
+/// `ward serve`.
+#[derive(Debug, Args)]
+pub(crate) struct Serve {
+    /// The policy to serve (re-read on SIGHUP or `POST /v1/policy/reload`).
+    #[arg(long, env = "WARD_POLICY", default_value = "ward.toml")]
+    policy: PathBuf,
+    #[command(flatten)]
+    database: Database,
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(long, env = "WARD_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Log format.
+    #[arg(long, env = "WARD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// Do not create an admin key on first start (when the store has none).
+    #[arg(long)]
+    no_bootstrap_key: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `ward keys …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Keys {
+    /// Create a key and print its token (shown once).
+    Create {
+        /// `decide`, `admin` or `parent:<parent id>`.
+        #[arg(long)]
+        scope: String,
+        /// What it is for.
+        #[arg(long, default_value = "")]
+        label: String,
+        #[command(flatten)]
+        database: Database,
+    },
+    /// List keys (never their tokens).
+    List {
+        #[command(flatten)]
+        database: Database,
+    },
+    /// Revoke a key by id.
+    Revoke {
+        /// The key's id (the part after `ward_` in its token).
+        id: String,
+        #[command(flatten)]
+        database: Database,
+    },
+}
+
+/// `ward ledger …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Ledger {
+    /// Verify the hash chain; exit 1 naming the first bad entry.
+    Verify {
+        #[command(flatten)]
+        database: Database,
+    },
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| format!("cannot start the async runtime: {error}"))
+}
+
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::prelude::*;
+    let filter: Targets = std::env::var("WARD_LOG")
+        .ok()
+        .and_then(|spec| spec.parse().ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
+    let registry = tracing_subscriber::registry().with(filter);
+    match format {
+        LogFormat::Text => registry
+            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .init(),
+        LogFormat::Json => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_writer(std::io::stderr),
+            )
+            .init(),
+    }
+}
+
+async fn open(database: &Database) -> Result<AnyStore, String> {
+    AnyStore::open(&database.url)
+        .await
+        .map_err(|error| format!("cannot open `{}`: {error}", database.url))
+}
+
+/// Runs the service until SIGTERM or Ctrl-C; SIGHUP reloads the policy.
+pub(crate) fn serve(args: Serve) -> Result<ExitCode, String> {
+    init_logging(args.log_format);
+    runtime()?.block_on(async move {
+        let config = Config {
+            policy_path: args.policy,
+            database_url: args.database.url,
+            bootstrap_key: !args.no_bootstrap_key,
+        };
+        let (state, bootstrap) = AppState::start(&config, Arc::new(SystemClock))
+            .await
+            .map_err(|error| error.to_string())?;
+        if let Some(token) = bootstrap {
+            // Straight to the terminal, never into the (possibly shipped) log stream.
+            eprintln!(
+                "ward: no API keys existed, so this admin key was created. It is shown once:\n\n    {token}\n\nMake more with `ward keys create --scope decide|admin|parent:ID`."
+            );
+        }
+        state
+            .spawn_tasks()
+            .await
+            .map_err(|error| format!("cannot start background tasks: {error}"))?;
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|error| format!("cannot listen on {}: {error}", args.listen))?;
+        let address = listener
+            .local_addr()
+            .map_err(|error| format!("cannot read the listening address: {error}"))?;
+        // A plain line a supervisor (or a test that asked for port 0) can read.
+        eprintln!("ward: listening on http://{address}");
+        tracing::info!(%address, "listening");
+        tokio::spawn(reload_on_hangup(state.clone()));
+        ward_server::serve(listener, state, shutdown_signal())
+            .await
+            .map_err(|error| format!("the server stopped: {error}"))?;
+        tracing::info!("stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+#[cfg(unix)]
+async fn reload_on_hangup(state: AppState) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP; reload with POST /v1/policy/reload");
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        match state.reload().await {
+            Ok(reloaded) => tracing::info!(
+                generation = reloaded.generation,
+                changed = reloaded.changed,
+                "SIGHUP: policy reloaded"
+            ),
+            Err(error) => tracing::warn!(message = %error.message, "SIGHUP: reload refused"),
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn reload_on_hangup(_state: AppState) {}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// Runs the migrations and exits.
+pub(crate) fn migrate(database: Database) -> Result<ExitCode, String> {
+    runtime()?.block_on(async move {
+        open(&database).await?;
+        crate::print(&format!("{}: migrations are up to date\n", database.url))?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `ward keys …`.
+pub(crate) fn keys(command: Keys) -> Result<ExitCode, String> {
+    runtime()?.block_on(async move {
+        match command {
+            Keys::Create {
+                scope,
+                label,
+                database,
+            } => {
+                let scope = Scope::parse(&scope).map_err(|error| error.to_string())?;
+                let key = generate(&scope, &label, jiff::Timestamp::now())
+                    .map_err(|error| error.to_string())?;
+                let store = open(&database).await?;
+                let id = key.record.id.clone();
+                store
+                    .create_key(key.record)
+                    .await
+                    .map_err(|error| error.to_string())?;
+                crate::print(&format!("{}\n", key.token))?;
+                eprintln!("created key {id} with scope `{scope}`; the token above is shown once");
+            }
+            Keys::List { database } => {
+                let store = open(&database).await?;
+                let keys = store.keys().await.map_err(|error| error.to_string())?;
+                let mut text = String::new();
+                for key in keys {
+                    let state = key
+                        .revoked_at
+                        .map_or_else(|| "live".to_owned(), |at| format!("revoked {at}"));
+                    text.push_str(&format!(
+                        "{}  {:20}  {}  {}  {}\n",
+                        key.id, key.scope, key.created_at, state, key.label
+                    ));
+                }
+                crate::print(&text)?;
+            }
+            Keys::Revoke { id, database } => {
+                let store = open(&database).await?;
+                let revoked = store
+                    .revoke_key(&id, jiff::Timestamp::now())
+                    .await
+                    .map_err(|error| error.to_string())?;
+                if !revoked {
+                    return Err(format!("no live key `{id}`"));
+                }
+                crate::print(&format!("revoked {id}\n"))?;
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `ward ledger verify`: exit 0 when whole, 1 naming the first bad entry.
+pub(crate) fn ledger(command: Ledger) -> Result<ExitCode, String> {
+    let Ledger::Verify { database } = command;
+    runtime()?.block_on(async move {
+        let store = open(&database).await?;
+        let verdict = store
+            .verify_ledger()
+            .await
+            .map_err(|error| error.to_string())?;
+        let head = verdict.head.as_ref().map_or_else(
+            || "empty".to_owned(),
+            |head| format!("entry {} {}", head.seq, head.hash),
+        );
+        match &verdict.first_bad {
+            None => {
+                crate::print(&format!(
+                    "ledger verified: {} entries, head {head}\n",
+                    verdict.entries
+                ))?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Some(bad) => {
+                crate::print(&format!(
+                    "ledger broken at {}\n(entries before it verified; last good head {head})\n",
+                    bad.message
+                ))?;
+                Ok(ExitCode::from(1))
+            }
+        }
+    })
+}
