@@ -31,7 +31,13 @@ async fn raw(
 }
 
 /// A request and the status and error code it must get.
-type Case<'a> = (Method, &'a str, Option<&'a str>, Vec<u8>, (StatusCode, String));
+type Case<'a> = (
+    Method,
+    &'a str,
+    Option<&'a str>,
+    Vec<u8>,
+    (StatusCode, String),
+);
 
 fn case(status: u16, code: &str) -> (StatusCode, String) {
     (StatusCode::from_u16(status).unwrap(), code.to_owned())

@@ -11,5 +11,6 @@ mod auth;
 mod bad_input;
 mod flow;
 mod nodes;
+mod openapi;
 mod policy;
 mod support;

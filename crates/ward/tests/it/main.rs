@@ -6,10 +6,13 @@
     reason = "tests fail loudly"
 )]
 
+mod crash;
+mod serve;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn ward(args: &[&str]) -> Output {
+pub(crate) fn ward(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ward"))
         .args(args)
         .current_dir(repo_root())
@@ -18,16 +21,16 @@ fn ward(args: &[&str]) -> Output {
         .expect("ward runs")
 }
 
-fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn stdout(output: &Output) -> String {
+pub(crate) fn stdout(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).unwrap()
 }
 
 /// A fresh directory under the target dir, emptied for this test.
-fn scratch(name: &str) -> PathBuf {
+pub(crate) fn scratch(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Load benchmark (not run by CI): `POST /v1/decide` on `ward serve` against a bare axum
+# handler that returns a constant, side by side in one run, with wrk on loopback; then
+# `POST /v1/decide/batch` with 1,000 requests per call. Prints requests/s, p50/p99 and the
+# ratios. Needs wrk (`apt-get install wrk`) and python3.
+#
+#   bench/load.sh [SECONDS] [CONNECTIONS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_EACH="${1:-10}"
+CONNECTIONS="${2:-32}"
+CHILDREN=1000
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 2; }
+
+cargo build --release --locked -p ward --bin ward >&2
+cargo build --release --locked -p ward-bench --no-default-features --bin bare_decide >&2
+WARD=target/release/ward
+BARE=target/release/bare_decide
+
+WORK=$(mktemp -d)
+cleanup() { kill "${PIDS[@]}" 2>/dev/null || true; rm -rf "$WORK"; }
+PIDS=()
+trap cleanup EXIT
+
+DB="$WORK/ward.db"
+ADMIN=$("$WARD" keys create --scope admin --label load --database "$DB" 2>/dev/null)
+DECIDE=$("$WARD" keys create --scope decide --label load --database "$DB" 2>/dev/null)
+
+start() { # start NAME CMD...: runs CMD, waits for its "listening on" line, prints the URL
+  local name=$1; shift
+  "$@" 2> "$WORK/$name.log" &
+  PIDS+=($!)
+  for _ in $(seq 1 200); do
+    url=$(grep -o 'listening on http://[0-9.:]*' "$WORK/$name.log" | head -1 | sed 's/listening on //') || true
+    [ -n "${url:-}" ] && { echo "$url"; return; }
+    sleep 0.05
+  done
+  echo "$name did not start:" >&2; cat "$WORK/$name.log" >&2; exit 1
+}
+
+WARD_URL=$(WARD_LOG=warn start ward "$WARD" serve --policy examples/clipstream.toml --database "$DB" \
+  --listen 127.0.0.1:0 --no-bootstrap-key)
+BARE_URL=$(start bare "$BARE" 127.0.0.1:0)
+
+# Seed children in every state the decision table cares about: ages 6 to 17 and unknown.
+python3 - "$WARD_URL" "$ADMIN" "$CHILDREN" <<'PY'
+import json, sys, urllib.request
+base, token, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def call(method, path, body):
+    req = urllib.request.Request(base + path, data=json.dumps(body).encode(), method=method,
+        headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+    try:
+        return json.load(urllib.request.urlopen(req))
+    except urllib.error.HTTPError as e:
+        return json.load(e)
+for i in range(n):
+    body = {} if i % 8 == 0 else {"age": {"method": "parent_declared", "age": 6 + i % 12}}
+    call("PUT", f"/v1/children/kid-{i}", body)
+    if i % 3 == 0 and i % 8:
+        iv = call("POST", f"/v1/children/kid-{i}/settings/recommend-videos", {"value": "on"})
+        if "intervention" in iv:
+            call("POST", f"/v1/interventions/{iv['intervention']['id']}/acknowledge", {})
+PY
+
+python3 - "$CHILDREN" > "$WORK/batch.json" <<'PY'
+import json, sys
+n = int(sys.argv[1])
+purposes = ["recommend-videos", "remember-subtitles", "estimate-age"]
+print(json.dumps({"requests": [{"child": f"kid-{i % n}", "purpose": purposes[i % 3]} for i in range(1000)]}))
+PY
+
+run() { # run URL SCRIPT: prints "rps p50 p99"
+  WARD_TOKEN=$DECIDE WARD_CHILDREN=$CHILDREN WARD_BATCH_FILE="$WORK/batch.json" \
+    wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_EACH}s" --latency -s "$2" "$1" > "$WORK/wrk.out"
+  local rps p50 p99
+  rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.out")
+  p50=$(awk '$1=="50%" {print $2}' "$WORK/wrk.out")
+  p99=$(awk '$1=="99%" {print $2}' "$WORK/wrk.out")
+  if grep -q "Non-2xx" "$WORK/wrk.out"; then grep "Non-2xx" "$WORK/wrk.out" >&2; fi
+  echo "$rps $p50 $p99"
+}
+
+# Warm both up (ward's cache fills on first sight of each child).
+run "$WARD_URL" bench/decide.lua >/dev/null
+run "$BARE_URL" bench/decide.lua >/dev/null
+
+read -r BARE_RPS BARE_P50 BARE_P99 < <(run "$BARE_URL" bench/decide.lua)
+read -r WARD_RPS WARD_P50 WARD_P99 < <(run "$WARD_URL" bench/decide.lua)
+read -r BARE_B_RPS BARE_B_P50 BARE_B_P99 < <(run "$BARE_URL" bench/batch.lua)
+read -r WARD_B_RPS WARD_B_P50 WARD_B_P99 < <(run "$WARD_URL" bench/batch.lua)
+
+echo
+echo "load: ${SECONDS_EACH}s each, wrk -t2 -c$CONNECTIONS on loopback, $(nproc) cores shared by server and wrk"
+printf '%-28s %12s %10s %10s\n' "" "requests/s" "p50" "p99"
+printf '%-28s %12s %10s %10s\n' "bare handler /v1/decide" "$BARE_RPS" "$BARE_P50" "$BARE_P99"
+printf '%-28s %12s %10s %10s\n' "ward /v1/decide" "$WARD_RPS" "$WARD_P50" "$WARD_P99"
+printf '%-28s %12s %10s %10s\n' "bare handler batch (1,000)" "$BARE_B_RPS" "$BARE_B_P50" "$BARE_B_P99"
+printf '%-28s %12s %10s %10s\n' "ward batch (1,000)" "$WARD_B_RPS" "$WARD_B_P50" "$WARD_B_P99"
+python3 - "$WARD_RPS" "$BARE_RPS" "$WARD_B_RPS" "$BARE_B_RPS" <<'PY'
+import sys
+w, b, wb, bb = map(float, sys.argv[1:])
+print(f"ward / bare, decide: {w / b:.2f}")
+print(f"ward batch: {wb * 1000:,.0f} decisions/s ({wb / bb:.2f} of the bare handler's batch rate)")
+PY

@@ -1,0 +1,158 @@
+//! `ward serve` as a real process: started on a real port, stopped with signals.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::{repo_root, stdout, ward};
+
+/// A running `ward serve`.
+pub(crate) struct Serving {
+    pub(crate) process: Child,
+    pub(crate) base: String,
+}
+
+impl Serving {
+    /// Starts `ward serve` on `database` with the example `policy`, on a free port, and
+    /// waits for it to say where it listens.
+    pub(crate) fn start(database: &str, policy: &Path) -> Self {
+        let mut process = Command::new(env!("CARGO_BIN_EXE_ward"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--no-bootstrap-key",
+                "--database",
+                database,
+            ])
+            .arg("--policy")
+            .arg(policy)
+            .current_dir(repo_root())
+            .env("NO_COLOR", "1")
+            .env("WARD_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("ward serve starts");
+        let stderr = process.stderr.take().expect("stderr is piped");
+        let (sender, receiver) = mpsc::channel();
+        // Keeps reading stderr for the life of the process so it never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(address) = line.strip_prefix("ward: listening on ") {
+                    let _ = sender.send(address.to_owned());
+                } else {
+                    eprintln!("[ward serve] {line}");
+                }
+            }
+        });
+        let base = receiver
+            .recv_timeout(Duration::from_secs(60))
+            .expect("ward serve said where it listens");
+        Self { process, base }
+    }
+
+    /// SIGKILL: no chance to flush or finish anything.
+    pub(crate) fn kill(mut self) {
+        self.process.kill().expect("kill");
+        self.process.wait().expect("reaped");
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// Creates an admin key with the CLI and returns its token.
+pub(crate) fn admin_key(database: &str) -> String {
+    let output = ward(&[
+        "keys",
+        "create",
+        "--scope",
+        "admin",
+        "--label",
+        "tests",
+        "--database",
+        database,
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    stdout(&output).trim().to_owned()
+}
+
+#[test]
+fn serve_refuses_a_policy_with_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("ward.db");
+    let output = ward(&[
+        "serve",
+        "--policy",
+        "examples/chatterbox.toml",
+        "--database",
+        database.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("the policy has errors"), "{stderr}");
+    assert!(stderr.contains("public-profile-by-default"), "{stderr}");
+}
+
+#[test]
+fn keys_are_created_listed_and_revoked_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("ward.db");
+    let database = database.to_str().unwrap();
+    let token = admin_key(database);
+    assert!(token.starts_with("ward_"), "{token}");
+    let id = token.split('_').nth(1).unwrap();
+    let listed = stdout(&ward(&["keys", "list", "--database", database]));
+    assert!(
+        listed.contains(id) && listed.contains("admin") && listed.contains("live"),
+        "{listed}"
+    );
+    assert!(
+        !listed.contains(token.rsplit('_').next().unwrap()),
+        "never the secret"
+    );
+    assert_eq!(
+        ward(&["keys", "revoke", id, "--database", database])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        ward(&["keys", "revoke", id, "--database", database])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert!(stdout(&ward(&["keys", "list", "--database", database])).contains("revoked"));
+    let bad = ward(&["keys", "create", "--scope", "root", "--database", database]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a scope"));
+    let verified = ward(&["ledger", "verify", "--database", database]);
+    assert_eq!(verified.status.code(), Some(0));
+    assert!(
+        stdout(&verified).contains("ledger verified: 2 entries"),
+        "{}",
+        stdout(&verified)
+    );
+}
+
+#[test]
+fn migrate_runs_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("ward.db");
+    let output = ward(&["migrate", "--database", database.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert!(database.exists());
+    let bad = ward(&["migrate", "--database", "mysql://nope"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a database ward can use"));
+}
