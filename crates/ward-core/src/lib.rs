@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 
 pub mod age;
+pub mod alerts;
 pub mod child;
 pub mod compiled;
 pub mod decide;

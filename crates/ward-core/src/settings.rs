@@ -392,6 +392,37 @@ pub enum EventKind {
         /// Still supervised by another.
         supervised: bool,
     },
+    /// A parent (or the service) changed the parental controls.
+    ControlsChanged {
+        /// Who.
+        by: Actor,
+    },
+    /// The daily screen-time limit was reached (raised once a local day).
+    LimitReached {
+        /// The limit, in minutes.
+        minutes: u16,
+        /// The child's local date.
+        local_date: jiff::civil::Date,
+    },
+    /// Bedtime began (raised once a local day).
+    BedtimeReached {
+        /// The child's local date.
+        local_date: jiff::civil::Date,
+    },
+    /// The feed guard removed content a parent blocked.
+    BlockedContent {
+        /// How many items.
+        items: u32,
+        /// Which blocks matched (`tag:gambling`, `source:…`).
+        blocks: Vec<String>,
+    },
+    /// The child's profile for a purpose was reset: the service must drop what it built.
+    ProfileReset {
+        /// The purpose whose profile is dropped.
+        purpose: PurposeId,
+        /// Who asked.
+        by: Actor,
+    },
 }
 
 /// Why an operation was refused. Nothing changed.

@@ -148,6 +148,84 @@ pub struct RequestRow {
     pub request: ward_core::settings::ConsentRequest,
 }
 
+/// An alert raised by one of a write's events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAlert {
+    /// Index of the causing event in [`ChildWrite::events`]; its ledger sequence number
+    /// becomes the alert's id.
+    pub event: usize,
+    /// Its kind (`consent_requested`, …).
+    pub kind: String,
+    /// The parents it goes to; every live webhook gets it too.
+    pub parents: Vec<String>,
+    /// What is delivered; the store adds `"id"` (`ward-<seq>`) and `"seq"`.
+    pub body: serde_json::Value,
+}
+
+/// A stored alert, as a parent's stream sends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertRecord {
+    /// The ledger sequence number of its cause: the stream's event id.
+    pub seq: i64,
+    /// Its kind.
+    pub kind: String,
+    /// The JSON delivered.
+    pub body: String,
+}
+
+/// A webhook endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookRecord {
+    /// Its id.
+    pub id: String,
+    /// Where alerts are POSTed.
+    pub url: String,
+    /// The signing secret.
+    pub secret: String,
+    /// When it was made.
+    pub created_at: Timestamp,
+    /// When it was disabled.
+    pub disabled_at: Option<Timestamp>,
+}
+
+/// An alert waiting to be delivered to an endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxItem {
+    /// The endpoint.
+    pub webhook_id: String,
+    /// The alert (its cause's ledger sequence number).
+    pub seq: i64,
+    /// The JSON to POST.
+    pub body: String,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// When it is due, Unix microseconds (also the claim token: see `claim_delivery`).
+    pub next_attempt_at_us: i64,
+    /// The endpoint's URL.
+    pub url: String,
+    /// The endpoint's signing secret.
+    pub secret: String,
+}
+
+/// One delivery attempt, for the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeliveryRecord {
+    /// The endpoint.
+    pub webhook_id: String,
+    /// The alert.
+    pub seq: i64,
+    /// Which attempt, from 1.
+    pub attempt: i64,
+    /// When.
+    pub at: Timestamp,
+    /// The HTTP status, if the endpoint answered.
+    pub status: Option<i64>,
+    /// What went wrong, if anything.
+    pub error: Option<String>,
+    /// The endpoint accepted it (2xx).
+    pub delivered: bool,
+}
+
 /// Everything one child write changes, beside the child's document.
 #[derive(Debug, Default)]
 pub struct ChildWrite {
@@ -159,6 +237,8 @@ pub struct ChildWrite {
     pub interventions: Vec<Intervention>,
     /// Consent requests created or moved on.
     pub requests: Vec<RequestRow>,
+    /// Alerts the events raise (written, with their deliveries, in the same transaction).
+    pub alerts: Vec<NewAlert>,
 }
 
 impl ChildWrite {
@@ -217,6 +297,10 @@ pub enum Change {
     Keys,
     /// A new policy generation was stored.
     Policy(i64),
+    /// New alerts for this parent.
+    Alerts(String),
+    /// New webhook deliveries are due.
+    Outbox,
     /// The feed dropped: changes may go unheard until [`Change::Resumed`].
     Lost,
     /// Listening again after [`Change::Lost`]: anything may have changed meanwhile.
@@ -355,6 +439,61 @@ pub trait Store: Send + Sync + 'static {
     fn subscribe(
         &self,
     ) -> impl Future<Output = Result<Option<tokio::sync::mpsc::Receiver<Change>>, StoreError>> + Send;
+
+    // Alerts and webhooks.
+
+    /// A parent's alerts after `after` (a sequence number), oldest first, at most `limit`.
+    fn alerts_since(
+        &self,
+        parent: &str,
+        after: i64,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<AlertRecord>, StoreError>> + Send;
+
+    /// Stores a webhook endpoint.
+    fn create_webhook(
+        &self,
+        webhook: WebhookRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every endpoint, disabled ones included.
+    fn webhooks(&self) -> impl Future<Output = Result<Vec<WebhookRecord>, StoreError>> + Send;
+
+    /// Disables an endpoint (its undelivered alerts stay, undelivered); false if none live.
+    fn disable_webhook(
+        &self,
+        id: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Undelivered alerts due at `now` for live endpoints, oldest first.
+    fn due_deliveries(
+        &self,
+        now: Timestamp,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<OutboxItem>, StoreError>> + Send;
+
+    /// Claims an item for one attempt by moving its due time to `lease_until`, only if no one
+    /// else has since (its due time is still `seen`). False: another worker has it.
+    fn claim_delivery(
+        &self,
+        item: &OutboxItem,
+        lease_until: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Records an attempt: delivered, or due again at `next_attempt`.
+    fn record_delivery(
+        &self,
+        item: &OutboxItem,
+        attempt: DeliveryRecord,
+        next_attempt: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The latest delivery attempts, newest first.
+    fn deliveries(
+        &self,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<DeliveryRecord>, StoreError>> + Send;
 }
 
 /// A store on either backend, chosen by URL.
@@ -513,5 +652,55 @@ impl Store for AnyStore {
 
     async fn subscribe(&self) -> Result<Option<tokio::sync::mpsc::Receiver<Change>>, StoreError> {
         forward!(self.subscribe())
+    }
+
+    async fn alerts_since(
+        &self,
+        parent: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<AlertRecord>, StoreError> {
+        forward!(self.alerts_since(parent, after, limit))
+    }
+
+    async fn create_webhook(&self, webhook: WebhookRecord) -> Result<(), StoreError> {
+        forward!(self.create_webhook(webhook))
+    }
+
+    async fn webhooks(&self) -> Result<Vec<WebhookRecord>, StoreError> {
+        forward!(self.webhooks())
+    }
+
+    async fn disable_webhook(&self, id: &str, now: Timestamp) -> Result<bool, StoreError> {
+        forward!(self.disable_webhook(id, now))
+    }
+
+    async fn due_deliveries(
+        &self,
+        now: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        forward!(self.due_deliveries(now, limit))
+    }
+
+    async fn claim_delivery(
+        &self,
+        item: &OutboxItem,
+        lease_until: Timestamp,
+    ) -> Result<bool, StoreError> {
+        forward!(self.claim_delivery(item, lease_until))
+    }
+
+    async fn record_delivery(
+        &self,
+        item: &OutboxItem,
+        attempt: DeliveryRecord,
+        next_attempt: Timestamp,
+    ) -> Result<(), StoreError> {
+        forward!(self.record_delivery(item, attempt, next_attempt))
+    }
+
+    async fn deliveries(&self, limit: i64) -> Result<Vec<DeliveryRecord>, StoreError> {
+        forward!(self.deliveries(limit))
     }
 }

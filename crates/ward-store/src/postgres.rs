@@ -118,6 +118,10 @@ fn parse_notice(payload: &str) -> Change {
         Change::Child(child.to_owned())
     } else if let Some(generation) = payload.strip_prefix("policy:") {
         generation.parse().map_or(Change::Lost, Change::Policy)
+    } else if let Some(parent) = payload.strip_prefix("alerts:") {
+        Change::Alerts(parent.to_owned())
+    } else if payload == "outbox" {
+        Change::Outbox
     } else if payload == "keys" {
         Change::Keys
     } else {

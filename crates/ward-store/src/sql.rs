@@ -168,6 +168,9 @@ macro_rules! sql_backend {
                 for statement in [
                     "DELETE FROM interventions WHERE child_id = $1",
                     "DELETE FROM consent_requests WHERE child_id = $1",
+                    "DELETE FROM alerts WHERE child_id = $1",
+                    "DELETE FROM outbox WHERE child_id = $1",
+                    "DELETE FROM deliveries WHERE child_id = $1",
                 ] {
                     sqlx::query(statement).bind(id).execute(&mut *self.0).await?;
                 }
@@ -319,6 +322,62 @@ macro_rules! sql_backend {
                 .await?
                 .rows_affected();
                 Ok(revoked > 0)
+            }
+
+            async fn live_webhooks(&mut self) -> Result<Vec<String>, sqlx::Error> {
+                let ids: Vec<(String,)> = sqlx::query_as(
+                    "SELECT id FROM webhooks WHERE disabled_at_us IS NULL ORDER BY id",
+                )
+                .fetch_all(&mut *self.0)
+                .await?;
+                Ok(ids.into_iter().map(|(id,)| id).collect())
+            }
+
+            async fn insert_alert(
+                &mut self,
+                parent: &str,
+                seq: i64,
+                child: &str,
+                kind: &str,
+                body: &str,
+                now_us: i64,
+            ) -> Result<(), sqlx::Error> {
+                sqlx::query(
+                    "INSERT INTO alerts (parent_id, seq, child_id, kind, body, created_at_us) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(parent)
+                .bind(seq)
+                .bind(child)
+                .bind(kind)
+                .bind(body)
+                .bind(now_us)
+                .execute(&mut *self.0)
+                .await?;
+                Ok(())
+            }
+
+            async fn insert_outbox(
+                &mut self,
+                webhook: &str,
+                seq: i64,
+                child: &str,
+                body: &str,
+                now_us: i64,
+            ) -> Result<(), sqlx::Error> {
+                sqlx::query(
+                    "INSERT INTO outbox (webhook_id, seq, child_id, body, attempts, \
+                     next_attempt_at_us, delivered_at_us, created_at_us) \
+                     VALUES ($1, $2, $3, $4, 0, $5, NULL, $5)",
+                )
+                .bind(webhook)
+                .bind(seq)
+                .bind(child)
+                .bind(body)
+                .bind(now_us)
+                .execute(&mut *self.0)
+                .await?;
+                Ok(())
             }
 
             async fn bump_counter(&mut self, name: &str) -> Result<(), sqlx::Error> {
@@ -614,6 +673,201 @@ macro_rules! sql_backend {
             ) -> Result<Option<tokio::sync::mpsc::Receiver<crate::Change>>, crate::StoreError>
             {
                 self.changes().await
+            }
+
+            async fn alerts_since(
+                &self,
+                parent: &str,
+                after: i64,
+                limit: i64,
+            ) -> Result<Vec<crate::AlertRecord>, crate::StoreError> {
+                let rows: Vec<(i64, String, String)> = sqlx::query_as(
+                    "SELECT seq, kind, body FROM alerts WHERE parent_id = $1 AND seq > $2 \
+                     ORDER BY seq LIMIT $3",
+                )
+                .bind(parent)
+                .bind(after)
+                .bind(limit)
+                .fetch_all(self.reader())
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(seq, kind, body)| crate::AlertRecord { seq, kind, body })
+                    .collect())
+            }
+
+            async fn create_webhook(
+                &self,
+                webhook: crate::WebhookRecord,
+            ) -> Result<(), crate::StoreError> {
+                sqlx::query(
+                    "INSERT INTO webhooks (id, url, secret, created_at_us, disabled_at_us) \
+                     VALUES ($1, $2, $3, $4, NULL)",
+                )
+                .bind(&webhook.id)
+                .bind(&webhook.url)
+                .bind(&webhook.secret)
+                .bind(crate::tx::micros(webhook.created_at))
+                .execute(self.writer())
+                .await?;
+                Ok(())
+            }
+
+            async fn webhooks(&self) -> Result<Vec<crate::WebhookRecord>, crate::StoreError> {
+                let rows: Vec<(String, String, String, i64, Option<i64>)> = sqlx::query_as(
+                    "SELECT id, url, secret, created_at_us, disabled_at_us FROM webhooks \
+                     ORDER BY created_at_us, id",
+                )
+                .fetch_all(self.reader())
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, url, secret, created, disabled)| crate::WebhookRecord {
+                        id,
+                        url,
+                        secret,
+                        created_at: crate::tx::from_micros(created),
+                        disabled_at: disabled.map(crate::tx::from_micros),
+                    })
+                    .collect())
+            }
+
+            async fn disable_webhook(
+                &self,
+                id: &str,
+                now: jiff::Timestamp,
+            ) -> Result<bool, crate::StoreError> {
+                let disabled = sqlx::query(
+                    "UPDATE webhooks SET disabled_at_us = $2 \
+                     WHERE id = $1 AND disabled_at_us IS NULL",
+                )
+                .bind(id)
+                .bind(crate::tx::micros(now))
+                .execute(self.writer())
+                .await?
+                .rows_affected();
+                Ok(disabled > 0)
+            }
+
+            async fn due_deliveries(
+                &self,
+                now: jiff::Timestamp,
+                limit: i64,
+            ) -> Result<Vec<crate::OutboxItem>, crate::StoreError> {
+                let rows: Vec<(String, i64, String, i64, i64, String, String)> = sqlx::query_as(
+                    "SELECT o.webhook_id, o.seq, o.body, o.attempts, o.next_attempt_at_us, \
+                     w.url, w.secret FROM outbox o JOIN webhooks w ON w.id = o.webhook_id \
+                     WHERE o.delivered_at_us IS NULL AND w.disabled_at_us IS NULL \
+                     AND o.next_attempt_at_us <= $1 \
+                     ORDER BY o.next_attempt_at_us, o.seq LIMIT $2",
+                )
+                .bind(crate::tx::micros(now))
+                .bind(limit)
+                .fetch_all(self.writer())
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(
+                        |(webhook_id, seq, body, attempts, next_attempt_at_us, url, secret)| {
+                            crate::OutboxItem {
+                                webhook_id,
+                                seq,
+                                body,
+                                attempts,
+                                next_attempt_at_us,
+                                url,
+                                secret,
+                            }
+                        },
+                    )
+                    .collect())
+            }
+
+            async fn claim_delivery(
+                &self,
+                item: &crate::OutboxItem,
+                lease_until: jiff::Timestamp,
+            ) -> Result<bool, crate::StoreError> {
+                let claimed = sqlx::query(
+                    "UPDATE outbox SET next_attempt_at_us = $4 \
+                     WHERE webhook_id = $1 AND seq = $2 AND next_attempt_at_us = $3 \
+                     AND delivered_at_us IS NULL",
+                )
+                .bind(&item.webhook_id)
+                .bind(item.seq)
+                .bind(item.next_attempt_at_us)
+                .bind(crate::tx::micros(lease_until))
+                .execute(self.writer())
+                .await?
+                .rows_affected();
+                Ok(claimed > 0)
+            }
+
+            async fn record_delivery(
+                &self,
+                item: &crate::OutboxItem,
+                attempt: crate::DeliveryRecord,
+                next_attempt: jiff::Timestamp,
+            ) -> Result<(), crate::StoreError> {
+                use crate::tx::Tx as _;
+                let mut tx = self.begin().await?;
+                let at = crate::tx::micros(attempt.at);
+                sqlx::query(
+                    "UPDATE outbox SET attempts = $3, next_attempt_at_us = $4, \
+                     delivered_at_us = $5 WHERE webhook_id = $1 AND seq = $2",
+                )
+                .bind(&item.webhook_id)
+                .bind(item.seq)
+                .bind(attempt.attempt)
+                .bind(crate::tx::micros(next_attempt))
+                .bind(attempt.delivered.then_some(at))
+                .execute(&mut *tx.0)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO deliveries (webhook_id, seq, attempt, child_id, at_us, status, \
+                     error, delivered) SELECT $1, $2, $3, child_id, $4, $5, $6, $7 FROM outbox \
+                     WHERE webhook_id = $1 AND seq = $2 \
+                     ON CONFLICT (webhook_id, seq, attempt) DO NOTHING",
+                )
+                .bind(&item.webhook_id)
+                .bind(item.seq)
+                .bind(attempt.attempt)
+                .bind(at)
+                .bind(attempt.status)
+                .bind(attempt.error.as_deref())
+                .bind(attempt.delivered)
+                .execute(&mut *tx.0)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn deliveries(
+                &self,
+                limit: i64,
+            ) -> Result<Vec<crate::DeliveryRecord>, crate::StoreError> {
+                let rows: Vec<(String, i64, i64, i64, Option<i64>, Option<String>, bool)> =
+                    sqlx::query_as(
+                        "SELECT webhook_id, seq, attempt, at_us, status, error, delivered \
+                         FROM deliveries ORDER BY at_us DESC, seq DESC LIMIT $1",
+                    )
+                    .bind(limit)
+                    .fetch_all(self.reader())
+                    .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(webhook_id, seq, attempt, at, status, error, delivered)| {
+                        crate::DeliveryRecord {
+                            webhook_id,
+                            seq,
+                            attempt,
+                            at: crate::tx::from_micros(at),
+                            status,
+                            error,
+                            delivered,
+                        }
+                    })
+                    .collect())
             }
         }
     };

@@ -12,7 +12,8 @@ use ward_core::settings::Intervention;
 
 use crate::ledger::{self, CHILD_ERASED, LedgerEntry, LedgerEvent};
 use crate::{
-    ChildWrite, Erasure, KeyRecord, PolicyRecord, RequestRow, StoreError, StoredChild, WriteError,
+    ChildWrite, Erasure, KeyRecord, NewAlert, PolicyRecord, RequestRow, StoreError, StoredChild,
+    WriteError,
 };
 
 /// A child row as stored.
@@ -85,6 +86,25 @@ pub(crate) trait Tx: Send + Sized {
         id: &str,
         now_us: i64,
     ) -> impl Future<Output = Result<bool, sqlx::Error>> + Send;
+    /// Ids of the endpoints not disabled.
+    fn live_webhooks(&mut self) -> impl Future<Output = Result<Vec<String>, sqlx::Error>> + Send;
+    fn insert_alert(
+        &mut self,
+        parent: &str,
+        seq: i64,
+        child: &str,
+        kind: &str,
+        body: &str,
+        now_us: i64,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    fn insert_outbox(
+        &mut self,
+        webhook: &str,
+        seq: i64,
+        child: &str,
+        body: &str,
+        now_us: i64,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
     fn bump_counter(&mut self, name: &str) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
     /// Tells other nodes (PostgreSQL NOTIFY, delivered on commit; a no-op on SQLite).
     fn notify(&mut self, payload: &str) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
@@ -117,15 +137,63 @@ fn encode<T: serde::Serialize>(
     })
 }
 
-/// Appends events to the ledger inside `tx` (taking the ledger lock).
-pub(crate) async fn append<X: Tx>(tx: &mut X, events: &[LedgerEvent]) -> Result<(), StoreError> {
+/// Appends events to the ledger inside `tx` (taking the ledger lock); returns their entries.
+pub(crate) async fn append<X: Tx>(
+    tx: &mut X,
+    events: &[LedgerEvent],
+) -> Result<Vec<LedgerEntry>, StoreError> {
     if events.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     tx.lock_ledger().await?;
     let head = tx.ledger_head().await?;
-    for entry in ledger::chain(head, events) {
-        tx.insert_entry(&entry).await?;
+    let entries = ledger::chain(head, events);
+    for entry in &entries {
+        tx.insert_entry(entry).await?;
+    }
+    Ok(entries)
+}
+
+/// Writes each alert for its parents and every live endpoint, numbered by its cause's
+/// ledger entry, and tells other nodes.
+async fn write_alerts<X: Tx>(
+    tx: &mut X,
+    child: &str,
+    alerts: &[NewAlert],
+    entries: &[LedgerEntry],
+) -> Result<(), StoreError> {
+    if alerts.is_empty() {
+        return Ok(());
+    }
+    let webhooks = tx.live_webhooks().await?;
+    let now = now_us();
+    let mut parents_told: Vec<&str> = Vec::new();
+    for alert in alerts {
+        let Some(entry) = entries.get(alert.event) else {
+            continue;
+        };
+        let mut body = alert.body.clone();
+        if let Some(object) = body.as_object_mut() {
+            object.insert("id".into(), format!("ward-{}", entry.seq).into());
+            object.insert("seq".into(), entry.seq.into());
+        }
+        let body = body.to_string();
+        for parent in &alert.parents {
+            tx.insert_alert(parent, entry.seq, child, &alert.kind, &body, now)
+                .await?;
+            if !parents_told.contains(&parent.as_str()) {
+                parents_told.push(parent);
+            }
+        }
+        for webhook in &webhooks {
+            tx.insert_outbox(webhook, entry.seq, child, &body, now).await?;
+        }
+    }
+    for parent in parents_told {
+        tx.notify(&format!("alerts:{parent}")).await?;
+    }
+    if !webhooks.is_empty() {
+        tx.notify("outbox").await?;
     }
     Ok(())
 }
@@ -178,7 +246,8 @@ where
         let doc = encode("consent request", &row.request.id, &row.request)?;
         tx.put_request(row, &doc).await.map_err(StoreError::from)?;
     }
-    append(&mut tx, &write.events).await?;
+    let entries = append(&mut tx, &write.events).await?;
+    write_alerts(&mut tx, key, &write.alerts, &entries).await?;
     tx.notify(&child_notice(key))
         .await
         .map_err(StoreError::from)?;
