@@ -13,7 +13,9 @@
 pub mod age;
 pub mod child;
 pub mod compiled;
+pub mod controls;
 pub mod decide;
+pub mod feed;
 pub mod ids;
 pub mod jurisdiction;
 pub mod lint;

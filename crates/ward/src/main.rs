@@ -5,6 +5,8 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod feed;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use ward_core::lint::{self, RULES};
 use ward_core::report::CheckReport;
@@ -44,6 +46,9 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Filter a catalogue (one item JSON per line) through the feed guard for a child's age,
+    /// and summarise what was removed and why.
+    Feed(feed::FeedArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -69,6 +74,7 @@ fn main() -> ExitCode {
         } => check(&file, format, deny_warnings),
         Command::Explain { rule } => explain(rule.as_deref()),
         Command::Init { path, force } => init(&path, force),
+        Command::Feed(args) => feed::run(&args),
     };
     match result {
         Ok(code) => code,

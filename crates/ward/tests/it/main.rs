@@ -6,6 +6,8 @@
     reason = "tests fail loudly"
 )]
 
+mod feed;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
