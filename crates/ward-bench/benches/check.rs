@@ -14,7 +14,7 @@ use ward_core::report::CheckReport;
 fn check(c: &mut Criterion) {
     let mut group = c.benchmark_group("check");
     group.sample_size(20);
-    for n_purposes in [50, 500, 5_000] {
+    for n_purposes in [50, 500, 1_000, 5_000] {
         let source = generated_policy(n_purposes);
         assert!(
             CheckReport::new("ward.toml", &source).findings.is_empty(),

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::child::{AgeRecord, age_snapshot};
 use crate::compiled::CompiledPolicy;
+use crate::controls::{Controls, UsageState};
 use crate::ids::{ChildId, ParentId, SettingId};
 use crate::jurisdiction::Jurisdiction;
 use crate::policy::{ProfileVisibility, Toggle};
@@ -47,6 +48,15 @@ pub struct ChildDocument {
     pub requests: Vec<ConsentRequest>,
     /// Live consents.
     pub consents: Vec<ConsentRecord>,
+    /// Parental controls.
+    #[serde(default)]
+    pub controls: Controls,
+    /// Usage alerts raised, by local day.
+    #[serde(default)]
+    pub usage: UsageState,
+    /// The local day a blocked-content alert was last raised.
+    #[serde(default)]
+    pub blocked_alerted_on: Option<jiff::civil::Date>,
 }
 
 impl Child {
@@ -68,6 +78,9 @@ impl Child {
             profile: self.state.profile,
             requests: self.requests.clone(),
             consents: self.consents.clone(),
+            controls: self.controls.clone(),
+            usage: self.usage,
+            blocked_alerted_on: self.blocked_alerted_on,
         }
     }
 
@@ -103,6 +116,9 @@ impl Child {
             parents: document.parents,
             requests: document.requests,
             consents: document.consents,
+            controls: document.controls,
+            usage: document.usage,
+            blocked_alerted_on: document.blocked_alerted_on,
         }
     }
 }

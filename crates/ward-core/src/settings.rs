@@ -490,6 +490,12 @@ pub struct Child {
     pub requests: Vec<ConsentRequest>,
     /// Live consents (withdrawn ones are events in the ledger).
     pub consents: Vec<ConsentRecord>,
+    /// What linked parents (or the service) set: screen time, bedtime, blocks.
+    pub controls: crate::controls::Controls,
+    /// Which usage alerts were raised on which local day.
+    pub usage: crate::controls::UsageState,
+    /// The local day a blocked-content alert was last raised.
+    pub blocked_alerted_on: Option<jiff::civil::Date>,
 }
 
 /// The result of asking to switch a setting on.
@@ -546,6 +552,9 @@ impl Child {
             parents: Vec::new(),
             requests: Vec::new(),
             consents: Vec::new(),
+            controls: crate::controls::Controls::default(),
+            usage: crate::controls::UsageState::default(),
+            blocked_alerted_on: None,
         };
         let event = child.event(
             now,
@@ -557,7 +566,7 @@ impl Child {
         (child, vec![event])
     }
 
-    fn event(&self, at: Timestamp, kind: EventKind) -> Event {
+    pub(crate) fn event(&self, at: Timestamp, kind: EventKind) -> Event {
         Event {
             at,
             child: self.id.clone(),
@@ -569,7 +578,11 @@ impl Child {
         self.state.age_status(policy, now)
     }
 
-    fn setting_idx(&self, policy: &CompiledPolicy, setting: &str) -> Result<SettingIdx, FlowError> {
+    pub(crate) fn setting_idx(
+        &self,
+        policy: &CompiledPolicy,
+        setting: &str,
+    ) -> Result<SettingIdx, FlowError> {
         policy
             .setting_idx(setting)
             .filter(|idx| (idx.0 as usize) < self.state.settings.len())

@@ -94,19 +94,42 @@ impl<'src> LineIndex<'src> {
         (self.position(span.start), self.position(span.end))
     }
 
-    /// `span` without trailing whitespace.
+    /// `span` without trailing whitespace, widened to whole characters. A span of nothing
+    /// but whitespace keeps its first character, so there is always something to point at.
     pub fn trim(&self, span: Span) -> Span {
-        let end = span.end.min(self.source.len());
-        let start = span.start.min(end);
-        let trimmed = self
-            .source
-            .get(start..end)
-            .map_or(0, |text| text.trim_end().len());
+        let source = self.source;
+        let end = ceil_char_boundary(source, span.end.min(source.len()));
+        let start = floor_char_boundary(source, span.start.min(end));
+        let text = source.get(start..end).unwrap_or("");
+        let trimmed = text.trim_end().len();
+        let kept = if trimmed == 0 {
+            // INVARIANT: keep a whole character, never a byte inside one (a lone no-break
+            // space trims to nothing and is two bytes long).
+            text.chars().next().map_or(0, char::len_utf8)
+        } else {
+            trimmed
+        };
         Span {
             start,
-            end: start + trimmed.max(usize::from(end > start && trimmed == 0)),
+            end: start + kept,
         }
     }
+}
+
+/// The largest character boundary at or before `idx`.
+fn floor_char_boundary(text: &str, mut idx: usize) -> usize {
+    while idx > 0 && !text.is_char_boundary(idx) {
+        idx -= 1;
+    }
+    idx
+}
+
+/// The smallest character boundary at or after `idx` (at most the length).
+fn ceil_char_boundary(text: &str, mut idx: usize) -> usize {
+    while idx < text.len() && !text.is_char_boundary(idx) {
+        idx += 1;
+    }
+    idx.min(text.len())
 }
 
 #[cfg(test)]
@@ -121,6 +144,18 @@ mod tests {
         // `ç` is two bytes: the `d` after it is the second character.
         assert_eq!(index.position(5), Position { line: 2, column: 2 });
         assert_eq!(index.position(99), Position { line: 3, column: 1 });
+    }
+
+    #[test]
+    fn a_span_of_only_a_wide_space_keeps_the_whole_character() {
+        // `[`, a no-break space (two bytes), `]`: found by fuzzing; it once ended a span
+        // inside the space and the human report panicked.
+        let source = "[\u{a0}]";
+        let index = LineIndex::new(source);
+        let trimmed = index.trim(Span::new(1..3));
+        assert_eq!((trimmed.start, trimmed.end), (1, 3));
+        let trimmed = index.trim(Span::new(2..3));
+        assert!(source.is_char_boundary(trimmed.start) && source.is_char_boundary(trimmed.end));
     }
 
     #[test]

@@ -18,10 +18,38 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use dashmap::DashMap;
-use ward_core::settings::ChildState;
+use jiff::tz::TimeZone;
+use ward_core::controls::Controls;
+use ward_core::settings::{Child, ChildState};
 
 /// How many epoch shards: enough that one busy child rarely stalls another's fills.
 const SHARDS: usize = 256;
+
+/// What the hot paths read of a child: `decide` the state; the feed guard also the child's
+/// time zone and their parents' controls.
+#[derive(Debug, Clone)]
+pub struct HotChild {
+    /// What `decide` reads.
+    pub state: ChildState,
+    /// The child's own time zone, resolved.
+    pub time_zone: Option<TimeZone>,
+    /// Their parents' controls.
+    pub controls: Controls,
+}
+
+impl HotChild {
+    /// The hot part of `child`.
+    pub fn of(child: &Child) -> Self {
+        Self {
+            state: child.state.clone(),
+            time_zone: child
+                .time_zone
+                .as_deref()
+                .and_then(|zone| TimeZone::get(zone).ok()),
+            controls: child.controls.clone(),
+        }
+    }
+}
 
 /// A cached child.
 #[derive(Debug, Clone)]
@@ -30,8 +58,8 @@ pub enum Cached {
     Known {
         /// The stored version it was read at.
         version: i64,
-        /// What `decide` reads.
-        state: Arc<ChildState>,
+        /// What the hot paths read.
+        state: Arc<HotChild>,
     },
     /// Not stored: decided as a new `unknown` child on the policy's defaults.
     Absent,
@@ -159,18 +187,22 @@ mod tests {
     fn known(version: i64) -> Cached {
         Cached::Known {
             version,
-            state: Arc::new(ChildState {
-                age: ward_core::child::AgeSnapshot {
-                    status: ward_core::child::AgeStatus::Unknown,
-                    valid_until: i64::MAX,
+            state: Arc::new(HotChild {
+                time_zone: None,
+                controls: Controls::default(),
+                state: ChildState {
+                    age: ward_core::child::AgeSnapshot {
+                        status: ward_core::child::AgeStatus::Unknown,
+                        valid_until: i64::MAX,
+                    },
+                    age_record: None,
+                    jurisdiction: ward_core::jurisdiction::Jurisdiction::parse("GB")
+                        .unwrap_or_else(|_| unreachable!()),
+                    settings: Box::new([]),
+                    supervised: false,
+                    geolocation: ward_core::policy::Toggle::Off,
+                    profile: ward_core::policy::ProfileVisibility::Private,
                 },
-                age_record: None,
-                jurisdiction: ward_core::jurisdiction::Jurisdiction::parse("GB")
-                    .unwrap_or_else(|_| unreachable!()),
-                settings: Box::new([]),
-                supervised: false,
-                geolocation: ward_core::policy::Toggle::Off,
-                profile: ward_core::policy::ProfileVisibility::Private,
             }),
         }
     }

@@ -12,14 +12,12 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use ward_core::compiled::CompiledPolicy;
 use ward_core::ids::ChildId;
-use ward_core::settings::{
-    Child, ChildState, ConsentGiver, ConsentRequest, Event, EventKind, Intervention,
-};
+use ward_core::settings::{Child, ConsentGiver, ConsentRequest, Event, EventKind, Intervention};
 use ward_store::{
-    ChildWrite, LedgerEvent, RequestRow, RequestStatus, Store, StoredChild, WriteError,
+    ChildWrite, LedgerEvent, NewAlert, RequestRow, RequestStatus, Store, StoredChild, WriteError,
 };
 
-use crate::cache::Cached;
+use crate::cache::{Cached, HotChild};
 use crate::error::ApiError;
 use crate::state::{Active, AppState};
 
@@ -82,13 +80,9 @@ impl AppState {
         }
     }
 
-    /// The state `decide` reads for `id`: from the cache, else from the store (and cached);
+    /// What the hot paths read for `id`: from the cache, else from the store (and cached);
     /// a child never stored gets the policy's defaults.
-    pub async fn child_state(
-        &self,
-        id: &str,
-        active: &Active,
-    ) -> Result<Arc<ChildState>, ApiError> {
+    pub async fn hot_child(&self, id: &str, active: &Active) -> Result<Arc<HotChild>, ApiError> {
         match self.cache().get(id) {
             Some(Cached::Known { state, .. }) => {
                 self.metrics().cache_hit();
@@ -126,7 +120,7 @@ impl AppState {
             }
             Err(Refusal::Api(error)) => return Err(error),
         };
-        let state = Arc::new(child.state);
+        let state = Arc::new(HotChild::of(&child));
         self.cache().put(
             id,
             epoch,
@@ -211,19 +205,30 @@ impl AppState {
                     let value =
                         operation(&mut child, &active.compiled, now, &mut events, &mut effects)?;
                     let requests = request_rows(&child, &before, &events);
+                    let alerts = new_alerts(&child, &events);
+                    let told: Vec<String> = alerts
+                        .iter()
+                        .flat_map(|alert| alert.parents.iter().cloned())
+                        .collect();
+                    let any_alerts = !alerts.is_empty();
                     let write = ChildWrite {
                         document: Some(child.to_document(&active.compiled)),
                         events: events.iter().map(LedgerEvent::from).collect(),
                         interventions: effects.interventions,
                         requests,
+                        alerts,
                     };
-                    Ok((write, (value, version, Arc::new(child.state))))
+                    let hot = Arc::new(HotChild::of(&child));
+                    Ok((write, (value, version, hot, any_alerts.then_some(told))))
                 })
                 .await;
             match result {
-                Ok((value, version, state)) => {
+                Ok((value, version, state, alerted)) => {
                     self.cache()
                         .put(id.as_str(), epoch, Cached::Known { version, state });
+                    if let Some(parents) = alerted {
+                        self.alerts_written(parents);
+                    }
                     return Ok(value);
                 }
                 Err(WriteError::Rejected(Refusal::NeedGeneration(generation))) => {
@@ -248,6 +253,37 @@ impl AppState {
             other => other,
         }
     }
+}
+
+/// The alerts `events` raise, each with what a parent's page and the service's webhook
+/// receive: its type, time, child, parents and the event itself.
+fn new_alerts(child: &Child, events: &[Event]) -> Vec<NewAlert> {
+    ward_core::alerts::alerts(child, events)
+        .into_iter()
+        .filter_map(|alert| {
+            let event = events.get(alert.event)?;
+            let parents: Vec<String> = alert.parents.iter().map(ToString::to_string).collect();
+            let mut body = serde_json::json!({
+                "type": alert.kind.as_str(),
+                "at": event.at,
+                "child": child.id,
+                "parents": parents,
+                "event": event,
+            });
+            if let (Some(object), EventKind::ConsentRequested { request, .. }) =
+                (body.as_object_mut(), &event.kind)
+            {
+                // With no parent linked the service must invite one.
+                object.insert("no_parent_linked".into(), request.no_parent_linked.into());
+            }
+            Some(NewAlert {
+                event: alert.event,
+                kind: alert.kind.as_str().to_owned(),
+                parents,
+                body,
+            })
+        })
+        .collect()
 }
 
 /// The consent-request rows an operation moved: new requests are pending; a request that left

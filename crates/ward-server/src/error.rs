@@ -66,6 +66,8 @@ error_codes! {
     RequestNotFound = ("consent_request_not_found", NOT_FOUND),
     /// No such API key.
     KeyNotFound = ("key_not_found", NOT_FOUND),
+    /// No such webhook endpoint.
+    WebhookNotFound = ("webhook_not_found", NOT_FOUND),
     /// The purpose is locked for children.
     LockedForChildren = ("locked_for_children", CONFLICT),
     /// The child is below the service's minimum age.

@@ -13,11 +13,13 @@ pub mod body;
 pub mod cache;
 mod children;
 pub mod clock;
+pub mod drift;
 pub mod error;
 pub mod metrics;
 mod routes;
 pub mod state;
 pub mod views;
+pub mod webhooks;
 
 use std::future::Future;
 
@@ -28,6 +30,8 @@ pub const MAX_BODY_BYTES: usize = 4 << 20;
 
 /// The OpenAPI document, served at `/v1/openapi.json`.
 pub const OPENAPI: &str = include_str!("openapi.json");
+
+pub use routes::new_webhook;
 
 /// The API as an axum router.
 pub fn app(state: AppState) -> axum::Router {

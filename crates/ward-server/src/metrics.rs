@@ -36,6 +36,9 @@ pub struct Metrics {
     decisions: Vec<Counter>,
     cache_hits: Counter,
     cache_misses: Counter,
+    webhooks_delivered: Counter,
+    webhooks_failed: Counter,
+    feed_items: Family<Vec<(String, String)>, Counter>,
 }
 
 impl Default for Metrics {
@@ -77,6 +80,24 @@ impl Default for Metrics {
             "Decisions that read the child from the database",
             cache_misses.clone(),
         );
+        let webhooks_delivered = Counter::default();
+        registry.register(
+            "webhooks_delivered",
+            "Webhook attempts the endpoint accepted",
+            webhooks_delivered.clone(),
+        );
+        let webhooks_failed = Counter::default();
+        registry.register(
+            "webhooks_failed",
+            "Webhook attempts that failed (retried later)",
+            webhooks_failed.clone(),
+        );
+        let feed_items = Family::<Vec<(String, String)>, Counter>::default();
+        registry.register(
+            "feed_items",
+            "Items through the feed guard, by outcome",
+            feed_items.clone(),
+        );
         Self {
             registry,
             requests,
@@ -84,6 +105,9 @@ impl Default for Metrics {
             decisions,
             cache_hits,
             cache_misses,
+            webhooks_delivered,
+            webhooks_failed,
+            feed_items,
         }
     }
 }
@@ -109,6 +133,24 @@ impl Metrics {
     pub fn decision(&self, reason: Reason) {
         if let Some(counter) = self.decisions.get(reason as usize) {
             counter.inc();
+        }
+    }
+
+    /// Counts a webhook attempt.
+    pub fn webhook_attempt(&self, delivered: bool) {
+        if delivered {
+            self.webhooks_delivered.inc();
+        } else {
+            self.webhooks_failed.inc();
+        }
+    }
+
+    /// Counts items through the feed guard.
+    pub fn feed_items(&self, kept: usize, removed: usize, held: usize) {
+        for (outcome, n_items) in [("kept", kept), ("removed", removed), ("held", held)] {
+            self.feed_items
+                .get_or_create(&vec![("outcome".to_owned(), outcome.to_owned())])
+                .inc_by(n_items as u64);
         }
     }
 

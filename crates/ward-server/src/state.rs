@@ -15,16 +15,18 @@ use arc_swap::ArcSwap;
 use jiff::Timestamp;
 use serde::Serialize;
 use ward_core::compiled::CompiledPolicy;
+use ward_core::feed::FeedPolicy;
 use ward_core::ids::ChildId;
 use ward_core::lint::Severity;
 use ward_core::policy::Policy;
 use ward_core::report::CheckReport;
-use ward_core::settings::{Child, ChildState};
+use ward_core::settings::Child;
 use ward_store::{AnyStore, Change, LedgerEvent, Store};
 
 use crate::auth::KeyTable;
-use crate::cache::ChildCache;
+use crate::cache::{ChildCache, HotChild};
 use crate::clock::Clock;
+use crate::drift::DriftCache;
 use crate::error::{ApiError, Code};
 use crate::metrics::Metrics;
 
@@ -38,7 +40,9 @@ pub struct Active {
     /// Compiled for `decide` and the settings flow.
     pub compiled: Arc<CompiledPolicy>,
     /// The state of a child never seen: `unknown`, every setting at its default.
-    pub defaults: Arc<ChildState>,
+    pub defaults: Arc<HotChild>,
+    /// The feed guard's part of the policy, compiled once.
+    pub feed: FeedPolicy,
 }
 
 impl Active {
@@ -46,11 +50,14 @@ impl Active {
         let placeholder = ChildId::parse("new").unwrap_or_else(|_| unreachable_id());
         // The defaults do not depend on the time: a child without an age record is `unknown`.
         let (child, _) = Child::new(placeholder, &compiled, Timestamp::UNIX_EPOCH);
+        // INVARIANT: a policy that loaded has a known time zone (the parser checks it).
+        let feed = FeedPolicy::new(compiled.policy()).unwrap_or_default();
         Self {
             generation,
             hash,
             compiled,
-            defaults: Arc::new(child.state),
+            defaults: Arc::new(HotChild::of(&child)),
+            feed,
         }
     }
 }
@@ -85,6 +92,14 @@ struct Inner {
     reload: tokio::sync::Mutex<()>,
     /// Wakes the migration task.
     migrate: tokio::sync::Notify,
+    /// Tells parents' alert streams on this node that a parent has new alerts.
+    alerts: tokio::sync::broadcast::Sender<String>,
+    /// Wakes the webhook delivery worker.
+    deliver: tokio::sync::Notify,
+    /// Each child's drift state for the feed guard.
+    drifts: DriftCache,
+    /// The HTTP client webhooks are sent with (one connection pool for all).
+    http: reqwest::Client,
 }
 
 /// What every handler shares. Cheap to clone.
@@ -238,6 +253,10 @@ impl AppState {
             policy_path: config.policy_path.clone(),
             reload: tokio::sync::Mutex::new(()),
             migrate: tokio::sync::Notify::new(),
+            alerts: tokio::sync::broadcast::channel(ALERT_FANOUT).0,
+            deliver: tokio::sync::Notify::new(),
+            drifts: DriftCache::default(),
+            http: reqwest::Client::new(),
         }));
         tracing::info!(
             backend = state.0.store.backend(),
@@ -285,6 +304,31 @@ impl AppState {
     /// The metrics.
     pub fn metrics(&self) -> &Metrics {
         &self.0.metrics
+    }
+
+    /// The client webhooks go out with.
+    pub(crate) fn http_client(&self) -> &reqwest::Client {
+        &self.0.http
+    }
+
+    /// Drift states for the feed guard.
+    pub fn drifts(&self) -> &DriftCache {
+        &self.0.drifts
+    }
+
+    /// Listens for "this parent has new alerts" on this node.
+    pub fn alert_wakeups(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.0.alerts.subscribe()
+    }
+
+    /// After a commit that wrote alerts: wakes this node's streams for those parents and the
+    /// delivery worker.
+    pub(crate) fn alerts_written(&self, parents: impl IntoIterator<Item = String>) {
+        for parent in parents {
+            // No stream listening is fine: the alert is stored and waits for a connection.
+            let _ = self.0.alerts.send(parent);
+        }
+        self.0.deliver.notify_one();
     }
 
     /// Re-reads every key.
@@ -421,6 +465,14 @@ impl AppState {
                 Ok(())
             }
             Change::Keys => self.refresh_keys().await.map_err(ApiError::from),
+            Change::Alerts(parent) => {
+                let _ = self.0.alerts.send(parent);
+                Ok(())
+            }
+            Change::Outbox => {
+                self.0.deliver.notify_one();
+                Ok(())
+            }
             Change::Policy(_) => self.follow_policy().await,
             Change::Lost => {
                 tracing::warn!("change feed lost: serving from the database until it is back");
@@ -474,6 +526,26 @@ impl AppState {
                 tick.tick().await;
                 if let Err(error) = state.sweep().await {
                     tracing::warn!(message = %error.message, "sweep failed");
+                }
+            }
+        });
+        let state = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let delivered = crate::webhooks::deliver_due(&state).await;
+                if delivered == 0 {
+                    // Retries come due with time; new alerts wake the worker at once.
+                    let _ = tokio::time::timeout(DELIVERY_POLL, state.0.deliver.notified()).await;
+                }
+            }
+        });
+        let state = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(DRIFT_FLUSH);
+            loop {
+                tick.tick().await;
+                if let Err(error) = state.0.drifts.flush(state.store()).await {
+                    tracing::warn!(%error, "could not store drift states; will retry");
                 }
             }
         });
@@ -549,4 +621,10 @@ const KEY_POLL: Duration = Duration::from_secs(1);
 /// How often expired consent requests are swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(30);
 const SWEEP_BATCH: i64 = 200;
+/// How often the delivery worker looks for retries that came due.
+const DELIVERY_POLL: Duration = Duration::from_millis(500);
+/// How often changed drift states are written to the store.
+const DRIFT_FLUSH: Duration = Duration::from_secs(1);
+/// How many "new alerts" wake-ups may queue per stream before it re-reads everything.
+const ALERT_FANOUT: usize = 1_024;
 const MIGRATE_BATCH: i64 = 200;

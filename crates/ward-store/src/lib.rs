@@ -494,6 +494,16 @@ pub trait Store: Send + Sync + 'static {
         &self,
         limit: i64,
     ) -> impl Future<Output = Result<Vec<DeliveryRecord>, StoreError>> + Send;
+
+    /// A child's stored drift state (JSON), if any.
+    fn drift(&self, child: &str)
+    -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    /// Stores drift states `(child, JSON)` in one transaction.
+    fn put_drifts(
+        &self,
+        drifts: Vec<(String, String)>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// A store on either backend, chosen by URL.
@@ -702,5 +712,13 @@ impl Store for AnyStore {
 
     async fn deliveries(&self, limit: i64) -> Result<Vec<DeliveryRecord>, StoreError> {
         forward!(self.deliveries(limit))
+    }
+
+    async fn drift(&self, child: &str) -> Result<Option<String>, StoreError> {
+        forward!(self.drift(child))
+    }
+
+    async fn put_drifts(&self, drifts: Vec<(String, String)>) -> Result<(), StoreError> {
+        forward!(self.put_drifts(drifts))
     }
 }

@@ -171,6 +171,7 @@ macro_rules! sql_backend {
                     "DELETE FROM alerts WHERE child_id = $1",
                     "DELETE FROM outbox WHERE child_id = $1",
                     "DELETE FROM deliveries WHERE child_id = $1",
+                    "DELETE FROM drift WHERE child_id = $1",
                 ] {
                     sqlx::query(statement).bind(id).execute(&mut *self.0).await?;
                 }
@@ -838,6 +839,41 @@ macro_rules! sql_backend {
                 .bind(attempt.delivered)
                 .execute(&mut *tx.0)
                 .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn drift(&self, child: &str) -> Result<Option<String>, crate::StoreError> {
+                let row: Option<(String,)> =
+                    sqlx::query_as("SELECT doc FROM drift WHERE child_id = $1")
+                        .bind(child)
+                        .fetch_optional(self.reader())
+                        .await?;
+                Ok(row.map(|(doc,)| doc))
+            }
+
+            async fn put_drifts(
+                &self,
+                drifts: Vec<(String, String)>,
+            ) -> Result<(), crate::StoreError> {
+                use crate::tx::Tx as _;
+                if drifts.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = self.begin().await?;
+                let now = crate::tx::now_us();
+                for (child, doc) in &drifts {
+                    sqlx::query(
+                        "INSERT INTO drift (child_id, doc, updated_at_us) VALUES ($1, $2, $3) \
+                         ON CONFLICT (child_id) DO UPDATE SET doc = excluded.doc, \
+                         updated_at_us = excluded.updated_at_us",
+                    )
+                    .bind(child)
+                    .bind(doc)
+                    .bind(now)
+                    .execute(&mut *tx.0)
+                    .await?;
+                }
                 tx.commit().await?;
                 Ok(())
             }

@@ -186,7 +186,8 @@ async fn write_alerts<X: Tx>(
             }
         }
         for webhook in &webhooks {
-            tx.insert_outbox(webhook, entry.seq, child, &body, now).await?;
+            tx.insert_outbox(webhook, entry.seq, child, &body, now)
+                .await?;
         }
     }
     for parent in parents_told {

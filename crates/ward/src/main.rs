@@ -5,6 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod feed;
 mod service;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -59,6 +60,9 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Filter a catalogue (one item JSON per line) through the feed guard for a child's age,
+    /// and summarise what was removed and why.
+    Feed(feed::FeedArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -88,6 +92,7 @@ fn main() -> ExitCode {
         Command::Migrate { database } => service::migrate(database),
         Command::Keys(command) => service::keys(command),
         Command::Ledger(command) => service::ledger(command),
+        Command::Feed(args) => feed::run(&args),
     };
     match result {
         Ok(code) => code,

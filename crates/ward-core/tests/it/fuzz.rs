@@ -26,10 +26,23 @@ fn check_everything(source: &str) {
             span.start <= span.end && span.end <= source.len(),
             "span {span:?} outside the source"
         );
+        assert!(
+            source.is_char_boundary(span.start) && source.is_char_boundary(span.end),
+            "span {span:?} cuts a character"
+        );
     }
     let _ = report.to_human(false);
     let _ = report.to_json();
     let _ = report.to_sarif();
+}
+
+#[test]
+fn wide_whitespace_found_by_fuzzing_renders_without_panic() {
+    // Found by a 1,000,000-case run: a no-break space trimmed away left a span ending inside
+    // the character, and the human report panicked.
+    for source in ["[\u{a0}]", "a = \u{a0}", "[service]\nname = \u{3000}\n"] {
+        check_everything(source);
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -49,6 +62,8 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         Just("on".to_owned()),
         Just("-1".to_owned()),
         Just("ü".to_owned()),
+        Just("\u{a0}".to_owned()),
+        Just("\u{3000}".to_owned()),
         Just("\n".to_owned()),
         Just("{ \"6-9\" = 1 }".to_owned()),
         "[ -~]{0,12}",

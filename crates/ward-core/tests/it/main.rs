@@ -6,8 +6,10 @@
     reason = "tests fail loudly"
 )]
 
+mod controls;
 mod decisions;
 mod examples;
+mod feed;
 mod fuzz;
 mod properties;
 mod purity;

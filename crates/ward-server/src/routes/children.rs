@@ -218,6 +218,7 @@ pub(crate) async fn export_child(
     let now = state.now();
     let requests = state.store().requests_of(&id).await?;
     let ledger = state.store().ledger_of(&id).await?;
+    let drift = state.drifts().get(state.store(), id.as_str()).await?;
     Ok(json(
         StatusCode::OK,
         serde_json::json!({
@@ -225,6 +226,7 @@ pub(crate) async fn export_child(
             "child": ChildView::new(&child, &active.compiled, now),
             "stored": child.to_document(&active.compiled),
             "consent_requests": requests,
+            "drift": super::feed::drift_view(&drift, &state),
             "ledger": ledger,
         }),
     ))
@@ -241,6 +243,7 @@ pub(crate) async fn erase_child(
     let id = child_id(&segments)?;
     let erasure = state.store().erase_child(&id, state.now()).await;
     state.cache().invalidate(id.as_str());
+    state.drifts().forget(id.as_str());
     let Some(erasure) = erasure? else {
         return Err(ApiError::child_not_found(id.as_str()));
     };

@@ -65,13 +65,13 @@ async fn decide_request(
     if request.child.is_empty() {
         return Err(ApiError::new(Code::InvalidBody, "`child` cannot be empty"));
     }
-    let child = state.child_state(&request.child, active).await?;
+    let child = state.hot_child(&request.child, active).await?;
     let policy = &active.compiled;
     data.clear();
     data.extend(request.data.iter().map(|id| policy.data_idx(id)));
     let decision = decide_one(
         policy,
-        &child,
+        &child.state,
         &Request {
             purpose: policy.purpose_idx(&request.purpose),
             data,

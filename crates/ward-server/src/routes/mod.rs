@@ -6,6 +6,10 @@
 mod admin;
 mod children;
 mod decide;
+mod feed;
+mod parental;
+
+pub use parental::new_webhook;
 
 use std::time::Instant;
 
@@ -58,6 +62,25 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/consent-requests/{id}", get(children::get_request))
         .route("/v1/consent-requests/{id}/approve", post(children::approve))
         .route("/v1/consent-requests/{id}/deny", post(children::deny))
+        .route("/v1/feed/filter", post(feed::filter))
+        .route("/v1/feed/why", post(feed::why))
+        .route("/v1/children/{id}/interests", put(feed::set_interests))
+        .route("/v1/children/{id}/controls", put(parental::set_controls))
+        .route("/v1/children/{id}/usage", post(parental::report_usage))
+        .route(
+            "/v1/children/{id}/profile-reset",
+            post(parental::reset_profile),
+        )
+        .route("/v1/parents/{parent}/alerts", get(parental::alerts))
+        .route(
+            "/v1/webhooks",
+            post(parental::create_webhook).get(parental::list_webhooks),
+        )
+        .route("/v1/webhooks/deliveries", get(parental::deliveries))
+        .route(
+            "/v1/webhooks/{id}",
+            axum::routing::delete(parental::disable_webhook),
+        )
         .route("/v1/ledger/verify", get(admin::verify_ledger))
         .route("/v1/keys", post(admin::create_key).get(admin::list_keys))
         .route("/v1/keys/{id}", axum::routing::delete(admin::revoke_key))

@@ -79,6 +79,11 @@ impl Server {
     }
 
     async fn start_on(dir: Arc<tempfile::TempDir>, database_url: String, policy: &str) -> Self {
+        // Server logs go to the test's output (shown when a test fails).
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_max_level(tracing::Level::WARN)
+            .try_init();
         let policy_path = dir.path().join(format!("ward-{}.toml", rand_suffix()));
         std::fs::write(&policy_path, policy).unwrap();
         let clock = ManualClock::new(start_time());
@@ -223,4 +228,90 @@ fn rand_suffix() -> String {
 /// The reason code of a decision.
 pub(crate) fn reason(decision: &Value) -> &str {
     decision["reasons"][0].as_str().unwrap_or("")
+}
+
+/// A parent's alert stream, read event by event.
+pub(crate) struct AlertStream {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+/// One server-sent event.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SseEvent {
+    pub(crate) id: String,
+    pub(crate) event: String,
+    pub(crate) data: Value,
+}
+
+impl Server {
+    /// Opens `parent`'s alert stream with `token`, resuming after `last_event_id` if given.
+    pub(crate) async fn alerts(
+        &self,
+        parent: &str,
+        token: &str,
+        last_event_id: Option<&str>,
+    ) -> AlertStream {
+        let mut request = self
+            .client
+            .get(format!("{}/v1/parents/{parent}/alerts", self.base))
+            .bearer_auth(token);
+        if let Some(id) = last_event_id {
+            request = request.header("Last-Event-ID", id);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/event-stream")
+        );
+        AlertStream {
+            response,
+            buffer: String::new(),
+        }
+    }
+}
+
+impl AlertStream {
+    /// The next event, waiting at most ten seconds for it.
+    pub(crate) async fn next(&mut self) -> SseEvent {
+        tokio::time::timeout(std::time::Duration::from_secs(10), self.next_event())
+            .await
+            .expect("an alert arrived in time")
+    }
+
+    async fn next_event(&mut self) -> SseEvent {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let (mut id, mut event, mut data) = (String::new(), String::new(), String::new());
+                for line in block.lines() {
+                    if let Some(value) = line.strip_prefix("id:") {
+                        id = value.trim().to_owned();
+                    } else if let Some(value) = line.strip_prefix("event:") {
+                        event = value.trim().to_owned();
+                    } else if let Some(value) = line.strip_prefix("data:") {
+                        data.push_str(value.trim());
+                    }
+                }
+                if id.is_empty() {
+                    continue; // a keep-alive comment
+                }
+                return SseEvent {
+                    id,
+                    event,
+                    data: serde_json::from_str(&data).unwrap(),
+                };
+            }
+            let chunk = self
+                .response
+                .chunk()
+                .await
+                .unwrap()
+                .expect("the stream stays open");
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
 }

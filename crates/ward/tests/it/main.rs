@@ -7,6 +7,7 @@
 )]
 
 mod crash;
+mod feed;
 mod serve;
 
 use std::path::{Path, PathBuf};

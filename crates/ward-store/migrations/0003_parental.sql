@@ -1,4 +1,4 @@
--- Alerts and their delivery (version 3).
+-- Parental controls: alerts and their delivery, and drift states (version 3).
 
 -- One row per alert per linked parent, keyed by the ledger entry that caused it, so a
 -- parent's stream resumes from any `Last-Event-ID` it saw.
@@ -50,3 +50,11 @@ CREATE TABLE deliveries (
     PRIMARY KEY (webhook_id, seq, attempt)
 );
 CREATE INDEX deliveries_at ON deliveries (at_us);
+
+-- Each child's feed-guard drift state (the anchor topic mix and the recent window), written
+-- behind the hot path.
+CREATE TABLE drift (
+    child_id TEXT PRIMARY KEY,
+    doc TEXT NOT NULL,
+    updated_at_us BIGINT NOT NULL
+);

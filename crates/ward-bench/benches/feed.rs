@@ -1,0 +1,605 @@
+//! The feed guard on a 10,000-item feed with a realistic mix, side by side with a naive guard
+//! written here that keeps every field as a string and re-parses ratings per item.
+//!
+//! The feed (deterministic): 55% videos, 22% posts, 10% ads, 8% notifications, 5% suggested
+//! users. Most content is rated (BBFC, PEGI, MPA, US TV or the explicit flag, sometimes two,
+//! some "NR"), the rest assessed or not; 6% carry a harm tag; 30% of ads are in a CAP-restricted
+//! category; 15% of notifications respond to inactivity; topics lean on the child's four
+//! favourites, with about 10% on sensitive topics. The child is 11, with a parent's blocks
+//! (two tags, a topic, a source), at noon (no quiet hours). "with drift" adds the drift update
+//! from a state anchored on declared interests; each iteration starts from that same state.
+//!
+//! Before timing, the naive guard's kept set and removal reasons are checked against ward's.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "benchmark setup fails loudly"
+)]
+
+use std::collections::{HashMap, VecDeque};
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use jiff::Timestamp;
+use ward_core::age::AgeBand;
+use ward_core::child::AgeStatus;
+use ward_core::controls::Controls;
+use ward_core::feed::{
+    Code, DriftState, FeedChild, FeedOutcome, FeedPolicy, Item, filter_into, parse_catalogue,
+};
+
+const N_ITEMS: usize = 10_000;
+const AGE: u8 = 11;
+
+/// A tiny deterministic generator (no dependency, same feed every run).
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self, bound: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % bound
+    }
+    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+        from[self.next(from.len() as u64) as usize]
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next(100) < percent
+    }
+}
+
+const FAVOURITES: &[&str] = &["football", "minecraft", "animals", "lego"];
+const OTHER_TOPICS: &[&str] = &[
+    "music", "comedy", "science", "cooking", "dance", "pranks", "cars", "space", "art", "pokemon",
+    "fortnite", "roblox", "slime", "magic", "history", "news", "fashion", "makeup", "fitness",
+    "travel", "horror", "anime",
+];
+const SENSITIVE: &[&str] = &["dieting", "body_image", "mental_health", "weight_loss"];
+const HARM: &[&str] = &[
+    "self_harm",
+    "eating_disorder",
+    "dangerous_challenge",
+    "graphic_violence",
+    "sexual",
+    "gambling",
+    "alcohol",
+    "weapons",
+];
+const SOURCES: &[&str] = &[
+    "ugc",
+    "ugc",
+    "ugc",
+    "bbc",
+    "disney",
+    "nintendo",
+    "mojang",
+    "prank-channel",
+    "netflix",
+    "premier-league",
+    "cbeebies",
+    "warner",
+];
+
+/// A rating under system `system` (0 to 4).
+fn rating(rng: &mut Lcg, system: u64) -> String {
+    match system {
+        0 => format!(
+            r#""bbfc": "{}""#,
+            rng.pick(&["U", "U", "PG", "PG", "12A", "12", "15", "18"])
+        ),
+        1 => format!(
+            r#""pegi": {}"#,
+            rng.pick(&["3", "3", "7", "7", "12", "16", "18"])
+        ),
+        2 => format!(
+            r#""mpaa": "{}""#,
+            rng.pick(&["G", "PG", "PG", "PG-13", "R", "NR"])
+        ),
+        3 => format!(
+            r#""tv": "{}""#,
+            rng.pick(&["TV-Y", "TV-Y7", "TV-G", "TV-PG", "TV-14", "TV-MA"])
+        ),
+        _ => format!(r#""explicit": {}"#, rng.chance(15)),
+    }
+}
+
+fn topics(rng: &mut Lcg) -> String {
+    let n = 1 + rng.next(2);
+    let chosen: Vec<String> = (0..n)
+        .map(|_| {
+            let topic = match rng.next(100) {
+                0..60 => rng.pick(FAVOURITES),
+                60..90 => rng.pick(OTHER_TOPICS),
+                _ => rng.pick(SENSITIVE),
+            };
+            format!("\"{topic}\"")
+        })
+        .collect();
+    chosen.join(", ")
+}
+
+/// The feed as JSON Lines.
+fn feed_jsonl() -> String {
+    let mut rng = Lcg(11);
+    let mut out = String::new();
+    for idx in 0..N_ITEMS {
+        let kind = match rng.next(100) {
+            0..55 => "video",
+            55..77 => "post",
+            77..87 => "ad",
+            87..95 => "notification",
+            _ => "user",
+        };
+        let mut fields = vec![
+            format!(r#""id": "item-{idx}""#),
+            format!(r#""kind": "{kind}""#),
+        ];
+        match kind {
+            "notification" => {
+                let trigger = if rng.chance(15) {
+                    "inactivity"
+                } else {
+                    rng.pick(&["reply", "new_content", "friend_activity", "streak"])
+                };
+                fields.push(format!(r#""trigger": "{trigger}""#));
+            }
+            "user" => {
+                fields.push(format!(r#""adult": {}"#, rng.chance(40)));
+                fields.push(format!(r#""known_to_child": {}"#, rng.chance(50)));
+            }
+            _ => {
+                if rng.chance(75) {
+                    let system = rng.next(5);
+                    let mut ratings = vec![rating(&mut rng, system)];
+                    if rng.chance(10) {
+                        let other = (system + 1 + rng.next(4)) % 5;
+                        ratings.push(rating(&mut rng, other));
+                    }
+                    fields.push(format!(r#""ratings": {{{}}}"#, ratings.join(", ")));
+                } else {
+                    fields.push(format!(r#""assessed": {}"#, rng.chance(80)));
+                }
+                let mut tags = Vec::new();
+                if rng.chance(6) {
+                    tags.push(rng.pick(HARM));
+                }
+                if rng.chance(20) {
+                    tags.push(rng.pick(&["funny", "tutorial", "horror", "live", "asmr"]));
+                }
+                if !tags.is_empty() {
+                    let tags: Vec<String> = tags.iter().map(|t| format!("\"{t}\"")).collect();
+                    fields.push(format!(r#""tags": [{}]"#, tags.join(", ")));
+                }
+                fields.push(format!(r#""topics": [{}]"#, topics(&mut rng)));
+                fields.push(format!(r#""source": "{}""#, rng.pick(SOURCES)));
+                if kind == "ad" {
+                    let category = if rng.chance(30) {
+                        rng.pick(&[
+                            "alcohol",
+                            "gambling",
+                            "hfss_food",
+                            "hfss_food",
+                            "medicine",
+                            "weight_loss",
+                            "e_cigarette",
+                        ])
+                    } else {
+                        rng.pick(&["toys", "games", "clothing", "films"])
+                    };
+                    fields.push(format!(r#""ad_category": "{category}""#));
+                }
+            }
+        }
+        out.push('{');
+        out.push_str(&fields.join(", "));
+        out.push_str("}\n");
+    }
+    out
+}
+
+// ---- The naive guard ------------------------------------------------------------------------
+
+/// Every field kept as written, as a first implementation would.
+struct NaiveItem {
+    kind: String,
+    ratings: Vec<(String, String)>,
+    tags: Vec<String>,
+    ad_category: Option<String>,
+    topics: Vec<String>,
+    source: Option<String>,
+    trigger: Option<String>,
+    assessed: Option<bool>,
+    adult: Option<bool>,
+    known_to_child: Option<bool>,
+}
+
+fn naive_items(jsonl: &str) -> Vec<NaiveItem> {
+    jsonl
+        .lines()
+        .map(|line| {
+            let value: serde_json::Value = serde_json::from_str(line).unwrap();
+            let strings = |key: &str| -> Vec<String> {
+                value[key]
+                    .as_array()
+                    .map(|list| {
+                        list.iter()
+                            .map(|v| v.as_str().unwrap().to_owned())
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            NaiveItem {
+                kind: value["kind"].as_str().unwrap().to_owned(),
+                ratings: value["ratings"]
+                    .as_object()
+                    .map(|map| {
+                        map.iter()
+                            .map(|(k, v)| {
+                                let text = match v {
+                                    serde_json::Value::String(s) => s.clone(),
+                                    other => other.to_string(),
+                                };
+                                (k.clone(), text)
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                tags: strings("tags"),
+                ad_category: value["ad_category"].as_str().map(str::to_owned),
+                topics: strings("topics"),
+                source: value["source"].as_str().map(str::to_owned),
+                trigger: value["trigger"].as_str().map(str::to_owned),
+                assessed: value["assessed"].as_bool(),
+                adult: value["adult"].as_bool(),
+                known_to_child: value["known_to_child"].as_bool(),
+            }
+        })
+        .collect()
+}
+
+/// RUNTIME.md's tables, looked up by string every time.
+fn naive_min_age(system: &str, value: &str) -> Option<u8> {
+    let value = value.trim().to_uppercase();
+    let age = match (system, value.as_str()) {
+        ("bbfc", "U" | "PG") => 0,
+        ("bbfc", "12A" | "12") => 12,
+        ("bbfc", "15") => 15,
+        ("bbfc", "18") => 18,
+        ("bbfc", "R18") => 255,
+        ("pegi", "3") => 3,
+        ("pegi", "7") => 7,
+        ("pegi", "12") => 12,
+        ("pegi", "16") => 16,
+        ("pegi", "18") => 18,
+        ("mpaa", "G" | "PG") => 0,
+        ("mpaa", "PG-13") => 13,
+        ("mpaa", "R") => 17,
+        ("mpaa", "NC-17") => 18,
+        ("tv", "TV-Y" | "TV-G" | "TV-PG") => 0,
+        ("tv", "TV-Y7") => 7,
+        ("tv", "TV-14") => 14,
+        ("tv", "TV-MA") => 17,
+        ("explicit", "TRUE") => 18,
+        ("explicit", "FALSE") => 0,
+        _ => return None,
+    };
+    Some(age)
+}
+
+const NAIVE_HARM: &[&str] = &[
+    "self_harm",
+    "suicide",
+    "eating_disorder",
+    "dangerous_challenge",
+    "pornography",
+    "sexual",
+    "graphic_violence",
+    "hate",
+    "gambling",
+    "alcohol",
+    "drugs",
+    "weapons",
+];
+
+fn naive_ad_min_age(category: &str) -> u8 {
+    match category {
+        "alcohol" | "gambling" | "lottery" | "cosmetic_intervention" | "weight_loss" => 18,
+        "hfss_food" | "medicine" => 16,
+        "tobacco" | "e_cigarette" | "prescription_medicine" | "infant_formula" => 255,
+        _ => 0,
+    }
+}
+
+struct NaiveBlocks {
+    tags: Vec<String>,
+    topics: Vec<String>,
+    sources: Vec<String>,
+}
+
+/// What a naive drift guard keeps: the window's topics as strings, counts in a hash map.
+struct NaiveDrift {
+    anchor: HashMap<String, f64>,
+    window: VecDeque<(Vec<String>, bool)>,
+    counts: HashMap<String, u32>,
+    sensitive_items: usize,
+    capped: bool,
+}
+
+impl NaiveDrift {
+    fn score(&self) -> f64 {
+        let total: u32 = self.counts.values().sum();
+        if total == 0 {
+            return 0.0;
+        }
+        let anchor_total: f64 = self.anchor.values().sum();
+        let mut keys: Vec<&String> = self.anchor.keys().chain(self.counts.keys()).collect();
+        keys.sort();
+        keys.dedup();
+        let mut sum = 0.0;
+        for key in keys {
+            let p = self.anchor.get(key).copied().unwrap_or(0.0) / anchor_total;
+            let q = f64::from(self.counts.get(key).copied().unwrap_or(0)) / f64::from(total);
+            let m = 0.5 * (p + q);
+            if p > 0.0 {
+                sum += p * (p / m).log2();
+            }
+            if q > 0.0 {
+                sum += q * (q / m).log2();
+            }
+        }
+        0.5 * sum
+    }
+
+    fn admit(&mut self, topics: &[String]) -> bool {
+        if topics.is_empty() {
+            return true;
+        }
+        let sensitive = topics
+            .iter()
+            .any(|t| SENSITIVE_POLICY.contains(&t.as_str()));
+        if sensitive {
+            if !self.capped && self.score() > 0.35 {
+                self.capped = true;
+            }
+            if self.capped {
+                let full = self.window.len() >= 50;
+                let evicted = full && self.window.front().is_some_and(|(_, s)| *s);
+                let len_after = if full { 50 } else { self.window.len() + 1 };
+                let after = self.sensitive_items + 1 - usize::from(evicted);
+                if after as f64 > 0.2 * len_after as f64 + 1e-9 {
+                    return false;
+                }
+            }
+        }
+        if self.window.len() >= 50
+            && let Some((old, was_sensitive)) = self.window.pop_front()
+        {
+            let mut unique = old;
+            unique.sort();
+            unique.dedup();
+            for topic in unique {
+                *self.counts.entry(topic).or_default() -= 1;
+            }
+            self.sensitive_items -= usize::from(was_sensitive);
+        }
+        let mut unique = topics.to_vec();
+        unique.sort();
+        unique.dedup();
+        for topic in &unique {
+            *self.counts.entry(topic.clone()).or_default() += 1;
+        }
+        self.counts.retain(|_, count| *count > 0);
+        self.sensitive_items += usize::from(sensitive);
+        self.window.push_back((unique, sensitive));
+        true
+    }
+}
+
+const SENSITIVE_POLICY: &[&str] = &[
+    "body_image",
+    "dieting",
+    "weight_loss",
+    "mental_health",
+    "self_image",
+];
+
+/// The naive guard: kept indices and, per removed item, its reason codes.
+fn naive_filter(
+    items: &[NaiveItem],
+    age: u8,
+    blocks: &NaiveBlocks,
+    mut drift: Option<&mut NaiveDrift>,
+) -> (Vec<usize>, Vec<(usize, Vec<&'static str>)>) {
+    let mut kept = Vec::new();
+    let mut removed = Vec::new();
+    for (idx, item) in items.iter().enumerate() {
+        let mut reasons = Vec::new();
+        let strictest = item
+            .ratings
+            .iter()
+            .filter_map(|(system, value)| naive_min_age(system, value))
+            .max();
+        if strictest.is_some_and(|min| min > age) {
+            reasons.push("age_rating");
+        }
+        if item.tags.iter().any(|t| NAIVE_HARM.contains(&t.as_str())) {
+            reasons.push("harm_tag");
+        }
+        if item
+            .ad_category
+            .as_deref()
+            .is_some_and(|c| naive_ad_min_age(c) > age)
+        {
+            reasons.push("ad_category");
+        }
+        let content = matches!(item.kind.as_str(), "video" | "post" | "ad");
+        if content && strictest.is_none() && item.assessed != Some(true) {
+            reasons.push("precaution");
+        }
+        if item.kind == "notification" && item.trigger.as_deref() == Some("inactivity") {
+            reasons.push("inactivity_nudge");
+        }
+        if item.kind == "user" && item.adult != Some(false) && item.known_to_child != Some(true) {
+            reasons.push("adult_contact");
+        }
+        if item.tags.iter().any(|t| blocks.tags.contains(t)) {
+            reasons.push("parent_blocked_tag");
+        }
+        if item.topics.iter().any(|t| blocks.topics.contains(t)) {
+            reasons.push("parent_blocked_topic");
+        }
+        if item
+            .source
+            .as_ref()
+            .is_some_and(|s| blocks.sources.contains(s))
+        {
+            reasons.push("parent_blocked_source");
+        }
+        if !reasons.is_empty() {
+            removed.push((idx, reasons));
+            continue;
+        }
+        if let Some(state) = drift.as_deref_mut()
+            && !state.admit(&item.topics)
+        {
+            removed.push((idx, vec!["drift_cap"]));
+            continue;
+        }
+        kept.push(idx);
+    }
+    (kept, removed)
+}
+
+fn bench(c: &mut Criterion) {
+    let jsonl = feed_jsonl();
+    let items: Vec<Item> = parse_catalogue(&jsonl).expect("the bench feed parses");
+    let naive = naive_items(&jsonl);
+    let policy = FeedPolicy::default();
+    let now: Timestamp = "2026-01-14T12:00:00Z".parse().unwrap();
+    let age = AgeStatus::Child {
+        age: Some(AGE),
+        band: AgeBand::of_age(AGE).unwrap(),
+    };
+    let child = FeedChild::new(age);
+    let blocked_tags = ["horror", "asmr"];
+    let blocked_topics = ["slime"];
+    let blocked_sources = ["prank-channel"];
+    let controls = Controls::new(
+        None,
+        None,
+        &blocked_tags[..],
+        &blocked_topics[..],
+        &blocked_sources[..],
+    )
+    .unwrap();
+    let naive_blocks = NaiveBlocks {
+        tags: blocked_tags.map(String::from).to_vec(),
+        topics: blocked_topics.map(String::from).to_vec(),
+        sources: blocked_sources.map(String::from).to_vec(),
+    };
+    let initial_drift = DriftState::with_interests(FAVOURITES).unwrap();
+    let naive_drift = || NaiveDrift {
+        anchor: FAVOURITES.iter().map(|t| ((*t).to_owned(), 1.0)).collect(),
+        window: VecDeque::new(),
+        counts: HashMap::new(),
+        sensitive_items: 0,
+        capped: false,
+    };
+
+    // The naive guard agrees with ward's, item by item and reason by reason.
+    let mut out = FeedOutcome::default();
+    for with_drift in [false, true] {
+        let mut state = initial_drift.clone();
+        let mut naive_state = naive_drift();
+        filter_into(
+            &policy,
+            &child,
+            Some(&controls),
+            with_drift.then_some(&mut state),
+            &items,
+            now,
+            &mut out,
+        );
+        let (naive_kept, naive_removed) = naive_filter(
+            &naive,
+            AGE,
+            &naive_blocks,
+            with_drift.then_some(&mut naive_state),
+        );
+        let kept: Vec<usize> = out.kept.iter().map(|i| *i as usize).collect();
+        assert_eq!(kept, naive_kept, "kept sets differ (drift: {with_drift})");
+        let removed: Vec<(usize, Vec<&str>)> = out
+            .removed
+            .iter()
+            .map(|r| (r.index as usize, r.reasons.codes().collect()))
+            .collect();
+        assert_eq!(
+            removed, naive_removed,
+            "reasons differ (drift: {with_drift})"
+        );
+        eprintln!(
+            "feed (drift: {with_drift}): {} kept, {} removed ({}), drift score {:.3}",
+            out.kept.len(),
+            out.removed.len(),
+            out.reason_counts()
+                .iter()
+                .map(|(r, n)| format!("{} {n}", r.code()))
+                .collect::<Vec<_>>()
+                .join(", "),
+            out.drift.map_or(0.0, |d| d.score)
+        );
+    }
+
+    let mut group = c.benchmark_group("feed");
+    group.throughput(Throughput::Elements(N_ITEMS as u64));
+    group.bench_function("ward_filter", |b| {
+        let mut out = FeedOutcome::default();
+        b.iter(|| {
+            filter_into(
+                &policy,
+                &child,
+                Some(&controls),
+                None,
+                black_box(&items),
+                now,
+                &mut out,
+            );
+            black_box(out.kept.len())
+        });
+    });
+    group.bench_function("naive_filter", |b| {
+        b.iter(|| black_box(naive_filter(black_box(&naive), AGE, &naive_blocks, None)));
+    });
+    group.bench_function("ward_filter_with_drift", |b| {
+        let mut out = FeedOutcome::default();
+        b.iter(|| {
+            let mut state = initial_drift.clone();
+            filter_into(
+                &policy,
+                &child,
+                Some(&controls),
+                Some(&mut state),
+                black_box(&items),
+                now,
+                &mut out,
+            );
+            black_box(out.kept.len())
+        });
+    });
+    group.bench_function("naive_filter_with_drift", |b| {
+        b.iter(|| {
+            let mut state = naive_drift();
+            black_box(naive_filter(
+                black_box(&naive),
+                AGE,
+                &naive_blocks,
+                Some(&mut state),
+            ))
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,856 @@
+//! Feed items as a service sends them (`RUNTIME.md`'s item JSON), parsed once into compact
+//! values so the guard's loop never parses a string.
+//!
+//! Deserializing an [`Item`] turns ratings into [`Rating`] values and their strictest minimum
+//! age, harm tags into a bit set, the ad category into [`AdCategory`], and every tag, topic and
+//! source into a [`Name`] carrying its hash. Unknown fields are an error, never ignored: a
+//! misspelt `tgas` would otherwise let a harmful item through.
+//!
+//! Not for judging items: that is [`crate::feed::filter`].
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize};
+
+use super::{Codes, RemovalReason};
+
+/// A minimum age meaning "never shown to children" (BBFC R18, the CAP's banned categories).
+pub(crate) const NEVER: u8 = u8::MAX;
+
+/// A tag, topic or source name with its hash, so sets of names compare by a number first.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Name {
+    hash: u64,
+    text: Box<str>,
+}
+
+impl Name {
+    /// A name for `text` (kept exactly as written: names are ids, compared byte for byte).
+    pub fn new(text: &str) -> Self {
+        Self {
+            hash: name_hash(text),
+            text: text.into(),
+        }
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Its hash (FNV-1a, 64 bits: stable across runs and machines).
+    pub(crate) fn hash(&self) -> u64 {
+        self.hash
+    }
+
+    /// True when `self` is one of `names`.
+    pub(crate) fn is_in(&self, names: &[Name]) -> bool {
+        names
+            .iter()
+            .any(|name| name.hash == self.hash && name.text == self.text)
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.text, f)
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl Serialize for Name {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text)
+    }
+}
+
+impl<'de> Deserialize<'de> for Name {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Ok(Self::new(&text))
+    }
+}
+
+/// FNV-1a: tiny, dependency-free and stable, which is all a short name needs.
+pub(crate) fn name_hash(text: &str) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in text.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
+/// What an item is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKind {
+    /// A video, film, episode or clip.
+    Video,
+    /// A post, article, image or track.
+    Post,
+    /// An advert.
+    Ad,
+    /// A notification the service would send.
+    Notification,
+    /// A suggested user ("people you may know").
+    User,
+}
+
+impl ItemKind {
+    /// As written in the item JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Video => "video",
+            Self::Post => "post",
+            Self::Ad => "ad",
+            Self::Notification => "notification",
+            Self::User => "user",
+        }
+    }
+
+    /// Content the precautionary rule covers: video, post and ad.
+    pub fn is_content(self) -> bool {
+        matches!(self, Self::Video | Self::Post | Self::Ad)
+    }
+}
+
+/// A rating system, keyed as in the item's `ratings` object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RatingSystem {
+    /// British Board of Film Classification (`bbfc`).
+    Bbfc,
+    /// Pan European Game Information (`pegi`).
+    Pegi,
+    /// Motion Picture Association (`mpaa`).
+    Mpa,
+    /// US TV Parental Guidelines (`tv`).
+    Tv,
+    /// The explicit-content flag on music and podcasts (`explicit`).
+    Explicit,
+}
+
+impl RatingSystem {
+    /// Every system, in the order the strictest rating is looked for.
+    pub const ALL: [Self; 5] = [Self::Bbfc, Self::Pegi, Self::Mpa, Self::Tv, Self::Explicit];
+
+    /// The key in the item's `ratings` object.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Bbfc => "bbfc",
+            Self::Pegi => "pegi",
+            Self::Mpa => "mpaa",
+            Self::Tv => "tv",
+            Self::Explicit => "explicit",
+        }
+    }
+
+    /// The name people know it by.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Bbfc => "BBFC",
+            Self::Pegi => "PEGI",
+            Self::Mpa => "MPA",
+            Self::Tv => "US TV",
+            Self::Explicit => "explicit flag",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// A rating ward recognises: one value of one system's table (`RUNTIME.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[expect(missing_docs, reason = "each variant is the rating its name spells")]
+pub enum Rating {
+    BbfcU,
+    BbfcPg,
+    Bbfc12A,
+    Bbfc12,
+    Bbfc15,
+    Bbfc18,
+    BbfcR18,
+    Pegi3,
+    Pegi7,
+    Pegi12,
+    Pegi16,
+    Pegi18,
+    MpaG,
+    MpaPg,
+    MpaPg13,
+    MpaR,
+    MpaNc17,
+    TvY,
+    TvY7,
+    TvG,
+    TvPg,
+    Tv14,
+    TvMa,
+    /// `explicit: true`.
+    Explicit,
+    /// `explicit: false`: assessed and not explicit.
+    NotExplicit,
+}
+
+/// One row of the rating tables.
+struct RatingRow {
+    rating: Rating,
+    system: RatingSystem,
+    label: &'static str,
+    min_age: u8,
+    advisory: Option<&'static str>,
+}
+
+const fn row(
+    rating: Rating,
+    system: RatingSystem,
+    label: &'static str,
+    min_age: u8,
+    advisory: Option<&'static str>,
+) -> RatingRow {
+    RatingRow {
+        rating,
+        system,
+        label,
+        min_age,
+        advisory,
+    }
+}
+
+/// `RUNTIME.md`'s tables. Advisory texts follow each board's own wording.
+const RATINGS: [RatingRow; 25] = {
+    use Rating as R;
+    use RatingSystem::{Bbfc, Explicit, Mpa, Pegi, Tv};
+    [
+        row(R::BbfcU, Bbfc, "U", 0, None),
+        row(R::BbfcPg, Bbfc, "PG", 0, Some("advisory for under 8s")),
+        row(
+            R::Bbfc12A,
+            Bbfc,
+            "12A",
+            12,
+            Some("advisory: under 12s only with an adult"),
+        ),
+        row(R::Bbfc12, Bbfc, "12", 12, None),
+        row(R::Bbfc15, Bbfc, "15", 15, None),
+        row(R::Bbfc18, Bbfc, "18", 18, None),
+        row(R::BbfcR18, Bbfc, "R18", NEVER, None),
+        row(R::Pegi3, Pegi, "3", 3, None),
+        row(R::Pegi7, Pegi, "7", 7, None),
+        row(R::Pegi12, Pegi, "12", 12, None),
+        row(R::Pegi16, Pegi, "16", 16, None),
+        row(R::Pegi18, Pegi, "18", 18, None),
+        row(R::MpaG, Mpa, "G", 0, None),
+        row(
+            R::MpaPg,
+            Mpa,
+            "PG",
+            0,
+            Some("advisory: parental guidance suggested, some material may not suit children"),
+        ),
+        row(
+            R::MpaPg13,
+            Mpa,
+            "PG-13",
+            13,
+            Some("advisory: parents strongly cautioned, some material may not suit under 13s"),
+        ),
+        row(R::MpaR, Mpa, "R", 17, None),
+        row(R::MpaNc17, Mpa, "NC-17", 18, None),
+        row(R::TvY, Tv, "TV-Y", 0, None),
+        row(R::TvY7, Tv, "TV-Y7", 7, None),
+        row(R::TvG, Tv, "TV-G", 0, None),
+        row(
+            R::TvPg,
+            Tv,
+            "TV-PG",
+            0,
+            Some("advisory: parental guidance suggested"),
+        ),
+        row(R::Tv14, Tv, "TV-14", 14, None),
+        row(R::TvMa, Tv, "TV-MA", 17, None),
+        row(R::Explicit, Explicit, "explicit", 18, None),
+        row(R::NotExplicit, Explicit, "not explicit", 0, None),
+    ]
+};
+
+// INVARIANT: RATINGS lists the variants in declaration order (checked at compile time).
+const _: () = {
+    let mut idx = 0;
+    while idx < RATINGS.len() {
+        assert!(RATINGS[idx].rating as usize == idx);
+        idx += 1;
+    }
+};
+
+impl Rating {
+    fn row(self) -> &'static RatingRow {
+        &RATINGS[self as usize]
+    }
+
+    /// Reads a value of `system` as written in a catalogue (case and surrounding spaces
+    /// ignored). `None` when the value is not in the system's table.
+    pub fn parse(system: RatingSystem, text: &str) -> Option<Self> {
+        let text = text.trim();
+        RATINGS
+            .iter()
+            .filter(|row| row.system == system && system != RatingSystem::Explicit)
+            .find(|row| row.label.eq_ignore_ascii_case(text))
+            .map(|row| row.rating)
+    }
+
+    /// Its system.
+    pub fn system(self) -> RatingSystem {
+        self.row().system
+    }
+
+    /// The value as the board writes it (`12A`, `PG-13`, `TV-MA`).
+    pub fn label(self) -> &'static str {
+        self.row().label
+    }
+
+    /// The youngest age it may be shown to; `None` for never (BBFC R18).
+    pub fn min_age(self) -> Option<u8> {
+        let age = self.row().min_age;
+        (age != NEVER).then_some(age)
+    }
+
+    pub(crate) fn min_age_raw(self) -> u8 {
+        self.row().min_age
+    }
+
+    /// For an advisory rating (PG, 12A, PG-13, TV-PG), what the board advises.
+    pub fn advisory(self) -> Option<&'static str> {
+        self.row().advisory
+    }
+}
+
+impl fmt::Display for Rating {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Explicit => f.write_str("explicit"),
+            Self::NotExplicit => f.write_str("not explicit"),
+            _ => write!(f, "{} ({})", self.label(), self.system().label()),
+        }
+    }
+}
+
+/// A rating value ward does not know ("NR", "Not Rated", "Approved"): no rating, named in the
+/// notes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnrecognisedRating {
+    /// The system it was given under.
+    pub system: RatingSystem,
+    /// The value as written.
+    pub value: Box<str>,
+}
+
+/// An item's ratings: the recognised ones, the strictest minimum age among them, and any
+/// values ward does not know.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ratings {
+    by_system: [Option<Rating>; 5],
+    unrecognised: Box<[UnrecognisedRating]>,
+    /// The strictest recognised rating, when any.
+    strictest: Option<Rating>,
+}
+
+impl Ratings {
+    /// Ratings from recognised values and unrecognised ones.
+    pub fn new(
+        recognised: impl IntoIterator<Item = Rating>,
+        unrecognised: Vec<UnrecognisedRating>,
+    ) -> Self {
+        let mut by_system = [None; 5];
+        for rating in recognised {
+            by_system[rating.system().index()] = Some(rating);
+        }
+        // The strictest wins; on a tie, the first system in `RatingSystem::ALL` names it.
+        let strictest = by_system.iter().flatten().copied().reduce(|best, next| {
+            if next.min_age_raw() > best.min_age_raw() {
+                next
+            } else {
+                best
+            }
+        });
+        Self {
+            by_system,
+            unrecognised: unrecognised.into_boxed_slice(),
+            strictest,
+        }
+    }
+
+    /// The recognised rating under `system`.
+    pub fn get(&self, system: RatingSystem) -> Option<Rating> {
+        self.by_system[system.index()]
+    }
+
+    /// Every recognised rating, in system order.
+    pub fn iter(&self) -> impl Iterator<Item = Rating> + '_ {
+        self.by_system.iter().flatten().copied()
+    }
+
+    /// The strictest recognised rating: the one whose minimum age decides.
+    pub fn strictest(&self) -> Option<Rating> {
+        self.strictest
+    }
+
+    /// True when at least one rating is recognised.
+    pub fn is_rated(&self) -> bool {
+        self.strictest.is_some()
+    }
+
+    /// Values given that ward does not recognise.
+    pub fn unrecognised(&self) -> &[UnrecognisedRating] {
+        &self.unrecognised
+    }
+
+    /// The recognised advisory ratings (PG, 12A, PG-13, TV-PG).
+    pub fn advisories(&self) -> impl Iterator<Item = Rating> + '_ {
+        self.iter().filter(|rating| rating.advisory().is_some())
+    }
+
+    /// The strictest minimum age (0 when unrated, [`NEVER`] for R18).
+    pub(crate) fn min_age_raw(&self) -> u8 {
+        self.strictest.map_or(0, Rating::min_age_raw)
+    }
+}
+
+macro_rules! name_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name {
+            $($(#[$vdoc])* $variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The value as written in the item JSON.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// Reads a value; `None` when it is not one of these.
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+name_enum!(
+    /// A tag naming harm (`RUNTIME.md`): the first eight are removed for every child, the
+    /// last four below 18.
+    HarmTag {
+        /// Self-harm.
+        SelfHarm = "self_harm",
+        /// Suicide.
+        Suicide = "suicide",
+        /// Eating disorders (pro-anorexia and the like).
+        EatingDisorder = "eating_disorder",
+        /// Dangerous challenges and stunts.
+        DangerousChallenge = "dangerous_challenge",
+        /// Pornography.
+        Pornography = "pornography",
+        /// Sexual content.
+        Sexual = "sexual",
+        /// Graphic violence.
+        GraphicViolence = "graphic_violence",
+        /// Hate.
+        Hate = "hate",
+        /// Gambling.
+        Gambling = "gambling",
+        /// Alcohol.
+        Alcohol = "alcohol",
+        /// Drugs.
+        Drugs = "drugs",
+        /// Weapons.
+        Weapons = "weapons",
+    }
+);
+
+impl HarmTag {
+    /// True for tags removed for every child; false for those removed below 18 only.
+    pub fn for_no_child(self) -> bool {
+        self < Self::Gambling
+    }
+}
+
+name_enum!(
+    /// An advertising category the CAP Code restricts for children.
+    CapCategory {
+        /// Alcohol.
+        Alcohol = "alcohol",
+        /// Gambling.
+        Gambling = "gambling",
+        /// Lotteries.
+        Lottery = "lottery",
+        /// Cosmetic interventions.
+        CosmeticIntervention = "cosmetic_intervention",
+        /// Weight-loss products and services.
+        WeightLoss = "weight_loss",
+        /// Food and drink high in fat, salt or sugar.
+        HfssFood = "hfss_food",
+        /// Over-the-counter medicines.
+        Medicine = "medicine",
+        /// Tobacco.
+        Tobacco = "tobacco",
+        /// E-cigarettes.
+        ECigarette = "e_cigarette",
+        /// Prescription-only medicines.
+        PrescriptionMedicine = "prescription_medicine",
+        /// Infant formula.
+        InfantFormula = "infant_formula",
+    }
+);
+
+impl CapCategory {
+    /// The youngest age it may be advertised to; `None` for never.
+    pub fn min_age(self) -> Option<u8> {
+        match self {
+            Self::Alcohol
+            | Self::Gambling
+            | Self::Lottery
+            | Self::CosmeticIntervention
+            | Self::WeightLoss => Some(18),
+            Self::HfssFood | Self::Medicine => Some(16),
+            Self::Tobacco | Self::ECigarette | Self::PrescriptionMedicine | Self::InfantFormula => {
+                None
+            }
+        }
+    }
+}
+
+/// An item's advertising category: one the CAP Code restricts, or any other (unrestricted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdCategory {
+    /// Restricted by the CAP Code.
+    Restricted(CapCategory),
+    /// Any other category, as written: no age restriction.
+    Other(Box<str>),
+}
+
+impl AdCategory {
+    /// As written in the item JSON.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Restricted(category) => category.as_str(),
+            Self::Other(text) => text,
+        }
+    }
+
+    fn min_age_raw(&self) -> u8 {
+        match self {
+            Self::Restricted(category) => category.min_age().unwrap_or(NEVER),
+            Self::Other(_) => 0,
+        }
+    }
+}
+
+/// A feed item, parsed and precomputed (see the module docs). Built only by deserializing
+/// (`serde_json::from_str`, [`Item::from_json`] or [`super::parse_catalogue`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    /// Removal reasons that hold for every child whatever their age (harm tags, precaution,
+    /// inactivity, unknown adult).
+    pub(crate) child_reasons: Codes<RemovalReason>,
+    pub(crate) rating_min_age: u8,
+    pub(crate) ad_min_age: u8,
+    pub(crate) kind: ItemKind,
+    pub(crate) has_notes: bool,
+    pub(crate) topics: Box<[Name]>,
+    pub(crate) tags: Box<[Name]>,
+    pub(crate) source: Option<Name>,
+    id: Box<str>,
+    ratings: Ratings,
+    harm: u16,
+    ad_category: Option<AdCategory>,
+    trigger: Option<Box<str>>,
+    assessed: Option<bool>,
+    adult: Option<bool>,
+    known_to_child: Option<bool>,
+}
+
+/// Why an item's JSON is not an item.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ItemError {
+    /// What is wrong.
+    pub message: String,
+    /// The 1-based column where the JSON parser stopped, when known.
+    pub column: Option<usize>,
+}
+
+impl ItemError {
+    pub(crate) fn from_json_error(error: &serde_json::Error) -> Self {
+        let text = error.to_string();
+        // serde_json appends " at line L column C"; the caller knows the line.
+        let message = match text.rfind(" at line ") {
+            Some(idx) => text[..idx].to_owned(),
+            None => text,
+        };
+        Self {
+            message,
+            column: (error.column() > 0).then_some(error.column()),
+        }
+    }
+}
+
+impl Item {
+    /// Parses one item from its JSON.
+    pub fn from_json(json: &str) -> Result<Self, ItemError> {
+        serde_json::from_str(json).map_err(|error| ItemError::from_json_error(&error))
+    }
+
+    /// The service's id for it.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// What it is.
+    pub fn kind(&self) -> ItemKind {
+        self.kind
+    }
+
+    /// Its ratings.
+    pub fn ratings(&self) -> &Ratings {
+        &self.ratings
+    }
+
+    /// Every tag, as written.
+    pub fn tags(&self) -> &[Name] {
+        &self.tags
+    }
+
+    /// The harm tags among its tags.
+    pub fn harm_tags(&self) -> impl Iterator<Item = HarmTag> + '_ {
+        HarmTag::ALL
+            .iter()
+            .copied()
+            .filter(|tag| self.harm & (1 << (*tag as u16)) != 0)
+    }
+
+    /// Its advertising category.
+    pub fn ad_category(&self) -> Option<&AdCategory> {
+        self.ad_category.as_ref()
+    }
+
+    /// Its topics.
+    pub fn topics(&self) -> &[Name] {
+        &self.topics
+    }
+
+    /// Where it comes from (`ugc`, a channel, a partner).
+    pub fn source(&self) -> Option<&Name> {
+        self.source.as_ref()
+    }
+
+    /// What fires it, for a notification.
+    pub fn trigger(&self) -> Option<&str> {
+        self.trigger.as_deref()
+    }
+
+    /// True when it is a notification responding to inactivity.
+    pub fn is_inactivity_nudge(&self) -> bool {
+        self.kind == ItemKind::Notification && self.trigger.as_deref() == Some("inactivity")
+    }
+
+    /// Whether the service says a person assessed it (absent counts as not assessed).
+    pub fn assessed(&self) -> Option<bool> {
+        self.assessed
+    }
+
+    /// For a suggested user: whether they are an adult (absent counts as an adult).
+    pub fn adult(&self) -> Option<bool> {
+        self.adult
+    }
+
+    /// For a suggested user: whether the child already knows them (absent counts as not).
+    pub fn known_to_child(&self) -> Option<bool> {
+        self.known_to_child
+    }
+
+    /// True when the precautionary rule covers it: content (video, post, ad) with no
+    /// recognised rating that nobody has assessed.
+    pub fn is_unrated_and_unassessed(&self) -> bool {
+        self.kind.is_content() && !self.ratings.is_rated() && self.assessed != Some(true)
+    }
+
+    /// True for a suggested user who is an adult (or of unknown age) the child does not know.
+    pub fn is_unknown_adult(&self) -> bool {
+        self.kind == ItemKind::User
+            && self.adult != Some(false)
+            && self.known_to_child != Some(true)
+    }
+}
+
+/// The item JSON as written; strict.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawItem {
+    id: String,
+    kind: ItemKind,
+    ratings: Option<RawRatings>,
+    tags: Option<Vec<Name>>,
+    ad_category: Option<String>,
+    topics: Option<Vec<Name>>,
+    source: Option<Name>,
+    trigger: Option<String>,
+    assessed: Option<bool>,
+    adult: Option<bool>,
+    known_to_child: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRatings {
+    bbfc: Option<RatingText>,
+    pegi: Option<RatingText>,
+    mpaa: Option<RatingText>,
+    tv: Option<RatingText>,
+    explicit: Option<bool>,
+}
+
+/// A rating value: text, or a number (`"pegi": 12`).
+struct RatingText(String);
+
+impl<'de> Deserialize<'de> for RatingText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextOrNumber;
+        impl Visitor<'_> for TextOrNumber {
+            type Value = RatingText;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a rating as text or a number")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<RatingText, E> {
+                Ok(RatingText(text.to_owned()))
+            }
+            fn visit_u64<E: de::Error>(self, number: u64) -> Result<RatingText, E> {
+                Ok(RatingText(number.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, number: i64) -> Result<RatingText, E> {
+                Ok(RatingText(number.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, number: f64) -> Result<RatingText, E> {
+                Ok(RatingText(number.to_string()))
+            }
+        }
+        deserializer.deserialize_any(TextOrNumber)
+    }
+}
+
+impl RawRatings {
+    fn into_ratings(self) -> Ratings {
+        let mut recognised = Vec::with_capacity(5);
+        let mut unrecognised = Vec::new();
+        for (system, value) in [
+            (RatingSystem::Bbfc, self.bbfc),
+            (RatingSystem::Pegi, self.pegi),
+            (RatingSystem::Mpa, self.mpaa),
+            (RatingSystem::Tv, self.tv),
+        ] {
+            let Some(RatingText(text)) = value else {
+                continue;
+            };
+            match Rating::parse(system, &text) {
+                Some(rating) => recognised.push(rating),
+                None => unrecognised.push(UnrecognisedRating {
+                    system,
+                    value: text.into(),
+                }),
+            }
+        }
+        if let Some(explicit) = self.explicit {
+            recognised.push(if explicit {
+                Rating::Explicit
+            } else {
+                Rating::NotExplicit
+            });
+        }
+        Ratings::new(recognised, unrecognised)
+    }
+}
+
+impl TryFrom<RawItem> for Item {
+    type Error = String;
+
+    fn try_from(raw: RawItem) -> Result<Self, String> {
+        if raw.id.trim().is_empty() {
+            return Err("`id` cannot be empty".to_owned());
+        }
+        let ratings = raw
+            .ratings
+            .map(RawRatings::into_ratings)
+            .unwrap_or_default();
+        let tags = raw.tags.unwrap_or_default().into_boxed_slice();
+        let harm = tags
+            .iter()
+            .filter_map(|tag| HarmTag::parse(tag.as_str()))
+            .fold(0u16, |bits, tag| bits | (1 << (tag as u16)));
+        let ad_category = raw.ad_category.map(|text| match CapCategory::parse(&text) {
+            Some(category) => AdCategory::Restricted(category),
+            None => AdCategory::Other(text.into()),
+        });
+        let mut item = Self {
+            child_reasons: Codes::EMPTY,
+            rating_min_age: ratings.min_age_raw(),
+            ad_min_age: ad_category.as_ref().map_or(0, AdCategory::min_age_raw),
+            kind: raw.kind,
+            has_notes: false,
+            topics: raw.topics.unwrap_or_default().into_boxed_slice(),
+            tags,
+            source: raw.source,
+            id: raw.id.into(),
+            ratings,
+            harm,
+            ad_category,
+            trigger: raw.trigger.map(String::into_boxed_str),
+            assessed: raw.assessed,
+            adult: raw.adult,
+            known_to_child: raw.known_to_child,
+        };
+        let mut reasons = Codes::EMPTY;
+        // Every child is under 18, so every harm tag removes for every child.
+        if item.harm != 0 {
+            reasons.insert(RemovalReason::HarmTag);
+        }
+        if item.is_unrated_and_unassessed() {
+            reasons.insert(RemovalReason::Precaution);
+        }
+        if item.is_inactivity_nudge() {
+            reasons.insert(RemovalReason::InactivityNudge);
+        }
+        if item.is_unknown_adult() {
+            reasons.insert(RemovalReason::AdultContact);
+        }
+        item.child_reasons = reasons;
+        item.has_notes = item.ratings.advisories().next().is_some()
+            || !item.ratings.unrecognised().is_empty()
+            || item.is_unrated_and_unassessed();
+        Ok(item)
+    }
+}
+
+impl<'de> Deserialize<'de> for Item {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = RawItem::deserialize(deserializer)?;
+        Item::try_from(raw).map_err(de::Error::custom)
+    }
+}

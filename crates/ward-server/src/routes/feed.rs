@@ -1,0 +1,206 @@
+//! The feed guard over HTTP: `POST /v1/feed/filter` (the hot path beside `decide`), the
+//! child's own "why am I seeing this" (`POST /v1/feed/why`), and declared interests
+//! (`PUT /v1/children/{id}/interests`), the drift anchor.
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use ward_core::feed::{
+    DriftState, FeedChild, FeedOutcome, Item, RemovalReason, filter_into, why_am_i_seeing_this,
+};
+use ward_core::ids::ChildId;
+
+use super::{Segments, path_id};
+use crate::auth::Principal;
+use crate::body::JsonBody;
+use crate::error::{ApiError, ApiResult, Code};
+use crate::state::AppState;
+
+/// The most items one call may carry.
+const MAX_ITEMS: usize = 10_000;
+
+/// `{"child", "items": [...], "explain"?: bool}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FilterRequest {
+    child: String,
+    items: Vec<Item>,
+    /// Also say, for each kept item, why it may be shown.
+    #[serde(default)]
+    explain: bool,
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::new(Code::InvalidBody, message)
+}
+
+/// The parent blocks behind a removal, as `tag:…`-style names, for the blocked-content alert.
+fn blocked(outcome: &FeedOutcome) -> (u32, Vec<String>) {
+    let mut n_items = 0;
+    let mut kinds = Vec::new();
+    for removal in &outcome.removed {
+        let mut any = false;
+        for (reason, kind) in [
+            (RemovalReason::ParentBlockedTag, "tag"),
+            (RemovalReason::ParentBlockedTopic, "topic"),
+            (RemovalReason::ParentBlockedSource, "source"),
+        ] {
+            if removal.reasons.contains(reason) {
+                any = true;
+                if !kinds.contains(&kind) {
+                    kinds.push(kind);
+                }
+            }
+        }
+        n_items += u32::from(any);
+    }
+    (n_items, kinds.into_iter().map(str::to_owned).collect())
+}
+
+/// `POST /v1/feed/filter`: what of these recommendation candidates may reach the child.
+pub(crate) async fn filter(
+    State(state): State<AppState>,
+    principal: Principal,
+    JsonBody(body): JsonBody<FilterRequest>,
+) -> ApiResult<Response> {
+    principal.require_decide()?;
+    if body.items.len() > MAX_ITEMS {
+        return Err(invalid(format!(
+            "a feed may carry at most {MAX_ITEMS} items, this one has {}",
+            body.items.len()
+        )));
+    }
+    let child_id = ChildId::parse(&body.child).map_err(|error| invalid(error.to_string()))?;
+    let active = state.active();
+    let hot = state.hot_child(child_id.as_str(), &active).await?;
+    let now = state.now();
+    let age = hot.state.age_status(&active.compiled, now);
+    let child = FeedChild {
+        age,
+        time_zone: hot.time_zone.as_ref(),
+    };
+    let mut outcome = FeedOutcome::default();
+    state
+        .drifts()
+        .update(state.store(), child_id.as_str(), |drift| {
+            filter_into(
+                &active.feed,
+                &child,
+                Some(&hot.controls),
+                Some(drift),
+                &body.items,
+                now,
+                &mut outcome,
+            );
+        })
+        .await?;
+    state.metrics().feed_items(
+        outcome.kept.len(),
+        outcome.removed.len(),
+        outcome.held.len(),
+    );
+    let (n_blocked, blocks) = blocked(&outcome);
+    if n_blocked > 0 {
+        // One alert a local day; the core decides whether this one raises it.
+        let result = state
+            .change_child(&child_id, false, move |child, policy, now, events, _| {
+                events.extend(child.notice_blocked(policy, n_blocked, blocks, now));
+                Ok(())
+            })
+            .await;
+        match result {
+            Err(error) if error.code != Code::ChildNotFound => return Err(error),
+            _ => {}
+        }
+    }
+    let explainer = outcome.explain(&active.feed, Some(&hot.controls), &body.items);
+    let mut response = serde_json::to_value(explainer.response())
+        .map_err(|error| ApiError::internal("cannot render a feed response", &error))?;
+    if body.explain
+        && let Some(object) = response.as_object_mut()
+    {
+        let why: serde_json::Map<String, serde_json::Value> = outcome
+            .kept
+            .iter()
+            .filter_map(|index| {
+                let item = body.items.get(*index as usize)?;
+                Some((item.id().to_owned(), explainer.why_shown(*index).into()))
+            })
+            .collect();
+        object.insert("why_shown".into(), why.into());
+    }
+    Ok(Json(response).into_response())
+}
+
+/// `{"child", "setting", "item"}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WhyRequest {
+    child: String,
+    setting: String,
+    item: Item,
+}
+
+/// `POST /v1/feed/why`: the child's own "why am I seeing this", in plain words.
+pub(crate) async fn why(
+    State(state): State<AppState>,
+    principal: Principal,
+    JsonBody(body): JsonBody<WhyRequest>,
+) -> ApiResult<Response> {
+    principal.require_decide()?;
+    let child_id = ChildId::parse(&body.child).map_err(|error| invalid(error.to_string()))?;
+    let active = state.active();
+    let Some(setting) = active.compiled.setting_idx(&body.setting) else {
+        return Err(ApiError::new(
+            Code::SettingNotFound,
+            format!("no setting `{}` in the policy", body.setting),
+        ));
+    };
+    let purpose = active.compiled.setting(setting).purpose;
+    let name = active.compiled.declared_purpose(purpose).name.clone();
+    let drift = state.drifts().get(state.store(), child_id.as_str()).await?;
+    Ok(Json(why_am_i_seeing_this(&name, &body.item, Some(&drift))).into_response())
+}
+
+/// `{"interests": ["football", ...]}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Interests {
+    interests: Vec<String>,
+}
+
+/// `PUT /v1/children/{id}/interests`: the declared interests the drift score is measured
+/// against.
+pub(crate) async fn set_interests(
+    State(state): State<AppState>,
+    principal: Principal,
+    segments: Segments,
+    JsonBody(body): JsonBody<Interests>,
+) -> ApiResult<Response> {
+    principal.require_admin()?;
+    let id = path_id(segments.get(0), ChildId::parse)?;
+    if state.load_child(&id).await?.is_none() {
+        return Err(ApiError::child_not_found(id.as_str()));
+    }
+    let drift = state
+        .drifts()
+        .update(state.store(), id.as_str(), |drift| {
+            drift.set_interests(&body.interests).map(|()| drift.clone())
+        })
+        .await?
+        .map_err(|error| invalid(error.to_string()))?;
+    state.drifts().flush(state.store()).await?;
+    Ok(Json(serde_json::json!({
+        "interests": drift.anchor_topics().collect::<Vec<_>>(),
+    }))
+    .into_response())
+}
+
+/// A drift state as the export shows it.
+pub(crate) fn drift_view(drift: &DriftState, state: &AppState) -> serde_json::Value {
+    serde_json::json!({
+        "report": drift.report(&state.active().feed),
+        "state": drift,
+    })
+}

@@ -1,0 +1,321 @@
+//! Parental controls over HTTP: controls (screen time, bedtime, blocks), usage reports,
+//! "reset my recommendations", a parent's live alerts (server-sent events, resumable with
+//! `Last-Event-ID`), and the service's webhooks and their delivery log.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::Stream;
+use serde::Deserialize;
+use ward_core::controls::Controls;
+use ward_core::ids::{ChildId, ParentId};
+use ward_core::settings::Actor;
+use ward_store::{AlertRecord, Store, WebhookRecord};
+
+use super::{Segments, path_id};
+use crate::auth::{Principal, Scope, random_hex};
+use crate::body::JsonBody;
+use crate::error::{ApiError, ApiResult, Code};
+use crate::state::AppState;
+use crate::views::ChildView;
+
+/// Who changes a child's controls: a parent linked to them, or the service.
+fn actor(principal: &Principal) -> Actor {
+    match &principal.scope {
+        Scope::Parent(parent) => Actor::Parent(parent.clone()),
+        _ => Actor::Service,
+    }
+}
+
+/// `PUT /v1/children/{id}/controls`: daily minutes, bedtime, blocked tags, topics, sources.
+pub(crate) async fn set_controls(
+    State(state): State<AppState>,
+    principal: Principal,
+    segments: Segments,
+    JsonBody(controls): JsonBody<Controls>,
+) -> ApiResult<Response> {
+    let id = path_id(segments.get(0), ChildId::parse)?;
+    let by = actor(&principal);
+    let view = state
+        .change_child(&id, false, move |child, policy, now, events, _| {
+            principal.require_admin_or_linked(child)?;
+            events.extend(child.set_controls(controls, by, now));
+            Ok(serde_json::json!({
+                "controls": child.controls,
+                "child": ChildView::new(child, policy, now),
+            }))
+        })
+        .await?;
+    Ok(Json(view).into_response())
+}
+
+/// `{"minutes_today": N}`: the minutes the child has used today, their local day.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UsageReport {
+    minutes_today: u32,
+}
+
+/// `POST /v1/children/{id}/usage`: answered with time left, `limit_reached` and `bedtime`;
+/// each reached once a local day raises one alert. Ending the session is the service's call.
+pub(crate) async fn report_usage(
+    State(state): State<AppState>,
+    principal: Principal,
+    segments: Segments,
+    JsonBody(body): JsonBody<UsageReport>,
+) -> ApiResult<Response> {
+    principal.require_admin()?;
+    let id = path_id(segments.get(0), ChildId::parse)?;
+    let usage = state
+        .change_child(&id, false, move |child, policy, now, events, _| {
+            let (usage, raised) = child.report_usage(policy, body.minutes_today, now);
+            events.extend(raised);
+            Ok(usage)
+        })
+        .await?;
+    Ok(Json(serde_json::json!({
+        "minutes_left": usage.minutes_left,
+        "limit_reached": usage.limit_reached,
+        "bedtime": usage.bedtime,
+        "alerts_raised": usage.alerts_to_raise,
+    }))
+    .into_response())
+}
+
+/// `{"setting": "recommend-videos"}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ResetRequest {
+    setting: String,
+}
+
+/// `POST /v1/children/{id}/profile-reset`: "reset my recommendations". The drift anchor and
+/// window are cleared, and a `profile_reset` event tells the service to drop its profile.
+pub(crate) async fn reset_profile(
+    State(state): State<AppState>,
+    principal: Principal,
+    segments: Segments,
+    JsonBody(body): JsonBody<ResetRequest>,
+) -> ApiResult<Response> {
+    let id = path_id(segments.get(0), ChildId::parse)?;
+    let by = match &principal.scope {
+        Scope::Parent(parent) => Actor::Parent(parent.clone()),
+        _ => Actor::Child,
+    };
+    state
+        .change_child(&id, false, move |child, policy, now, events, _| {
+            principal.require_admin_or_linked(child)?;
+            events.extend(child.reset_profile(policy, &body.setting, by, now)?.1);
+            Ok(())
+        })
+        .await?;
+    state
+        .drifts()
+        .update(state.store(), id.as_str(), |drift| {
+            *drift = Default::default()
+        })
+        .await?;
+    state.drifts().flush(state.store()).await?;
+    Ok(Json(serde_json::json!({"reset": true})).into_response())
+}
+
+/// `?after=SEQ`: resume after this alert (as `Last-Event-ID` does).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AlertsQuery {
+    #[serde(default)]
+    after: Option<i64>,
+}
+
+/// How many alerts one read of the store sends at most.
+const ALERT_PAGE: i64 = 100;
+/// How often a quiet stream looks at the store anyway (a wake-up from another node may be
+/// lost while its change feed reconnects).
+const ALERT_RECHECK: Duration = Duration::from_secs(5);
+
+/// `GET /v1/parents/{parent}/alerts`: the parent's alerts as server-sent events, each with
+/// its id, resumable with `Last-Event-ID` (or `?after=`) so a reconnecting page misses
+/// nothing. Without either, the stream starts with what happens next.
+pub(crate) async fn alerts(
+    State(state): State<AppState>,
+    principal: Principal,
+    segments: Segments,
+    headers: HeaderMap,
+    Query(query): Query<AlertsQuery>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let parent = path_id(segments.get(0), ParentId::parse)?;
+    principal.require_parent_or_admin(&parent)?;
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<i64>().ok())
+        .or(query.after);
+    let after = match resume {
+        Some(after) => after,
+        None => latest_alert(&state, parent.as_str()).await?,
+    };
+    let wakeups = state.alert_wakeups();
+    let stream = futures_util::stream::unfold(
+        (
+            state,
+            parent.to_string(),
+            after,
+            wakeups,
+            VecDeque::<AlertRecord>::new(),
+        ),
+        |(state, parent, mut after, mut wakeups, mut queue)| async move {
+            loop {
+                if let Some(alert) = queue.pop_front() {
+                    after = alert.seq;
+                    let event = Event::default()
+                        .id(alert.seq.to_string())
+                        .event(alert.kind)
+                        .data(alert.body);
+                    return Some((Ok(event), (state, parent, after, wakeups, queue)));
+                }
+                match state.store().alerts_since(&parent, after, ALERT_PAGE).await {
+                    Ok(alerts) if !alerts.is_empty() => {
+                        queue.extend(alerts);
+                        continue;
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(%error, "cannot read alerts; retrying"),
+                }
+                // Nothing new: wait for a wake-up for this parent (or any missed ones).
+                let wait = async {
+                    loop {
+                        match wakeups.recv().await {
+                            Ok(woken) if woken == parent => return,
+                            Ok(_) => {}
+                            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return,
+                            Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                                std::future::pending::<()>().await;
+                            }
+                        }
+                    }
+                };
+                let _ = tokio::time::timeout(ALERT_RECHECK, wait).await;
+            }
+        },
+    );
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// The newest alert's id for a parent (0 when none): a fresh stream starts after it.
+async fn latest_alert(state: &AppState, parent: &str) -> Result<i64, ApiError> {
+    let mut after = 0;
+    loop {
+        let page = state.store().alerts_since(parent, after, 1_000).await?;
+        match page.last() {
+            Some(last) => after = last.seq,
+            None => return Ok(after),
+        }
+    }
+}
+
+/// `{"url": "https://…"}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewWebhook {
+    url: String,
+}
+
+/// `POST /v1/webhooks`: the signing secret is in this response and nowhere else.
+pub(crate) async fn create_webhook(
+    State(state): State<AppState>,
+    principal: Principal,
+    JsonBody(body): JsonBody<NewWebhook>,
+) -> ApiResult<Response> {
+    principal.require_admin()?;
+    let webhook = new_webhook(&body.url, state.now())?;
+    let view = serde_json::json!({"id": webhook.id, "url": webhook.url, "secret": webhook.secret});
+    state.store().create_webhook(webhook).await?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+/// A new endpoint for `url` with a fresh id and secret.
+pub fn new_webhook(url: &str, now: jiff::Timestamp) -> Result<WebhookRecord, ApiError> {
+    let well_formed = (url.starts_with("https://") || url.starts_with("http://"))
+        && url.len() <= 2_048
+        && reqwest::Url::parse(url).is_ok_and(|parsed| parsed.host().is_some());
+    if !well_formed {
+        return Err(ApiError::new(
+            Code::InvalidBody,
+            format!("`{url}` is not an http(s) URL ward can POST to"),
+        ));
+    }
+    let random = |n| random_hex(n).map_err(|error| ApiError::internal("randomness failed", &error));
+    Ok(WebhookRecord {
+        id: format!("wh_{}", random(8)?),
+        url: url.to_owned(),
+        secret: format!("whsec_{}", random(32)?),
+        created_at: now,
+        disabled_at: None,
+    })
+}
+
+/// `GET /v1/webhooks`: endpoints, without secrets.
+pub(crate) async fn list_webhooks(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> ApiResult<Response> {
+    principal.require_admin()?;
+    let webhooks: Vec<_> = state
+        .store()
+        .webhooks()
+        .await?
+        .into_iter()
+        .map(|webhook| {
+            serde_json::json!({
+                "id": webhook.id,
+                "url": webhook.url,
+                "created_at": webhook.created_at,
+                "disabled_at": webhook.disabled_at,
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({"webhooks": webhooks})).into_response())
+}
+
+/// `DELETE /v1/webhooks/{id}`: disables an endpoint.
+pub(crate) async fn disable_webhook(
+    State(state): State<AppState>,
+    principal: Principal,
+    segments: Segments,
+) -> ApiResult<Response> {
+    principal.require_admin()?;
+    let id = segments.get(0);
+    if !state.store().disable_webhook(id, state.now()).await? {
+        return Err(ApiError::new(
+            Code::WebhookNotFound,
+            format!("no live webhook `{id}`"),
+        ));
+    }
+    Ok(Json(serde_json::json!({"id": id, "disabled": true})).into_response())
+}
+
+/// `?limit=N` (default 100, at most 1,000).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Limit {
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+/// `GET /v1/webhooks/deliveries`: the latest attempts, newest first.
+pub(crate) async fn deliveries(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(query): Query<Limit>,
+) -> ApiResult<Response> {
+    principal.require_admin()?;
+    let limit = query.limit.unwrap_or(100).clamp(1, 1_000);
+    let deliveries = state.store().deliveries(limit).await?;
+    Ok(Json(serde_json::json!({"deliveries": deliveries})).into_response())
+}
