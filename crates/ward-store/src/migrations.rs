@@ -10,8 +10,10 @@ use std::borrow::Cow;
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 
 /// Every migration: version, description, SQL.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../migrations/0001_initial.sql")),
+    (2, "pages", include_str!("../migrations/0002_pages.sql")),
+];
 
 #[derive(Debug)]
 struct Embedded;
