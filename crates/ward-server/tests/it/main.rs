@@ -12,5 +12,6 @@ mod bad_input;
 mod flow;
 mod nodes;
 mod openapi;
+mod pages;
 mod policy;
 mod support;
