@@ -863,6 +863,16 @@ macro_rules! sql_backend {
             /// transaction; the others wait on the marker's row and then find it done.
             async fn backfill_parent_links(&self) -> Result<(), crate::StoreError> {
                 use crate::tx::Tx as _;
+                // Done already (every start but the first): no write transaction, so a CLI
+                // command opening the store beside a live server never waits for it.
+                let (done,): (i64,) = sqlx::query_as(
+                    "SELECT value FROM counters WHERE name = 'parent_links_backfilled'",
+                )
+                .fetch_one(self.writer())
+                .await?;
+                if done != 0 {
+                    return Ok(());
+                }
                 let mut tx = self.begin().await?;
                 let claimed = sqlx::query(
                     "UPDATE counters SET value = 1 \

@@ -712,3 +712,123 @@ async fn pages_carry_their_security_headers_and_unknown_pages_are_html() {
         "the API stays JSON"
     );
 }
+
+#[tokio::test]
+async fn an_intervention_left_for_half_an_hour_must_be_asked_for_again() {
+    let server = Server::start(&Backend::Sqlite, CLIPSTREAM).await;
+    server.child("kid-14", 14, "GB").await;
+    let mut child = child_browser(&server, "kid-14").await;
+    let switched = child
+        .post("/pages/child/settings/recommend-videos", &[("value", "on")])
+        .await;
+    let path = switched.location.unwrap();
+    let shown = child.get(&path).await;
+    assert!(
+        shown
+            .html
+            .contains(r#"<button type="submit" class="choice">Switch on</button>"#),
+        "14 in GB consents alone"
+    );
+    server.clock.advance(SignedDuration::from_mins(30));
+    let late = child.get(&path).await;
+    assert_eq!(late.status, StatusCode::GONE);
+    assert!(late.html.contains("That took a little too long"));
+    let late = child.post(&path, &[]).await;
+    assert_eq!(late.status, StatusCode::GONE);
+    assert_eq!(
+        reason(&server.decide("kid-14", "recommend-videos").await),
+        "setting_off"
+    );
+    // Another child's intervention is not found from this session.
+    server.child("kid-other", 14, "GB").await;
+    let theirs = server.request_on("kid-other", "recommend-videos").await;
+    let id = theirs["id"].as_str().unwrap();
+    let other = child.get(&format!("/pages/child/switch-on/{id}")).await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
+    let other = child
+        .post(&format!("/pages/child/switch-on/{id}"), &[])
+        .await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_child_whose_age_is_not_established_is_told_so_and_cannot_acknowledge() {
+    let server = Server::start(&Backend::Sqlite, CLIPSTREAM).await;
+    let (status, _) = server.put("/v1/children/kid-new", json!({})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let mut child = child_browser(&server, "kid-new").await;
+    let page = child.get("/pages/child").await;
+    assert!(
+        page.html.contains(r#"<body class="young">"#),
+        "unknown sees the youngest admitted band's texts (6-9)"
+    );
+    let switched = child
+        .post("/pages/child/settings/recommend-videos", &[("value", "on")])
+        .await;
+    let path = switched.location.unwrap();
+    let shown = child.get(&path).await;
+    assert!(
+        shown.html.contains("needs to check how old you are"),
+        "{}",
+        shown.html
+    );
+    assert!(
+        shown
+            .html
+            .contains("If you switch this on, we look at the videos you watch")
+    );
+    assert!(!shown.html.contains("Switch on</button>") && !shown.html.contains("Ask my parent"));
+    let refused = child.post(&path, &[]).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.html);
+}
+
+#[tokio::test]
+async fn a_child_now_old_enough_keeps_a_parents_consent_as_their_own() {
+    let server = Server::start(&Backend::Sqlite, CLIPSTREAM).await;
+    server.child("kid-b", 12, "GB").await;
+    server
+        .call(
+            Method::PUT,
+            "/v1/children/kid-b/parents/mum",
+            Some(&server.admin),
+            None,
+        )
+        .await;
+    let intervention = server.request_on("kid-b", "recommend-videos").await;
+    let (_, acknowledged) = server.acknowledge(&intervention).await;
+    let request_id = acknowledged["request"]["id"].as_str().unwrap().to_owned();
+    let mut mum = parent_browser(&server, "mum").await;
+    let approved = mum
+        .post(&format!("/pages/parent/requests/{request_id}/approve"), &[])
+        .await;
+    assert_eq!(approved.status, StatusCode::SEE_OTHER);
+    // A new age record: 13, the age of digital consent in GB.
+    let (status, body) = server
+        .put(
+            "/v1/children/kid-b",
+            json!({"age": {"method": "parent_declared", "age": 13}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let mut child = child_browser(&server, "kid-b").await;
+    let page = child.get("/pages/child").await;
+    assert!(
+        page.html
+            .contains("You are old enough to decide this yourself now."),
+        "{}",
+        page.html
+    );
+    let kept = child
+        .post("/pages/child/settings/recommend-videos/confirm", &[])
+        .await;
+    assert_eq!(kept.status, StatusCode::SEE_OTHER, "{}", kept.html);
+    let (_, state) = server.get("/v1/children/kid-b").await;
+    assert_eq!(state["settings"][0]["consent"]["given_by"], "user");
+    let page = child.get("/pages/child").await;
+    assert!(
+        !page
+            .html
+            .contains("You are old enough to decide this yourself now.")
+    );
+}
