@@ -5,8 +5,11 @@
 //! bind `127.0.0.1:0` and drive the real thing. The decision logic is `ward-core`'s; this
 //! crate adds HTTP, API keys, the hot-path cache, metrics and the background tasks.
 //!
-//! Not for rendering pages or sending alerts yet (later issues), and not a library API for
-//! `decide` (embed `ward-core` for that).
+//! The pages children and parents see (`/pages/…`, server-rendered HTML) are served here
+//! too, from `pages`.
+//!
+//! Not for sending alerts yet (a later issue), and not a library API for `decide` (embed
+//! `ward-core` for that).
 
 pub mod auth;
 pub mod body;
@@ -16,6 +19,8 @@ pub mod clock;
 pub mod drift;
 pub mod error;
 pub mod metrics;
+mod operations;
+mod pages;
 mod routes;
 pub mod state;
 pub mod views;
@@ -23,7 +28,7 @@ pub mod webhooks;
 
 use std::future::Future;
 
-pub use state::{AppState, Config, StartError};
+pub use state::{AppState, Config, PagesConfig, StartError};
 
 /// The largest request body accepted (a 10,000-request batch fits).
 pub const MAX_BODY_BYTES: usize = 4 << 20;

@@ -76,6 +76,49 @@ pub struct Config {
     pub database_url: String,
     /// Create and print an admin key when the store has none (first start).
     pub bootstrap_key: bool,
+    /// How the pages are reached.
+    pub pages: PagesConfig,
+}
+
+/// How browsers reach the pages.
+#[derive(Debug, Clone, Default)]
+pub struct PagesConfig {
+    /// The address browsers reach ward at (`https://privacy.example.com`), used in the links
+    /// the service hands out. Unset: the `Host` of the service's request, over http (for
+    /// development; behind a proxy, set it).
+    pub public_url: Option<String>,
+    /// Mark session cookies `Secure`. Unset: when `public_url` is https.
+    pub secure_cookies: Option<bool>,
+}
+
+/// The pages' settings, checked and resolved at start.
+#[derive(Debug, Clone)]
+pub(crate) struct PagesSettings {
+    /// `public_url` without a trailing `/`.
+    pub(crate) public_url: Option<String>,
+    /// Session cookies are `Secure`.
+    pub(crate) secure_cookies: bool,
+}
+
+impl PagesSettings {
+    fn new(config: &PagesConfig) -> Result<Self, StartError> {
+        let public_url = match &config.public_url {
+            Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
+                Some(url.trim_end_matches('/').to_owned())
+            }
+            Some(url) => return Err(StartError::BadPublicUrl(url.clone())),
+            None => None,
+        };
+        let secure_cookies = config.secure_cookies.unwrap_or_else(|| {
+            public_url
+                .as_deref()
+                .is_some_and(|url| url.starts_with("https://"))
+        });
+        Ok(Self {
+            public_url,
+            secure_cookies,
+        })
+    }
 }
 
 struct Inner {
@@ -100,6 +143,8 @@ struct Inner {
     drifts: DriftCache,
     /// The HTTP client webhooks are sent with (one connection pool for all).
     http: reqwest::Client,
+    /// How the pages are reached.
+    pages: PagesSettings,
 }
 
 /// What every handler shares. Cheap to clone.
@@ -140,6 +185,9 @@ pub enum StartError {
     /// A key could not be made.
     #[error(transparent)]
     Random(#[from] crate::auth::RandomError),
+    /// The pages' public URL is not an http(s) URL.
+    #[error("`{0}` is not a public URL for the pages: give one starting with https://")]
+    BadPublicUrl(String),
 }
 
 /// A policy ready to serve, or why not.
@@ -221,6 +269,7 @@ impl AppState {
         clock: Arc<dyn Clock>,
     ) -> Result<(Self, Option<String>), StartError> {
         let path = config.policy_path.display().to_string();
+        let pages = PagesSettings::new(&config.pages)?;
         let source = tokio::fs::read_to_string(&config.policy_path)
             .await
             .map_err(|error| StartError::ReadPolicy {
@@ -257,6 +306,7 @@ impl AppState {
             deliver: tokio::sync::Notify::new(),
             drifts: DriftCache::default(),
             http: reqwest::Client::new(),
+            pages,
         }));
         tracing::info!(
             backend = state.0.store.backend(),
@@ -329,6 +379,11 @@ impl AppState {
             let _ = self.0.alerts.send(parent);
         }
         self.0.deliver.notify_one();
+    }
+
+    /// How the pages are reached.
+    pub(crate) fn pages(&self) -> &PagesSettings {
+        &self.0.pages
     }
 
     /// Re-reads every key.
@@ -564,7 +619,7 @@ impl AppState {
     }
 
     /// Expires consent requests nobody answered in time (their settings go back to off) and
-    /// drops expired interventions. Runs every [`SWEEP_EVERY`]; tests call it directly.
+    /// drops expired interventions, page sessions and page links. Runs every [`SWEEP_EVERY`]; tests call it directly.
     pub async fn sweep(&self) -> Result<usize, ApiError> {
         let now = self.now();
         let mut expired = 0;
@@ -584,6 +639,7 @@ impl AppState {
             }
         }
         self.0.store.prune_interventions(now).await?;
+        self.0.store.prune_pages(now).await?;
         Ok(expired)
     }
 

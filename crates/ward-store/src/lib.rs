@@ -26,7 +26,7 @@ use std::future::Future;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use ward_core::document::ChildDocument;
-use ward_core::ids::ChildId;
+use ward_core::ids::{ChildId, ParentId};
 use ward_core::settings::Intervention;
 
 pub use ledger::{LedgerEntry, LedgerEvent, Verification};
@@ -504,6 +504,55 @@ pub trait Store: Send + Sync + 'static {
         &self,
         drifts: Vec<(String, String)>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    // Pages: links and sessions
+
+    /// Ids of the children whose stored documents list `parent`, in id order (the
+    /// `parent_links` index, kept in step with the documents by [`Store::write_child`]).
+    fn children_of(
+        &self,
+        parent: &ParentId,
+    ) -> impl Future<Output = Result<Vec<ChildId>, StoreError>> + Send;
+
+    /// Stores a new one-time link.
+    fn create_page_link(
+        &self,
+        link: PageLinkRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A link by the hash of its token, used or not, expired or not.
+    fn page_link(
+        &self,
+        token_hash: &str,
+    ) -> impl Future<Output = Result<Option<PageLinkRecord>, StoreError>> + Send;
+
+    /// Uses a link: if it is unused and not expired at `now`, marks it used and starts
+    /// `session` for the link's kind and subject, in one transaction (two tabs racing for one
+    /// link get one session between them). Otherwise says why not and writes nothing.
+    fn redeem_page_link(
+        &self,
+        token_hash: &str,
+        session: NewPageSession,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Redemption, StoreError>> + Send;
+
+    /// A session by the hash of its token, if it is still live at `now`.
+    fn page_session(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Option<PageSessionRecord>, StoreError>> + Send;
+
+    /// Ends a session; false when there was none.
+    fn end_page_session(
+        &self,
+        token_hash: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Drops sessions that expired before `now` and links that expired more than
+    /// [`PAGE_LINK_KEPT`] before it (kept that long so a reused link is told apart from a
+    /// mistyped one); returns how many rows went.
+    fn prune_pages(&self, now: Timestamp) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
 /// A store on either backend, chosen by URL.
@@ -721,4 +770,129 @@ impl Store for AnyStore {
     async fn put_drifts(&self, drifts: Vec<(String, String)>) -> Result<(), StoreError> {
         forward!(self.put_drifts(drifts))
     }
+
+    // Pages: links and sessions
+
+    async fn children_of(&self, parent: &ParentId) -> Result<Vec<ChildId>, StoreError> {
+        forward!(self.children_of(parent))
+    }
+
+    async fn create_page_link(&self, link: PageLinkRecord) -> Result<(), StoreError> {
+        forward!(self.create_page_link(link))
+    }
+
+    async fn page_link(&self, token_hash: &str) -> Result<Option<PageLinkRecord>, StoreError> {
+        forward!(self.page_link(token_hash))
+    }
+
+    async fn redeem_page_link(
+        &self,
+        token_hash: &str,
+        session: NewPageSession,
+        now: Timestamp,
+    ) -> Result<Redemption, StoreError> {
+        forward!(self.redeem_page_link(token_hash, session, now))
+    }
+
+    async fn page_session(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<PageSessionRecord>, StoreError> {
+        forward!(self.page_session(token_hash, now))
+    }
+
+    async fn end_page_session(&self, token_hash: &str) -> Result<bool, StoreError> {
+        forward!(self.end_page_session(token_hash))
+    }
+
+    async fn prune_pages(&self, now: Timestamp) -> Result<u64, StoreError> {
+        forward!(self.prune_pages(now))
+    }
+}
+
+// Pages: links and sessions
+
+/// How long a link is kept after it expires, so that reusing it is answered "used" or
+/// "expired" rather than "unknown".
+pub const PAGE_LINK_KEPT: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
+
+/// Which page a link or session opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PageKind {
+    /// A child's privacy page; the subject is the child's id.
+    Child,
+    /// A parent's dashboard; the subject is the parent's id.
+    Parent,
+}
+
+impl PageKind {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Child => "child",
+            Self::Parent => "parent",
+        }
+    }
+
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        [Self::Child, Self::Parent]
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+    }
+}
+
+/// A one-time link as stored: never the token, only its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageLinkRecord {
+    /// SHA-256 of the token, hex.
+    pub token_hash: String,
+    /// Which page it opens.
+    pub kind: PageKind,
+    /// Whose page: a child's or a parent's id.
+    pub subject: String,
+    /// When it was made.
+    pub created_at: Timestamp,
+    /// After this it opens nothing.
+    pub expires_at: Timestamp,
+    /// When it was used (it opens nothing after that either).
+    pub used_at: Option<Timestamp>,
+}
+
+/// A page session as stored: never the cookie's token, only its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageSessionRecord {
+    /// SHA-256 of the token, hex.
+    pub token_hash: String,
+    /// Which page it is for.
+    pub kind: PageKind,
+    /// Whose: a child's or a parent's id.
+    pub subject: String,
+    /// When it started.
+    pub created_at: Timestamp,
+    /// When it ends.
+    pub expires_at: Timestamp,
+}
+
+/// The session a redeemed link starts (its kind and subject are the link's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPageSession {
+    /// SHA-256 of the new session's token, hex.
+    pub token_hash: String,
+    /// When it ends.
+    pub expires_at: Timestamp,
+}
+
+/// What redeeming a link did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redemption {
+    /// The link was good: this session started.
+    Redeemed(PageSessionRecord),
+    /// No such link (never made, mistyped, or pruned long after it expired).
+    Unknown,
+    /// The link was used before.
+    Used,
+    /// The link expired unused.
+    Expired,
 }

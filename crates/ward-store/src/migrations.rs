@@ -12,6 +12,7 @@ use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 /// Every migration: version, description, SQL.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../migrations/0001_initial.sql")),
+    (2, "pages", include_str!("../migrations/0002_pages.sql")),
     (
         3,
         "parental",

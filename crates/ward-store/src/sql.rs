@@ -86,6 +86,53 @@ pub(crate) fn request_from_row(
     })
 }
 
+// Pages: links and sessions
+
+/// Rows read back from `SELECT token_hash, kind, subject, created_at_us, expires_at_us,
+/// used_at_us FROM page_links`.
+pub(crate) type LinkRow = (String, String, String, i64, i64, Option<i64>);
+
+pub(crate) fn link_from_row(row: LinkRow) -> Result<crate::PageLinkRecord, crate::StoreError> {
+    let (token_hash, kind, subject, created_at_us, expires_at_us, used_at_us) = row;
+    Ok(crate::PageLinkRecord {
+        kind: page_kind(&kind, &token_hash)?,
+        token_hash,
+        subject,
+        created_at: crate::tx::from_micros(created_at_us),
+        expires_at: crate::tx::from_micros(expires_at_us),
+        used_at: used_at_us.map(crate::tx::from_micros),
+    })
+}
+
+/// Rows read back from `SELECT token_hash, kind, subject, created_at_us, expires_at_us FROM
+/// page_sessions`.
+pub(crate) type SessionRow = (String, String, String, i64, i64);
+
+pub(crate) fn session_from_row(
+    row: SessionRow,
+) -> Result<crate::PageSessionRecord, crate::StoreError> {
+    let (token_hash, kind, subject, created_at_us, expires_at_us) = row;
+    Ok(crate::PageSessionRecord {
+        kind: page_kind(&kind, &token_hash)?,
+        token_hash,
+        subject,
+        created_at: crate::tx::from_micros(created_at_us),
+        expires_at: crate::tx::from_micros(expires_at_us),
+    })
+}
+
+fn page_kind(text: &str, id: &str) -> Result<crate::PageKind, crate::StoreError> {
+    crate::PageKind::parse(text).ok_or_else(|| crate::StoreError::Corrupt {
+        what: "page link or session",
+        // Only a prefix of the hash: enough to find the row, too little to matter.
+        id: id.chars().take(8).collect(),
+        reason: format!("unknown kind `{text}`"),
+    })
+}
+
+/// How many children the one-time parent-index backfill reads per round trip.
+pub(crate) const BACKFILL_PAGE: i64 = 1_000;
+
 /// Implements [`crate::tx::Tx`] for `$tx` (a newtype over `sqlx::Transaction<'static, $db>`)
 /// and [`crate::Store`] for `$store`, which must have `async fn begin(&self) ->
 /// Result<$tx, sqlx::Error>`, `fn reader(&self) -> &sqlx::Pool<$db>`, `fn writer(&self) ->
@@ -400,12 +447,47 @@ macro_rules! sql_backend {
             async fn commit(self) -> Result<(), sqlx::Error> {
                 self.0.commit().await
             }
+
+            // Pages: links and sessions
+
+            async fn set_parent_links(
+                &mut self,
+                child: &str,
+                parents: &[ward_core::ids::ParentId],
+            ) -> Result<(), sqlx::Error> {
+                sqlx::query("DELETE FROM parent_links WHERE child_id = $1")
+                    .bind(child)
+                    .execute(&mut *self.0)
+                    .await?;
+                for parent in parents {
+                    sqlx::query(
+                        "INSERT INTO parent_links (parent_id, child_id) VALUES ($1, $2) \
+                         ON CONFLICT (parent_id, child_id) DO NOTHING",
+                    )
+                    .bind(parent.as_str())
+                    .bind(child)
+                    .execute(&mut *self.0)
+                    .await?;
+                }
+                Ok(())
+            }
+
+            async fn forget_child_pages(&mut self, child: &str) -> Result<(), sqlx::Error> {
+                for statement in [
+                    "DELETE FROM parent_links WHERE child_id = $1",
+                    "DELETE FROM page_links WHERE kind = 'child' AND subject = $1",
+                    "DELETE FROM page_sessions WHERE kind = 'child' AND subject = $1",
+                ] {
+                    sqlx::query(statement).bind(child).execute(&mut *self.0).await?;
+                }
+                Ok(())
+            }
         }
 
         impl crate::Store for $store {
             async fn migrate(&self) -> Result<(), crate::StoreError> {
                 crate::migrations::migrator().await?.run(self.writer()).await?;
-                Ok(())
+                self.backfill_parent_links().await
             }
 
             async fn child(
@@ -843,6 +925,34 @@ macro_rules! sql_backend {
                 Ok(())
             }
 
+            async fn deliveries(
+                &self,
+                limit: i64,
+            ) -> Result<Vec<crate::DeliveryRecord>, crate::StoreError> {
+                let rows: Vec<(String, i64, i64, i64, Option<i64>, Option<String>, bool)> =
+                    sqlx::query_as(
+                        "SELECT webhook_id, seq, attempt, at_us, status, error, delivered \
+                         FROM deliveries ORDER BY at_us DESC, seq DESC LIMIT $1",
+                    )
+                    .bind(limit)
+                    .fetch_all(self.reader())
+                    .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(webhook_id, seq, attempt, at, status, error, delivered)| {
+                        crate::DeliveryRecord {
+                            webhook_id,
+                            seq,
+                            attempt,
+                            at: crate::tx::from_micros(at),
+                            status,
+                            error,
+                            delivered,
+                        }
+                    })
+                    .collect())
+            }
+
             async fn drift(&self, child: &str) -> Result<Option<String>, crate::StoreError> {
                 let row: Option<(String,)> =
                     sqlx::query_as("SELECT doc FROM drift WHERE child_id = $1")
@@ -878,32 +988,216 @@ macro_rules! sql_backend {
                 Ok(())
             }
 
-            async fn deliveries(
+            // Pages: links and sessions
+
+            async fn children_of(
                 &self,
-                limit: i64,
-            ) -> Result<Vec<crate::DeliveryRecord>, crate::StoreError> {
-                let rows: Vec<(String, i64, i64, i64, Option<i64>, Option<String>, bool)> =
-                    sqlx::query_as(
-                        "SELECT webhook_id, seq, attempt, at_us, status, error, delivered \
-                         FROM deliveries ORDER BY at_us DESC, seq DESC LIMIT $1",
-                    )
-                    .bind(limit)
-                    .fetch_all(self.reader())
-                    .await?;
-                Ok(rows
-                    .into_iter()
-                    .map(|(webhook_id, seq, attempt, at, status, error, delivered)| {
-                        crate::DeliveryRecord {
-                            webhook_id,
-                            seq,
-                            attempt,
-                            at: crate::tx::from_micros(at),
-                            status,
-                            error,
-                            delivered,
-                        }
+                parent: &ward_core::ids::ParentId,
+            ) -> Result<Vec<ward_core::ids::ChildId>, crate::StoreError> {
+                let ids: Vec<(String,)> = sqlx::query_as(
+                    "SELECT child_id FROM parent_links WHERE parent_id = $1 ORDER BY child_id",
+                )
+                .bind(parent.as_str())
+                .fetch_all(self.reader())
+                .await?;
+                ids.into_iter()
+                    .map(|(id,)| {
+                        ward_core::ids::ChildId::parse(&id).map_err(|error| {
+                            crate::StoreError::Corrupt {
+                                what: "parent link",
+                                id: id.clone(),
+                                reason: error.to_string(),
+                            }
+                        })
                     })
-                    .collect())
+                    .collect()
+            }
+
+            async fn create_page_link(
+                &self,
+                link: crate::PageLinkRecord,
+            ) -> Result<(), crate::StoreError> {
+                sqlx::query(
+                    "INSERT INTO page_links (token_hash, kind, subject, created_at_us, \
+                     expires_at_us, used_at_us) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&link.token_hash)
+                .bind(link.kind.as_str())
+                .bind(&link.subject)
+                .bind(crate::tx::micros(link.created_at))
+                .bind(crate::tx::micros(link.expires_at))
+                .bind(link.used_at.map(crate::tx::micros))
+                .execute(self.writer())
+                .await?;
+                Ok(())
+            }
+
+            async fn page_link(
+                &self,
+                token_hash: &str,
+            ) -> Result<Option<crate::PageLinkRecord>, crate::StoreError> {
+                let row: Option<crate::sql::LinkRow> = sqlx::query_as(
+                    "SELECT token_hash, kind, subject, created_at_us, expires_at_us, used_at_us \
+                     FROM page_links WHERE token_hash = $1",
+                )
+                .bind(token_hash)
+                .fetch_optional(self.reader())
+                .await?;
+                row.map(crate::sql::link_from_row).transpose()
+            }
+
+            async fn redeem_page_link(
+                &self,
+                token_hash: &str,
+                session: crate::NewPageSession,
+                now: jiff::Timestamp,
+            ) -> Result<crate::Redemption, crate::StoreError> {
+                let mut tx = self.begin().await?;
+                let now_us = crate::tx::micros(now);
+                // The conditional update is the claim: of two racing redemptions one updates
+                // the row and the other, waiting on its lock, finds it used.
+                let claimed = sqlx::query(
+                    "UPDATE page_links SET used_at_us = $2 \
+                     WHERE token_hash = $1 AND used_at_us IS NULL AND expires_at_us > $2",
+                )
+                .bind(token_hash)
+                .bind(now_us)
+                .execute(&mut *tx.0)
+                .await?
+                .rows_affected()
+                    == 1;
+                let row: Option<crate::sql::LinkRow> = sqlx::query_as(
+                    "SELECT token_hash, kind, subject, created_at_us, expires_at_us, used_at_us \
+                     FROM page_links WHERE token_hash = $1",
+                )
+                .bind(token_hash)
+                .fetch_optional(&mut *tx.0)
+                .await?;
+                // Returning early drops `tx`, which rolls back (nothing was changed anyway).
+                let Some(link) = row.map(crate::sql::link_from_row).transpose()? else {
+                    return Ok(crate::Redemption::Unknown);
+                };
+                if !claimed {
+                    return Ok(if link.used_at.is_some() {
+                        crate::Redemption::Used
+                    } else {
+                        crate::Redemption::Expired
+                    });
+                }
+                let record = crate::PageSessionRecord {
+                    token_hash: session.token_hash,
+                    kind: link.kind,
+                    subject: link.subject,
+                    created_at: now,
+                    expires_at: session.expires_at,
+                };
+                sqlx::query(
+                    "INSERT INTO page_sessions (token_hash, kind, subject, created_at_us, \
+                     expires_at_us) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&record.token_hash)
+                .bind(record.kind.as_str())
+                .bind(&record.subject)
+                .bind(now_us)
+                .bind(crate::tx::micros(record.expires_at))
+                .execute(&mut *tx.0)
+                .await?;
+                tx.0.commit().await?;
+                Ok(crate::Redemption::Redeemed(record))
+            }
+
+            async fn page_session(
+                &self,
+                token_hash: &str,
+                now: jiff::Timestamp,
+            ) -> Result<Option<crate::PageSessionRecord>, crate::StoreError> {
+                let row: Option<crate::sql::SessionRow> = sqlx::query_as(
+                    "SELECT token_hash, kind, subject, created_at_us, expires_at_us \
+                     FROM page_sessions WHERE token_hash = $1 AND expires_at_us > $2",
+                )
+                .bind(token_hash)
+                .bind(crate::tx::micros(now))
+                .fetch_optional(self.reader())
+                .await?;
+                row.map(crate::sql::session_from_row).transpose()
+            }
+
+            async fn end_page_session(&self, token_hash: &str) -> Result<bool, crate::StoreError> {
+                Ok(sqlx::query("DELETE FROM page_sessions WHERE token_hash = $1")
+                    .bind(token_hash)
+                    .execute(self.writer())
+                    .await?
+                    .rows_affected()
+                    > 0)
+            }
+
+            async fn prune_pages(&self, now: jiff::Timestamp) -> Result<u64, crate::StoreError> {
+                let sessions = sqlx::query("DELETE FROM page_sessions WHERE expires_at_us <= $1")
+                    .bind(crate::tx::micros(now))
+                    .execute(self.writer())
+                    .await?
+                    .rows_affected();
+                let kept_until = now.saturating_sub(crate::PAGE_LINK_KEPT).unwrap_or(now);
+                let links = sqlx::query("DELETE FROM page_links WHERE expires_at_us <= $1")
+                    .bind(crate::tx::micros(kept_until))
+                    .execute(self.writer())
+                    .await?
+                    .rows_affected();
+                Ok(sessions + links)
+            }
+        }
+
+        impl $store {
+            /// Indexes the parents of children stored before the `parent_links` index existed.
+            /// Runs once per database: the first node to claim the marker does it, in one
+            /// transaction; the others wait on the marker's row and then find it done.
+            async fn backfill_parent_links(&self) -> Result<(), crate::StoreError> {
+                use crate::tx::Tx as _;
+                // Done already (every start but the first): no write transaction, so a CLI
+                // command opening the store beside a live server never waits for it.
+                let (done,): (i64,) = sqlx::query_as(
+                    "SELECT value FROM counters WHERE name = 'parent_links_backfilled'",
+                )
+                .fetch_one(self.writer())
+                .await?;
+                if done != 0 {
+                    return Ok(());
+                }
+                let mut tx = self.begin().await?;
+                let claimed = sqlx::query(
+                    "UPDATE counters SET value = 1 \
+                     WHERE name = 'parent_links_backfilled' AND value = 0",
+                )
+                .execute(&mut *tx.0)
+                .await?
+                .rows_affected()
+                    == 1;
+                if !claimed {
+                    return Ok(());
+                }
+                let mut after = String::new();
+                loop {
+                    let rows: Vec<(String, String)> = sqlx::query_as(
+                        "SELECT id, doc FROM children WHERE id > $1 ORDER BY id LIMIT $2",
+                    )
+                    .bind(&after)
+                    .bind(crate::sql::BACKFILL_PAGE)
+                    .fetch_all(&mut *tx.0)
+                    .await?;
+                    let full_page = rows.len() as i64 == crate::sql::BACKFILL_PAGE;
+                    for (id, doc) in &rows {
+                        let parents = crate::tx::parents_of(id, doc)?;
+                        if !parents.is_empty() {
+                            tx.set_parent_links(id, &parents).await?;
+                        }
+                    }
+                    match rows.into_iter().last() {
+                        Some((id, _)) if full_page => after = id,
+                        _ => break,
+                    }
+                }
+                tx.commit().await?;
+                Ok(())
             }
         }
     };

@@ -7,7 +7,7 @@ use std::future::Future;
 
 use jiff::Timestamp;
 use ward_core::document::ChildDocument;
-use ward_core::ids::ChildId;
+use ward_core::ids::{ChildId, ParentId};
 use ward_core::settings::Intervention;
 
 use crate::ledger::{self, CHILD_ERASED, LedgerEntry, LedgerEvent};
@@ -109,6 +109,20 @@ pub(crate) trait Tx: Send + Sized {
     /// Tells other nodes (PostgreSQL NOTIFY, delivered on commit; a no-op on SQLite).
     fn notify(&mut self, payload: &str) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
     fn commit(self) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
+    // Pages: links and sessions
+
+    /// Makes the `parent_links` index say exactly `parents` for this child.
+    fn set_parent_links(
+        &mut self,
+        child: &str,
+        parents: &[ParentId],
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    /// Deletes the child's parent links, page links and page sessions (erasure).
+    fn forget_child_pages(
+        &mut self,
+        child: &str,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 }
 
 pub(crate) fn decode_child(id: &str, row: ChildRow) -> Result<StoredChild, StoreError> {
@@ -123,6 +137,17 @@ pub(crate) fn decode_child(id: &str, row: ChildRow) -> Result<StoredChild, Store
         generation: row.generation,
         version: row.version,
     })
+}
+
+/// The parents a stored document lists (for indexing documents written before the index).
+pub(crate) fn parents_of(id: &str, doc: &str) -> Result<Vec<ParentId>, StoreError> {
+    let document: ChildDocument =
+        serde_json::from_str(doc).map_err(|error| StoreError::Corrupt {
+            what: "child",
+            id: id.to_owned(),
+            reason: error.to_string(),
+        })?;
+    Ok(document.parents)
 }
 
 fn encode<T: serde::Serialize>(
@@ -222,6 +247,10 @@ where
         None => None,
     };
     let version = stored.as_ref().map_or(0, |s| s.version);
+    let parents_before = stored
+        .as_ref()
+        .map(|s| s.document.parents.clone())
+        .unwrap_or_default();
     // The closure is pure: dropping `tx` on refusal rolls everything back.
     let (write, value) = decide(stored).map_err(WriteError::Rejected)?;
     if write.is_empty() {
@@ -236,6 +265,12 @@ where
         tx.put_child(key, &row, now_us())
             .await
             .map_err(StoreError::from)?;
+        // INVARIANT: the parent index says what the document says, in the same transaction.
+        if document.parents != parents_before {
+            tx.set_parent_links(key, &document.parents)
+                .await
+                .map_err(StoreError::from)?;
+        }
     }
     for intervention in &write.interventions {
         let doc = encode("intervention", &intervention.id, intervention)?;
@@ -265,6 +300,7 @@ pub(crate) async fn erase_child<X: Tx>(
     let key = id.as_str();
     tx.lock_child(key).await?;
     let existed = tx.delete_child(key).await?;
+    tx.forget_child_pages(key).await?;
     // The ledger lock first: no entry about this child may be appended between listing and
     // blanking them.
     tx.lock_ledger().await?;

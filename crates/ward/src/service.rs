@@ -10,7 +10,7 @@ use std::sync::Arc;
 use clap::{Args, Subcommand, ValueEnum};
 use ward_server::auth::{Scope, generate};
 use ward_server::clock::SystemClock;
-use ward_server::{AppState, Config};
+use ward_server::{AppState, Config, PagesConfig};
 use ward_store::{AnyStore, Store};
 
 /// Where the database is: a SQLite file (created on first use) or a `postgres://` URL.
@@ -42,6 +42,14 @@ pub(crate) struct Serve {
     /// Do not create an admin key on first start (when the store has none).
     #[arg(long)]
     no_bootstrap_key: bool,
+    /// The address browsers reach ward at, for the pages' links (`https://privacy.example.com`).
+    /// Unset: the address the service called ward at, over http (development only).
+    #[arg(long, env = "WARD_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Mark page session cookies `Secure` (`true` or `false`). Unset: when `--public-url` is
+    /// https.
+    #[arg(long, env = "WARD_SECURE_COOKIES")]
+    secure_cookies: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -133,6 +141,10 @@ pub(crate) fn serve(args: Serve) -> Result<ExitCode, String> {
             policy_path: args.policy,
             database_url: args.database.url,
             bootstrap_key: !args.no_bootstrap_key,
+            pages: PagesConfig {
+                public_url: args.public_url,
+                secure_cookies: args.secure_cookies,
+            },
         };
         let (state, bootstrap) = AppState::start(&config, Arc::new(SystemClock))
             .await

@@ -2,7 +2,8 @@
 //! read, export, erase; settings on (the intervention) and off (one step); acknowledging an
 //! intervention; a parent's answer to a consent request; account settings; session end;
 //! linking parents. Every change runs the core's state machine inside the store's
-//! transaction through [`AppState::change_child`].
+//! transaction through [`AppState::change_child`]; the operations the pages share live in
+//! `operations`, and these handlers only add the JSON shapes and status codes.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -17,13 +18,14 @@ use ward_core::child::{AgeEvidence, AgeRecord, BandOrAdult};
 use ward_core::ids::{ChildId, ParentId};
 use ward_core::jurisdiction::Jurisdiction;
 use ward_core::policy::{AgeMethod, ParentalConsentMethod, ProfileVisibility, Toggle};
-use ward_core::settings::{Acknowledged, Actor, EventKind, SwitchOn};
-use ward_store::{RequestStatus, Store};
+use ward_core::settings::{Acknowledged, EventKind};
+use ward_store::Store;
 
 use super::{Segments, path_id};
 use crate::auth::Principal;
 use crate::body::{JsonBody, parse};
 use crate::error::{ApiError, ApiResult, Code};
+use crate::operations::{Answer, Switched};
 use crate::state::AppState;
 use crate::views::ChildView;
 
@@ -169,25 +171,6 @@ pub(crate) async fn put_child(
     Ok(json(status, view))
 }
 
-/// Loads a child a key may see: admin, or a parent linked to them. A parent asking about a
-/// child they are not linked to is refused whether or not the child exists.
-async fn visible_child(
-    state: &AppState,
-    principal: &Principal,
-    id: &ChildId,
-) -> Result<ward_core::settings::Child, ApiError> {
-    match state.load_child(id).await? {
-        Some(child) => {
-            principal.require_admin_or_linked(&child)?;
-            Ok(child)
-        }
-        None => {
-            principal.require_admin()?;
-            Err(ApiError::child_not_found(id.as_str()))
-        }
-    }
-}
-
 /// A child's state.
 pub(crate) async fn get_child(
     State(state): State<AppState>,
@@ -195,7 +178,7 @@ pub(crate) async fn get_child(
     segments: Segments,
 ) -> ApiResult<Response> {
     let id = child_id(&segments)?;
-    let child = visible_child(&state, &principal, &id).await?;
+    let child = state.visible_child(&principal, &id).await?;
     let active = state.active();
     Ok(json(
         StatusCode::OK,
@@ -260,11 +243,6 @@ pub(crate) struct SetSetting {
     value: Toggle,
 }
 
-enum SwitchResult {
-    Intervention(Box<ward_core::settings::Intervention>),
-    State(ChildView),
-}
-
 /// Switches a setting off (one step, 200) or asks to switch it on (a child: 202 with the
 /// intervention to show; an adult: on at once, 200).
 pub(crate) async fn set_setting(
@@ -276,31 +254,15 @@ pub(crate) async fn set_setting(
     principal.require_admin()?;
     let id = child_id(&segments)?;
     let setting = segments.get(1).to_owned();
-    let result = state
-        .change_child(&id, false, move |child, policy, now, events, effects| {
-            match body.value {
-                Toggle::Off => {
-                    events.extend(child.switch_off(policy, &setting, Actor::Child, now)?.1);
-                }
-                Toggle::On => {
-                    let (outcome, new_events) = child.request_on(policy, &setting, now)?;
-                    events.extend(new_events);
-                    if let SwitchOn::Intervention(intervention) = outcome {
-                        effects.interventions.push((*intervention).clone());
-                        return Ok(SwitchResult::Intervention(intervention));
-                    }
-                }
-            }
-            Ok(SwitchResult::State(ChildView::new(child, policy, now)))
-        })
-        .await?;
-    Ok(match result {
-        SwitchResult::Intervention(intervention) => json(
-            StatusCode::ACCEPTED,
-            serde_json::json!({"intervention": intervention}),
-        ),
-        SwitchResult::State(view) => json(StatusCode::OK, view),
-    })
+    Ok(
+        match state.switch_setting(&id, setting, body.value).await? {
+            Switched::Intervention(intervention) => json(
+                StatusCode::ACCEPTED,
+                serde_json::json!({"intervention": intervention}),
+            ),
+            Switched::State(view) => json(StatusCode::OK, view),
+        },
+    )
 }
 
 /// A child who crossed the age of digital consent confirms a parent's consent as their own.
@@ -311,12 +273,8 @@ pub(crate) async fn confirm_setting(
 ) -> ApiResult<Response> {
     principal.require_admin()?;
     let id = child_id(&segments)?;
-    let setting = segments.get(1).to_owned();
     let view = state
-        .change_child(&id, false, move |child, policy, now, events, _| {
-            events.extend(child.confirm_consent(policy, &setting, now)?.1);
-            Ok(ChildView::new(child, policy, now))
-        })
+        .confirm_setting(&id, segments.get(1).to_owned())
         .await?;
     Ok(json(StatusCode::OK, view))
 }
@@ -328,23 +286,8 @@ pub(crate) async fn acknowledge(
     segments: Segments,
 ) -> ApiResult<Response> {
     principal.require_admin()?;
-    let intervention_id = segments.get(0).to_owned();
-    let Some(intervention) = state.store().intervention(&intervention_id).await? else {
-        return Err(ApiError::new(
-            Code::InterventionNotFound,
-            format!(
-                "no intervention `{intervention_id}`: it may have expired; switch the setting on again"
-            ),
-        ));
-    };
-    let child_id = intervention.child.clone();
-    let (acknowledged, view) = state
-        .change_child(&child_id, false, move |child, policy, now, events, _| {
-            let (acknowledged, new_events) = child.acknowledge(policy, &intervention, now)?;
-            events.extend(new_events);
-            Ok((acknowledged, ChildView::new(child, policy, now)))
-        })
-        .await?;
+    let intervention = state.intervention(segments.get(0), None).await?;
+    let (acknowledged, view) = state.acknowledge_intervention(intervention).await?;
     Ok(match acknowledged {
         Acknowledged::On => json(
             StatusCode::OK,
@@ -365,45 +308,9 @@ pub(crate) async fn acknowledge(
 /// `{"method": "email_plus"}`, optional: how the parent was verified.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Answer {
+struct ApproveBody {
     #[serde(default)]
     method: Option<ParentalConsentMethod>,
-}
-
-/// The consent request `id`, answerable by `parent`.
-async fn answerable(
-    state: &AppState,
-    principal: &Principal,
-    segments: &Segments,
-) -> Result<(ward_store::RequestRow, ParentId), ApiError> {
-    let parent = principal.require_a_parent()?.clone();
-    let request_id = segments.get(0);
-    let Some(row) = state.store().request(request_id).await? else {
-        return Err(ApiError::new(
-            Code::RequestNotFound,
-            format!("no consent request `{request_id}`"),
-        ));
-    };
-    if row.status != RequestStatus::Pending {
-        return Err(ApiError::new(
-            Code::RequestNotPending,
-            format!(
-                "this consent request is {} and can no longer be answered",
-                serde_json::to_value(row.status)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default()
-            ),
-        ));
-    }
-    Ok((row, parent))
-}
-
-fn not_linked(parent: &ParentId) -> ApiError {
-    ApiError::new(
-        Code::Forbidden,
-        format!("parent `{parent}` is not linked to this child"),
-    )
 }
 
 /// A linked parent approves: the setting goes on with their consent.
@@ -413,44 +320,14 @@ pub(crate) async fn approve(
     segments: Segments,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let (row, parent) = answerable(&state, &principal, &segments).await?;
-    let answer: Answer = if body.is_empty() {
-        Answer::default()
+    principal.require_a_parent()?;
+    let body: ApproveBody = if body.is_empty() {
+        ApproveBody::default()
     } else {
         parse(&body)?
     };
-    let methods = state
-        .active()
-        .compiled
-        .policy()
-        .service
-        .parental_consent_methods
-        .clone();
-    let method = match answer.method {
-        Some(method) if methods.contains(&method) => method,
-        Some(method) => {
-            return Err(invalid(format!(
-                "`{}` is not one of the service's parental consent methods",
-                method.as_str()
-            )));
-        }
-        None => *methods.first().ok_or_else(|| {
-            invalid("the policy declares no parental consent method; say which with `method`")
-        })?,
-    };
-    let setting = row.request.setting.clone();
     let view = state
-        .change_child(&row.child, false, move |child, policy, now, events, _| {
-            if !child.parents.contains(&parent) {
-                return Err(not_linked(&parent));
-            }
-            events.extend(
-                child
-                    .approve(policy, setting.as_str(), &parent, method, now)?
-                    .1,
-            );
-            Ok(ChildView::new(child, policy, now))
-        })
+        .answer_request(&principal, segments.get(0), Answer::Approve(body.method))
         .await?;
     Ok(json(
         StatusCode::OK,
@@ -464,16 +341,8 @@ pub(crate) async fn deny(
     principal: Principal,
     segments: Segments,
 ) -> ApiResult<Response> {
-    let (row, parent) = answerable(&state, &principal, &segments).await?;
-    let setting = row.request.setting.clone();
     let view = state
-        .change_child(&row.child, false, move |child, policy, now, events, _| {
-            if !child.parents.contains(&parent) {
-                return Err(not_linked(&parent));
-            }
-            events.extend(child.deny(policy, setting.as_str(), &parent, now)?.1);
-            Ok(ChildView::new(child, policy, now))
-        })
+        .answer_request(&principal, segments.get(0), Answer::Deny)
         .await?;
     Ok(json(
         StatusCode::OK,
@@ -494,7 +363,7 @@ pub(crate) async fn get_request(
             format!("no consent request `{request_id}`"),
         ));
     };
-    visible_child(&state, &principal, &row.child).await?;
+    state.visible_child(&principal, &row.child).await?;
     Ok(json(StatusCode::OK, row))
 }
 
@@ -505,7 +374,7 @@ pub(crate) async fn list_requests(
     segments: Segments,
 ) -> ApiResult<Response> {
     let id = child_id(&segments)?;
-    visible_child(&state, &principal, &id).await?;
+    state.visible_child(&principal, &id).await?;
     let rows = state.store().requests_of(&id).await?;
     Ok(json(StatusCode::OK, serde_json::json!({"requests": rows})))
 }
@@ -530,15 +399,7 @@ pub(crate) async fn set_account(
     principal.require_admin()?;
     let id = child_id(&segments)?;
     let view = state
-        .change_child(&id, false, move |child, policy, now, events, _| {
-            if let Some(value) = body.geolocation {
-                events.extend(child.set_geolocation(value, now));
-            }
-            if let Some(value) = body.profile {
-                events.extend(child.set_profile_visibility(value, now));
-            }
-            Ok(ChildView::new(child, policy, now))
-        })
+        .set_account(&id, body.geolocation, body.profile)
         .await?;
     Ok(json(StatusCode::OK, view))
 }

@@ -1,7 +1,8 @@
 //! The HTTP API of `RUNTIME.md`, version 1: the router, the fallbacks that keep every error
-//! JSON, and the middleware that counts and logs requests. Handlers are grouped by what
-//! they serve: `children` (a child's life), `decide` (the hot path), `admin` (keys, policy,
-//! ledger, health).
+//! JSON (HTML under `/pages`), and the middleware that counts and logs requests. Handlers are
+//! grouped by what they serve: `children` (a child's life), `decide` (the hot path), `admin`
+//! (keys, policy, ledger, health), `links` (the pages' one-time links); the pages' own routes
+//! are merged in from `crate::pages`.
 
 mod admin;
 mod children;
@@ -10,11 +11,13 @@ mod feed;
 mod parental;
 
 pub use parental::new_webhook;
+mod links;
 
 use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Request, State};
+use axum::http::Uri;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -89,6 +92,13 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/openapi.json", get(admin::openapi))
         .route("/healthz", get(admin::healthz))
         .route("/metrics", get(admin::metrics))
+        // Pages: links and sessions
+        .route("/v1/children/{id}/page-link", post(links::child_page_link))
+        .route(
+            "/v1/parents/{parent}/sign-in-link",
+            post(links::parent_sign_in_link),
+        )
+        .merge(crate::pages::router())
         .route_layer(middleware::from_fn_with_state(state.clone(), observe));
     api.fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -96,18 +106,26 @@ pub(crate) fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn not_found() -> ApiError {
+async fn not_found(uri: Uri) -> Response {
+    if crate::pages::is_page_path(uri.path()) {
+        return crate::pages::not_found();
+    }
     ApiError::new(
         Code::NotFound,
         "no such route; the API is described at /v1/openapi.json",
     )
+    .into_response()
 }
 
-async fn method_not_allowed() -> ApiError {
+async fn method_not_allowed(uri: Uri) -> Response {
+    if crate::pages::is_page_path(uri.path()) {
+        return crate::pages::not_found();
+    }
     ApiError::new(
         Code::MethodNotAllowed,
         "this route does not take that method; see /v1/openapi.json",
     )
+    .into_response()
 }
 
 /// Counts and logs every routed request (route template, never the ids in it).

@@ -12,6 +12,7 @@ mod bad_input;
 mod flow;
 mod nodes;
 mod openapi;
+mod pages;
 mod parental;
 mod policy;
 mod support;

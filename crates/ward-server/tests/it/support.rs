@@ -62,23 +62,43 @@ pub(crate) struct Server {
 impl Server {
     /// A server on `backend` serving `policy`.
     pub(crate) async fn start(backend: &Backend, policy: &str) -> Self {
+        Self::start_with_pages(backend, policy, ward_server::PagesConfig::default()).await
+    }
+
+    /// A server on `backend` serving `policy`, its pages set up as `pages` says.
+    pub(crate) async fn start_with_pages(
+        backend: &Backend,
+        policy: &str,
+        pages: ward_server::PagesConfig,
+    ) -> Self {
         let dir = Arc::new(tempfile::tempdir().unwrap());
         let database_url = match backend {
             Backend::Sqlite => dir.path().join("ward.db").display().to_string(),
             Backend::Postgres(url) => url.clone(),
         };
-        Self::start_on(dir, database_url, policy).await
+        Self::start_on(dir, database_url, policy, pages).await
     }
 
     /// Another node on this server's database (its own pool, cache and change feed).
     pub(crate) async fn another_node(&self) -> Self {
         let policy = std::fs::read_to_string(&self.policy_path).unwrap();
-        let mut node = Self::start_on(self._dir.clone(), self.database_url.clone(), &policy).await;
+        let mut node = Self::start_on(
+            self._dir.clone(),
+            self.database_url.clone(),
+            &policy,
+            ward_server::PagesConfig::default(),
+        )
+        .await;
         node.admin = self.admin.clone();
         node
     }
 
-    async fn start_on(dir: Arc<tempfile::TempDir>, database_url: String, policy: &str) -> Self {
+    async fn start_on(
+        dir: Arc<tempfile::TempDir>,
+        database_url: String,
+        policy: &str,
+        pages: ward_server::PagesConfig,
+    ) -> Self {
         // Server logs go to the test's output (shown when a test fails).
         let _ = tracing_subscriber::fmt()
             .with_test_writer()
@@ -91,6 +111,7 @@ impl Server {
             policy_path: policy_path.clone(),
             database_url: database_url.clone(),
             bootstrap_key: false,
+            pages,
         };
         let (state, _) = AppState::start(&config, Arc::new(clock.clone()))
             .await

@@ -7,7 +7,7 @@ use ward_store::{AnyStore, Store};
 use crate::{at, child_id, create, on_both, policy};
 
 /// Runs `statement` on the store's database behind its back.
-async fn tamper(store: &AnyStore, url: &str, statement: &str) {
+pub(crate) async fn tamper(store: &AnyStore, url: &str, statement: &str) {
     match store {
         AnyStore::Sqlite(_) => {
             let mut connection = sqlx::SqliteConnection::connect(&format!("sqlite://{url}"))

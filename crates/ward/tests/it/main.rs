@@ -6,6 +6,7 @@
     reason = "tests fail loudly"
 )]
 
+mod browser;
 mod crash;
 mod feed;
 mod serve;

@@ -1,0 +1,240 @@
+//! The operations on a child that the JSON API (`routes`) and the pages (`pages`) both
+//! perform, written once: switching a setting on (the intervention) or off, acknowledging an
+//! intervention, confirming a consent, location and profile, and a parent's answer to a
+//! consent request. Each runs the core's state machine through [`AppState::change_child`]
+//! and returns what happened; the caller turns that into JSON or HTML.
+//!
+//! Not for authentication (callers check who may do what, except where the rule is part of
+//! the operation: only a linked parent answers a request) and not for HTTP shapes.
+
+use ward_core::ids::{ChildId, ParentId};
+use ward_core::policy::{ParentalConsentMethod, ProfileVisibility, Toggle};
+use ward_core::settings::{Acknowledged, Actor, Child, Intervention, SwitchOn};
+use ward_store::{RequestRow, RequestStatus, Store};
+
+use crate::auth::Principal;
+use crate::error::{ApiError, Code};
+use crate::state::AppState;
+use crate::views::ChildView;
+
+/// What asking to switch a setting on or off did.
+#[derive(Debug)]
+pub(crate) enum Switched {
+    /// A child asked for on: show this intervention; nothing changed yet.
+    Intervention(Box<Intervention>),
+    /// Off, or an adult's on: the child as they are now.
+    State(ChildView),
+}
+
+/// A parent's answer to a consent request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Answer {
+    /// Yes, verified by `method` (`None`: the service's first declared method).
+    Approve(Option<ParentalConsentMethod>),
+    /// No.
+    Deny,
+}
+
+impl AppState {
+    /// Switches a setting off (one step) or asks to switch it on (a child gets an
+    /// intervention, stored so it can be acknowledged by id; an adult's goes on at once).
+    pub(crate) async fn switch_setting(
+        &self,
+        id: &ChildId,
+        setting: String,
+        value: Toggle,
+    ) -> Result<Switched, ApiError> {
+        self.change_child(id, false, move |child, policy, now, events, effects| {
+            match value {
+                Toggle::Off => {
+                    events.extend(child.switch_off(policy, &setting, Actor::Child, now)?.1);
+                }
+                Toggle::On => {
+                    let (outcome, new_events) = child.request_on(policy, &setting, now)?;
+                    events.extend(new_events);
+                    if let SwitchOn::Intervention(intervention) = outcome {
+                        effects.interventions.push((*intervention).clone());
+                        return Ok(Switched::Intervention(intervention));
+                    }
+                }
+            }
+            Ok(Switched::State(ChildView::new(child, policy, now)))
+        })
+        .await
+    }
+
+    /// A stored intervention. With `child`, one shown to another child is not found either
+    /// (a page never learns of other children's interventions).
+    pub(crate) async fn intervention(
+        &self,
+        intervention_id: &str,
+        child: Option<&ChildId>,
+    ) -> Result<Intervention, ApiError> {
+        match self.store().intervention(intervention_id).await? {
+            Some(intervention) if child.is_none_or(|child| *child == intervention.child) => {
+                Ok(intervention)
+            }
+            _ => Err(ApiError::new(
+                Code::InterventionNotFound,
+                format!(
+                    "no intervention `{intervention_id}`: it may have expired; switch the setting on again"
+                ),
+            )),
+        }
+    }
+
+    /// The child acknowledges an intervention: on, or waiting for a parent.
+    pub(crate) async fn acknowledge_intervention(
+        &self,
+        intervention: Intervention,
+    ) -> Result<(Acknowledged, ChildView), ApiError> {
+        let child_id = intervention.child.clone();
+        self.change_child(&child_id, false, move |child, policy, now, events, _| {
+            let (acknowledged, new_events) = child.acknowledge(policy, &intervention, now)?;
+            events.extend(new_events);
+            Ok((acknowledged, ChildView::new(child, policy, now)))
+        })
+        .await
+    }
+
+    /// A child who crossed the age of digital consent confirms a parent's consent as their
+    /// own.
+    pub(crate) async fn confirm_setting(
+        &self,
+        id: &ChildId,
+        setting: String,
+    ) -> Result<ChildView, ApiError> {
+        self.change_child(id, false, move |child, policy, now, events, _| {
+            events.extend(child.confirm_consent(policy, &setting, now)?.1);
+            Ok(ChildView::new(child, policy, now))
+        })
+        .await
+    }
+
+    /// Location sharing and profile visibility (each only when given).
+    pub(crate) async fn set_account(
+        &self,
+        id: &ChildId,
+        geolocation: Option<Toggle>,
+        profile: Option<ProfileVisibility>,
+    ) -> Result<ChildView, ApiError> {
+        self.change_child(id, false, move |child, policy, now, events, _| {
+            if let Some(value) = geolocation {
+                events.extend(child.set_geolocation(value, now));
+            }
+            if let Some(value) = profile {
+                events.extend(child.set_profile_visibility(value, now));
+            }
+            Ok(ChildView::new(child, policy, now))
+        })
+        .await
+    }
+
+    /// A child a principal may see: admin, or a parent linked to them. A parent asking about
+    /// a child they are not linked to is refused whether or not the child exists.
+    pub(crate) async fn visible_child(
+        &self,
+        principal: &Principal,
+        id: &ChildId,
+    ) -> Result<Child, ApiError> {
+        match self.load_child(id).await? {
+            Some(child) => {
+                principal.require_admin_or_linked(&child)?;
+                Ok(child)
+            }
+            None => {
+                principal.require_admin()?;
+                Err(ApiError::child_not_found(id.as_str()))
+            }
+        }
+    }
+
+    /// A parent's answer to the consent request `request_id`: only a parent's principal, only
+    /// a parent linked to the child, only while the request waits; the first answer stands.
+    pub(crate) async fn answer_request(
+        &self,
+        principal: &Principal,
+        request_id: &str,
+        answer: Answer,
+    ) -> Result<ChildView, ApiError> {
+        let (row, parent) = self.answerable(principal, request_id).await?;
+        let setting = row.request.setting.clone();
+        let method = match answer {
+            Answer::Approve(method) => Some(self.consent_method(method)?),
+            Answer::Deny => None,
+        };
+        self.change_child(&row.child, false, move |child, policy, now, events, _| {
+            if !child.parents.contains(&parent) {
+                return Err(not_linked(&parent));
+            }
+            let (_, new_events) = match method {
+                Some(method) => child.approve(policy, setting.as_str(), &parent, method, now)?,
+                None => child.deny(policy, setting.as_str(), &parent, now)?,
+            };
+            events.extend(new_events);
+            Ok(ChildView::new(child, policy, now))
+        })
+        .await
+    }
+
+    /// The consent request `request_id`, answerable by the principal's parent.
+    async fn answerable(
+        &self,
+        principal: &Principal,
+        request_id: &str,
+    ) -> Result<(RequestRow, ParentId), ApiError> {
+        let parent = principal.require_a_parent()?.clone();
+        let Some(row) = self.store().request(request_id).await? else {
+            return Err(ApiError::new(
+                Code::RequestNotFound,
+                format!("no consent request `{request_id}`"),
+            ));
+        };
+        if row.status != RequestStatus::Pending {
+            return Err(ApiError::new(
+                Code::RequestNotPending,
+                format!(
+                    "this consent request is {} and can no longer be answered",
+                    serde_json::to_value(row.status)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                ),
+            ));
+        }
+        Ok((row, parent))
+    }
+
+    /// The method a parent's consent is recorded with: the one given, if the service
+    /// declares it, else the service's first.
+    fn consent_method(
+        &self,
+        method: Option<ParentalConsentMethod>,
+    ) -> Result<ParentalConsentMethod, ApiError> {
+        let active = self.active();
+        let methods = &active.compiled.policy().service.parental_consent_methods;
+        match method {
+            Some(method) if methods.contains(&method) => Ok(method),
+            Some(method) => Err(ApiError::new(
+                Code::InvalidBody,
+                format!(
+                    "`{}` is not one of the service's parental consent methods",
+                    method.as_str()
+                ),
+            )),
+            None => methods.first().copied().ok_or_else(|| {
+                ApiError::new(
+                    Code::InvalidBody,
+                    "the policy declares no parental consent method; say which with `method`",
+                )
+            }),
+        }
+    }
+}
+
+fn not_linked(parent: &ParentId) -> ApiError {
+    ApiError::new(
+        Code::Forbidden,
+        format!("parent `{parent}` is not linked to this child"),
+    )
+}

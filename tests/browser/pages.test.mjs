@@ -1,0 +1,285 @@
+// ward's pages in a real browser: Debian's chromium driven by playwright-core, every page
+// checked by axe-core. Started by `cargo test` (crates/ward/tests/it/browser.rs), which runs
+// a real `ward serve` and passes:
+//   WARD_BASE        the server's address (http://127.0.0.1:PORT)
+//   WARD_ADMIN       an admin API key
+//   WARD_SCREENSHOTS where to save the screenshots (a folder; created if missing)
+//   WARD_CHROMIUM    the browser (default /usr/bin/chromium; Playwright never downloads one)
+// Exits non-zero on the first failed step, naming it.
+
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+const base = process.env.WARD_BASE;
+const admin = process.env.WARD_ADMIN;
+const shots = process.env.WARD_SCREENSHOTS;
+const executablePath = process.env.WARD_CHROMIUM || '/usr/bin/chromium';
+assert.ok(base && admin && shots, 'WARD_BASE, WARD_ADMIN and WARD_SCREENSHOTS must be set');
+mkdirSync(shots, { recursive: true });
+
+const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 1 };
+const DESKTOP = { viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 };
+
+let step = 0;
+function ok(what) {
+  step += 1;
+  console.log(`ok ${step} - ${what}`);
+}
+
+/** The admin API. */
+async function api(method, path, body) {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+async function link(path) {
+  const { status, body } = await api('POST', path, {});
+  assert.equal(status, 201, `${path}: ${JSON.stringify(body)}`);
+  return body.url;
+}
+
+async function decide(child, purpose) {
+  const { status, body } = await api('POST', '/v1/decide', { child, purpose });
+  assert.equal(status, 200, JSON.stringify(body));
+  return body;
+}
+
+/** axe-core on the page as it is: no serious or critical violations. */
+async function accessible(page, name) {
+  await page.addScriptTag({ content: AXE_SOURCE });
+  const results = await page.evaluate(async () =>
+    // eslint-disable-next-line no-undef
+    axe.run(document, { resultTypes: ['violations'] }),
+  );
+  const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  const minor = results.violations.filter((v) => !bad.includes(v));
+  for (const violation of minor) {
+    console.log(`  note: ${name}: ${violation.impact} ${violation.id} (${violation.nodes.length})`);
+  }
+  assert.deepEqual(
+    bad.map((v) => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
+    [],
+    `${name}: accessibility violations`,
+  );
+}
+
+/** A screenshot of the whole page, saved as NAME-phone.png or NAME-desktop.png. */
+async function shoot(page, name, width) {
+  await page.screenshot({ path: join(shots, `${name}-${width}.png`), fullPage: true });
+}
+
+/** Presses Tab until `target` has the focus (at most 60 times): it is reachable by keyboard. */
+async function tabTo(page, target) {
+  await page.locator('body').focus();
+  for (let presses = 0; presses < 60; presses += 1) {
+    await page.keyboard.press('Tab');
+    if (await target.evaluate((element) => element === document.activeElement)) {
+      return presses + 1;
+    }
+  }
+  throw new Error('never reached by Tab');
+}
+
+const browser = await chromium.launch({
+  executablePath,
+  headless: true,
+  chromiumSandbox: false,
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
+});
+
+try {
+  // The service sets up a 10-year-old in the UK with a parent, and a 7-year-old.
+  for (const [id, age] of [['kid-10', 10], ['kid-7', 7]]) {
+    const created = await api('PUT', `/v1/children/${id}`, {
+      age: { method: 'parent_declared', age },
+      jurisdiction: 'GB',
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+  }
+  assert.equal((await api('PUT', '/v1/children/kid-10/parents/mum')).status, 201);
+  ok('children and a parent set up through the admin API');
+
+  const phone = await browser.newContext({ ...PHONE, bypassCSP: true });
+  const desktop = await browser.newContext({ ...DESKTOP, bypassCSP: true });
+  const child = await phone.newPage();
+
+  // The child opens their one-time link.
+  const childUrl = await link('/v1/children/kid-10/page-link');
+  await child.goto(childUrl);
+  assert.equal(new URL(child.url()).pathname, '/pages/child');
+  await child.getByText('A parent can see your settings.').waitFor();
+  const recommend = child.getByRole('switch', { name: 'Videos picked for you' });
+  assert.equal(await recommend.getAttribute('aria-checked'), 'false');
+  ok('the child link opens the privacy page, with the supervised sign');
+  await accessible(child, 'child page');
+  await shoot(child, 'child', 'phone');
+  ok('child page: axe finds nothing serious; screenshot');
+
+  // Reused: refused with a clear page.
+  const reused = await desktop.newPage();
+  const refused = await reused.goto(childUrl);
+  assert.equal(refused.status(), 410);
+  await reused.getByRole('heading', { name: 'This link has already been used' }).waitFor();
+  await accessible(reused, 'refused link page');
+  await shoot(reused, 'link-used', 'desktop');
+  await reused.close();
+  const reusedPhone = await phone.newPage();
+  assert.equal((await reusedPhone.goto(childUrl)).status(), 410);
+  await shoot(reusedPhone, 'link-used', 'phone');
+  await reusedPhone.close();
+  ok('a reused link is refused (410) with a page that says so');
+
+  // Keyboard: Tab reaches the switch, Enter operates it.
+  const presses = await tabTo(child, recommend);
+  await Promise.all([child.waitForURL(/\/pages\/child\/switch-on\//), child.keyboard.press('Enter')]);
+  ok(`the switch is reached with ${presses} Tab presses and operated with Enter`);
+
+  // The intervention: the band's explanation, the ask-an-adult prompt, two equal choices.
+  const { body: policyTexts } = await api('GET', '/v1/policy');
+  assert.ok(policyTexts.purposes.some((p) => p.id === 'recommend-videos'));
+  await child
+    .getByText('Switching this on lets us use your watch history and likes to choose videos for you.', { exact: false })
+    .waitFor();
+  await child.getByText('Not sure? Talk to a parent or carer first. It is fine to leave this off.').waitFor();
+  const notNow = child.getByRole('button', { name: 'Not now' });
+  const ask = child.getByRole('button', { name: 'Ask my parent' });
+  const [notNowBox, askBox] = [await notNow.boundingBox(), await ask.boundingBox()];
+  assert.equal(Math.round(notNowBox.width), Math.round(askBox.width), '"not now" as wide as "switch on"');
+  assert.equal(Math.round(notNowBox.height), Math.round(askBox.height), '"not now" as tall as "switch on"');
+  const look = (locator) =>
+    locator.evaluate((element) => {
+      const style = getComputedStyle(element);
+      return [style.fontSize, style.fontWeight, style.color, style.backgroundColor, style.borderTopWidth, style.borderTopColor].join(' ');
+    });
+  assert.equal(await look(notNow), await look(ask), '"not now" styled exactly as "switch on"');
+  ok('the intervention shows the 10-12 explanation and ask-an-adult prompt; "not now" is as prominent as "ask my parent"');
+  await accessible(child, 'switch-on page');
+  await shoot(child, 'switch-on', 'phone');
+
+  // Acknowledge: waiting for a parent.
+  await Promise.all([child.waitForURL(/notice=waiting/), ask.click()]);
+  await child.getByText('Waiting for a parent to say yes.', { exact: false }).waitFor();
+  assert.equal((await decide('kid-10', 'recommend-videos')).reasons[0], 'awaiting_parent');
+  ok('acknowledged: the page says it is waiting for a parent, decide says awaiting_parent');
+
+  // The parent signs in by their one-time link: a Continue button, then the dashboard.
+  const parent = await desktop.newPage();
+  const parentUrl = await link('/v1/parents/mum/sign-in-link');
+  // Opening the link only shows the button (a mail scanner opening it uses nothing up).
+  const signInPhone = await phone.newPage();
+  await signInPhone.goto(parentUrl);
+  await shoot(signInPhone, 'parent-sign-in', 'phone');
+  await signInPhone.close();
+  await parent.goto(parentUrl);
+  await accessible(parent, 'parent sign-in page');
+  await shoot(parent, 'parent-sign-in', 'desktop');
+  await Promise.all([parent.waitForURL(/\/pages\/parent$/), parent.getByRole('button', { name: 'Continue' }).click()]);
+  const { body: requests } = await api('GET', '/v1/children/kid-10/consent-requests');
+  const request = requests.requests[0].request;
+  const card = parent.locator(`#request-${request.id}`);
+  assert.equal((await card.locator('.explain-text').textContent()).trim(), request.explain, 'the exact explanation the child saw');
+  assert.equal((await card.locator('.ask-text').textContent()).trim(), request.ask_adult);
+  await card.getByText(`Text version ${request.text_version}`).waitFor();
+  assert.ok((await parent.content()).includes('<!-- issue 7: alerts stream -->'));
+  ok('the parent signs in by one-time link and sees the request with the same explanation and text version');
+  await accessible(parent, 'parent dashboard');
+  await shoot(parent, 'parent', 'desktop');
+  // A second parent session, on a phone of its own (one browser holds one session), for its
+  // screenshot.
+  const parentPhoneContext = await browser.newContext({ ...PHONE, bypassCSP: true });
+  const parentPhone = await parentPhoneContext.newPage();
+  await parentPhone.goto(await link('/v1/parents/mum/sign-in-link'));
+  await Promise.all([parentPhone.waitForURL(/\/pages\/parent$/), parentPhone.getByRole('button', { name: 'Continue' }).click()]);
+  await shoot(parentPhone, 'parent', 'phone');
+  await parentPhoneContext.close();
+
+  await Promise.all([parent.waitForURL(/notice=approved/), card.getByRole('button', { name: 'Approve' }).click()]);
+  await parent.getByText('Approved. The setting is on now.').waitFor();
+  const allowed = await decide('kid-10', 'recommend-videos');
+  assert.equal(allowed.allow, true, JSON.stringify(allowed));
+  await child.reload();
+  assert.equal(await recommend.getAttribute('aria-checked'), 'true');
+  await child.getByText('On. A parent said yes.').waitFor();
+  ok('the parent approves: the child page shows it on and decide allows');
+
+  // Location sharing: the sign, on screen wherever the child scrolls; off at session end.
+  const location = child.getByRole('switch', { name: 'Share my location' });
+  await Promise.all([child.waitForURL(/notice=location-on/), location.click()]);
+  const sign = child.locator('#location-sign');
+  await sign.waitFor();
+  await child.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+  const signBox = await sign.boundingBox();
+  assert.ok(signBox && signBox.y >= -1 && signBox.y < 5, `the location sign stays at the top: ${JSON.stringify(signBox)}`);
+  await child.evaluate(() => window.scrollTo(0, 0));
+  await accessible(child, 'child page, location on');
+  await shoot(child, 'child-location-on', 'phone');
+  assert.equal((await api('POST', '/v1/children/kid-10/sessions/end', {})).status, 200);
+  await child.reload();
+  assert.equal(await sign.count(), 0, 'no sign after session end');
+  assert.equal(await location.getAttribute('aria-checked'), 'false');
+  ok('location sharing shows an always-visible sign and is off after session end');
+
+  // Switching off: one click.
+  await Promise.all([child.waitForURL(/notice=off/), recommend.click()]);
+  assert.equal(await recommend.getAttribute('aria-checked'), 'false');
+  assert.equal((await decide('kid-10', 'recommend-videos')).reasons[0], 'setting_off');
+  ok('switching off is one click');
+
+  // Desktop views of the child's pages, and a 7-year-old's larger layout.
+  const childDesktopContext = await browser.newContext({ ...DESKTOP, bypassCSP: true });
+  const childDesktop = await childDesktopContext.newPage();
+  await childDesktop.goto(await link('/v1/children/kid-10/page-link'));
+  await shoot(childDesktop, 'child', 'desktop');
+  await Promise.all([
+    childDesktop.waitForURL(/\/pages\/child\/switch-on\//),
+    childDesktop.getByRole('switch', { name: 'Videos picked for you' }).click(),
+  ]);
+  await shoot(childDesktop, 'switch-on', 'desktop');
+  const youngPhone = await browser.newContext({ ...PHONE, bypassCSP: true });
+  const young = await youngPhone.newPage();
+  await young.goto(await link('/v1/children/kid-7/page-link'));
+  assert.equal(await young.locator('body').getAttribute('class'), 'young');
+  const [youngSize, olderSize] = [
+    await young.locator('h3').first().evaluate((e) => parseFloat(getComputedStyle(e).fontSize)),
+    await child.locator('h3').first().evaluate((e) => parseFloat(getComputedStyle(e).fontSize)),
+  ];
+  assert.ok(youngSize > olderSize, `larger text for 6-9: ${youngSize} > ${olderSize}`);
+  await accessible(young, 'child page, 6-9');
+  await shoot(young, 'child-young', 'phone');
+  ok('a 7-year-old gets larger text and icons');
+
+  // A forged post from the page's own browser without the token is refused.
+  const forged = await child.evaluate(async () => {
+    const response = await fetch('/pages/child/location', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'value=on',
+    });
+    return response.status;
+  });
+  assert.equal(forged, 403);
+  assert.equal((await api('GET', '/v1/children/kid-10')).body.geolocation, 'off');
+  ok('a form post without the CSRF token is refused (403) and changes nothing');
+} finally {
+  await browser.close();
+}
+console.log(`browser tests: ${step} passed`);
