@@ -14,7 +14,8 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::child::{AgeRecord, age_snapshot};
+use crate::age::AgeBand;
+use crate::child::{AgeRecord, AgeSnapshot, AgeStatus, age_snapshot};
 use crate::compiled::CompiledPolicy;
 use crate::controls::{Controls, UsageState};
 use crate::ids::{ChildId, ParentId, SettingId};
@@ -57,6 +58,84 @@ pub struct ChildDocument {
     /// The local day a blocked-content alert was last raised.
     #[serde(default)]
     pub blocked_alerted_on: Option<jiff::civil::Date>,
+    /// What the child was, age-wise, when last written, and until when that held. Restored on
+    /// reading, so [`Child::observe`] sees a birthday that passed between two writes (the
+    /// band change, crossing the consent age) instead of silently starting from the new age.
+    #[serde(default)]
+    pub age: Option<StoredAge>,
+}
+
+/// An [`AgeSnapshot`] as stored: `band` is a band, `adult` or `unknown`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoredAge {
+    /// `0-5` … `16-17`, `adult` or `unknown`.
+    pub band: AgeBandText,
+    /// The exact age, when the record gave one.
+    #[serde(default)]
+    pub age: Option<u8>,
+    /// Unix seconds from which it may change.
+    pub valid_until: i64,
+}
+
+/// A band as stored, with `adult` and `unknown` beside the Code's five.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AgeBandText(Option<Option<AgeBand>>);
+
+impl Serialize for AgeBandText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(match self.0 {
+            None => "unknown",
+            Some(None) => "adult",
+            Some(Some(band)) => band.as_str(),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for AgeBandText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        match text.as_str() {
+            "unknown" => Ok(Self(None)),
+            "adult" => Ok(Self(Some(None))),
+            band => band
+                .parse()
+                .map(|band| Self(Some(Some(band))))
+                .map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+impl From<AgeSnapshot> for StoredAge {
+    fn from(snapshot: AgeSnapshot) -> Self {
+        let (band, age) = match snapshot.status {
+            AgeStatus::Unknown => (None, None),
+            AgeStatus::Adult => (Some(None), None),
+            AgeStatus::Child { age, band } => (Some(Some(band)), age),
+        };
+        Self {
+            band: AgeBandText(band),
+            age,
+            valid_until: snapshot.valid_until,
+        }
+    }
+}
+
+impl From<StoredAge> for AgeSnapshot {
+    fn from(stored: StoredAge) -> Self {
+        let status = match stored.band.0 {
+            None => AgeStatus::Unknown,
+            Some(None) => AgeStatus::Adult,
+            Some(Some(band)) => AgeStatus::Child {
+                age: stored.age,
+                band,
+            },
+        };
+        Self {
+            status,
+            valid_until: stored.valid_until,
+        }
+    }
 }
 
 impl Child {
@@ -81,6 +160,7 @@ impl Child {
             controls: self.controls.clone(),
             usage: self.usage,
             blocked_alerted_on: self.blocked_alerted_on,
+            age: Some(self.state.age.into()),
         }
     }
 
@@ -89,7 +169,12 @@ impl Child {
     /// no events; when `policy` is not the one that wrote the document, read it under that
     /// policy and call [`Child::apply_policy_change`], which says what changed.
     pub fn from_document(document: ChildDocument, policy: &CompiledPolicy, now: Timestamp) -> Self {
-        let age = age_snapshot(document.age_record.as_ref(), policy.policy(), now);
+        // The age as last written, so time passing since shows in `observe`; a document from
+        // before ages were stored is read at `now`.
+        let age = document.age.map_or_else(
+            || age_snapshot(document.age_record.as_ref(), policy.policy(), now),
+            AgeSnapshot::from,
+        );
         let settings = policy
             .settings()
             .iter()

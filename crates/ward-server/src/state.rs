@@ -185,6 +185,9 @@ pub enum StartError {
     /// A key could not be made.
     #[error(transparent)]
     Random(#[from] crate::auth::RandomError),
+    /// No policy was ever served from this database.
+    #[error("no policy was ever served from `{0}`: run `ward serve --policy ward.toml` once first")]
+    NoPolicy(String),
     /// The pages' public URL is not an http(s) URL.
     #[error("`{0}` is not a public URL for the pages: give one starting with https://")]
     BadPublicUrl(String),
@@ -288,26 +291,15 @@ impl AppState {
                 policy_event(now, generation, &PolicyChanges::default())
             })
             .await?;
-        let compiled = Arc::new(loaded.compiled);
-        let active = Active::new(record.generation, record.hash, compiled.clone());
-        let keys = KeyTable::new(store.keys().await?, store.keys_version().await?);
-        let state = Self(Arc::new(Inner {
+        let state = Self::assemble(
             store,
             clock,
-            active: ArcSwap::from_pointee(active),
-            generations: Mutex::new(HashMap::from([(record.generation, compiled)])),
-            cache: ChildCache::default(),
-            keys: ArcSwap::from_pointee(keys),
-            metrics: Metrics::default(),
-            policy_path: config.policy_path.clone(),
-            reload: tokio::sync::Mutex::new(()),
-            migrate: tokio::sync::Notify::new(),
-            alerts: tokio::sync::broadcast::channel(ALERT_FANOUT).0,
-            deliver: tokio::sync::Notify::new(),
-            drifts: DriftCache::default(),
-            http: reqwest::Client::new(),
+            &record,
+            Arc::new(loaded.compiled),
+            config.policy_path.clone(),
             pages,
-        }));
+        )
+        .await?;
         tracing::info!(
             backend = state.0.store.backend(),
             generation = record.generation,
@@ -324,6 +316,63 @@ impl AppState {
             bootstrap = Some(key.token);
         }
         Ok((state, bootstrap))
+    }
+
+    /// The state over an open store and a policy already recorded in it.
+    async fn assemble(
+        store: AnyStore,
+        clock: Arc<dyn Clock>,
+        record: &ward_store::PolicyRecord,
+        compiled: Arc<CompiledPolicy>,
+        policy_path: PathBuf,
+        pages: PagesSettings,
+    ) -> Result<Self, StartError> {
+        let keys = KeyTable::new(store.keys().await?, store.keys_version().await?);
+        let active = Active::new(record.generation, record.hash.clone(), compiled.clone());
+        Ok(Self(Arc::new(Inner {
+            store,
+            clock,
+            active: ArcSwap::from_pointee(active),
+            generations: Mutex::new(HashMap::from([(record.generation, compiled)])),
+            cache: ChildCache::default(),
+            keys: ArcSwap::from_pointee(keys),
+            metrics: Metrics::default(),
+            policy_path,
+            reload: tokio::sync::Mutex::new(()),
+            migrate: tokio::sync::Notify::new(),
+            alerts: tokio::sync::broadcast::channel(ALERT_FANOUT).0,
+            deliver: tokio::sync::Notify::new(),
+            drifts: DriftCache::default(),
+            http: reqwest::Client::new(),
+            pages,
+        })))
+    }
+
+    /// For an operator's command (`ward parents …`): the store at `database_url` on the policy
+    /// it last served, with no background tasks and no new policy generation. Fails when no
+    /// `ward serve` has ever recorded a policy there.
+    pub async fn for_operator(database_url: &str) -> Result<Self, StartError> {
+        let store = AnyStore::open(database_url).await?;
+        let Some(record) = store.current_policy().await? else {
+            return Err(StartError::NoPolicy(database_url.to_owned()));
+        };
+        let compiled = Policy::parse(&record.source)
+            .map_err(|error| error.to_string())
+            .and_then(|policy| CompiledPolicy::new(policy).map_err(|error| error.to_string()))
+            .map_err(|summary| StartError::PolicyErrors {
+                path: format!("the stored policy (generation {})", record.generation),
+                summary,
+            })?;
+        let pages = PagesSettings::new(&PagesConfig::default())?;
+        Self::assemble(
+            store,
+            Arc::new(crate::clock::SystemClock),
+            &record,
+            Arc::new(compiled),
+            PathBuf::new(),
+            pages,
+        )
+        .await
     }
 
     /// The store.

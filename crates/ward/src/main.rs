@@ -51,6 +51,12 @@ enum Command {
     /// Verify the evidence ledger.
     #[command(subcommand)]
     Ledger(service::Ledger),
+    /// Link and unlink parents by hand.
+    #[command(subcommand)]
+    Parents(service::Parents),
+    /// Register and inspect webhook endpoints.
+    #[command(subcommand)]
+    Webhooks(service::Webhooks),
     /// Write a commented starter ward.toml that passes `ward check`.
     Init {
         /// Where to write it.
@@ -92,6 +98,8 @@ fn main() -> ExitCode {
         Command::Migrate { database } => service::migrate(database),
         Command::Keys(command) => service::keys(command),
         Command::Ledger(command) => service::ledger(command),
+        Command::Parents(command) => service::parents(command),
+        Command::Webhooks(command) => service::webhooks(command),
         Command::Feed(args) => feed::run(&args),
     };
     match result {
@@ -201,4 +209,15 @@ fn init(path: &Path, force: bool) -> Result<ExitCode, String> {
         path.display()
     ))?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        // clap's own checks: unique argument names, valid defaults, in every subcommand.
+        super::Cli::command().debug_assert();
+    }
 }

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Subcommand, ValueEnum};
+use ward_core::ids::{ChildId, ParentId};
 use ward_server::auth::{Scope, generate};
 use ward_server::clock::SystemClock;
 use ward_server::{AppState, Config, PagesConfig};
@@ -83,6 +84,69 @@ pub(crate) enum Keys {
     Revoke {
         /// The key's id (the part after `ward_` in its token).
         id: String,
+        #[command(flatten)]
+        database: Database,
+    },
+}
+
+/// `ward parents …`: what an operator does by hand (the service normally uses the API).
+#[derive(Debug, Subcommand)]
+pub(crate) enum Parents {
+    /// Link a parent to a child: the child is supervised and sees that they are.
+    Link {
+        /// The child's id.
+        child: String,
+        /// The parent's id.
+        parent: String,
+        #[command(flatten)]
+        database: Database,
+    },
+    /// Unlink a parent from a child.
+    Unlink {
+        /// The child's id.
+        child: String,
+        /// The parent's id.
+        parent: String,
+        #[command(flatten)]
+        database: Database,
+    },
+    /// List a child's linked parents.
+    List {
+        /// The child's id.
+        child: String,
+        #[command(flatten)]
+        database: Database,
+    },
+}
+
+/// `ward webhooks …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Webhooks {
+    /// Register an endpoint; prints its id and signing secret (shown once).
+    Create {
+        /// Where alerts are POSTed (http or https).
+        #[arg(value_name = "URL")]
+        endpoint: String,
+        #[command(flatten)]
+        database: Database,
+    },
+    /// List endpoints (never their secrets).
+    List {
+        #[command(flatten)]
+        database: Database,
+    },
+    /// Disable an endpoint.
+    Disable {
+        /// The endpoint's id.
+        id: String,
+        #[command(flatten)]
+        database: Database,
+    },
+    /// The latest delivery attempts, newest first.
+    Deliveries {
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
         #[command(flatten)]
         database: Database,
     },
@@ -278,6 +342,126 @@ pub(crate) fn keys(command: Keys) -> Result<ExitCode, String> {
                     return Err(format!("no live key `{id}`"));
                 }
                 crate::print(&format!("revoked {id}\n"))?;
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `ward parents …`.
+pub(crate) fn parents(command: Parents) -> Result<ExitCode, String> {
+    runtime()?.block_on(async move {
+        let (child, database) = match &command {
+            Parents::Link {
+                child, database, ..
+            }
+            | Parents::Unlink {
+                child, database, ..
+            }
+            | Parents::List { child, database } => (child.clone(), database.clone()),
+        };
+        let state = AppState::for_operator(&database.url)
+            .await
+            .map_err(|error| error.to_string())?;
+        let child = ChildId::parse(&child).map_err(|error| error.to_string())?;
+        let parent_id = |text: &str| ParentId::parse(text).map_err(|error| error.to_string());
+        let view = match command {
+            Parents::Link { parent, .. } => state.link_parent(&child, parent_id(&parent)?).await,
+            Parents::Unlink { parent, .. } => {
+                state.unlink_parent(&child, parent_id(&parent)?).await
+            }
+            Parents::List { .. } => match state.load_child(&child).await {
+                Ok(Some(found)) => Ok(ward_server::views::ChildView::new(
+                    &found,
+                    &state.active().compiled,
+                    state.now(),
+                )),
+                Ok(None) => Err(ward_server::error::ApiError::child_not_found(
+                    child.as_str(),
+                )),
+                Err(error) => Err(error),
+            },
+        }
+        .map_err(|error| error.message)?;
+        let parents: Vec<String> = view.parents.iter().map(ToString::to_string).collect();
+        crate::print(&format!(
+            "{}: {} (supervised: {})\n",
+            view.id,
+            if parents.is_empty() {
+                "no parent linked".to_owned()
+            } else {
+                parents.join(", ")
+            },
+            view.supervised
+        ))?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `ward webhooks …`.
+pub(crate) fn webhooks(command: Webhooks) -> Result<ExitCode, String> {
+    runtime()?.block_on(async move {
+        match command {
+            Webhooks::Create {
+                endpoint: url,
+                database,
+            } => {
+                let store = open(&database).await?;
+                let webhook = ward_server::new_webhook(&url, jiff::Timestamp::now())
+                    .map_err(|error| error.message)?;
+                let (id, secret) = (webhook.id.clone(), webhook.secret.clone());
+                store
+                    .create_webhook(webhook)
+                    .await
+                    .map_err(|error| error.to_string())?;
+                crate::print(&format!("{id} {secret}\n"))?;
+                eprintln!("created webhook {id} for {url}; its signing secret above is shown once");
+            }
+            Webhooks::List { database } => {
+                let store = open(&database).await?;
+                let mut text = String::new();
+                for webhook in store.webhooks().await.map_err(|error| error.to_string())? {
+                    let state = webhook
+                        .disabled_at
+                        .map_or_else(|| "live".to_owned(), |at| format!("disabled {at}"));
+                    text.push_str(&format!("{}  {}  {}\n", webhook.id, webhook.url, state));
+                }
+                crate::print(&text)?;
+            }
+            Webhooks::Disable { id, database } => {
+                let store = open(&database).await?;
+                if !store
+                    .disable_webhook(&id, jiff::Timestamp::now())
+                    .await
+                    .map_err(|error| error.to_string())?
+                {
+                    return Err(format!("no live webhook `{id}`"));
+                }
+                crate::print(&format!("disabled {id}\n"))?;
+            }
+            Webhooks::Deliveries { limit, database } => {
+                let store = open(&database).await?;
+                let mut text = String::new();
+                for attempt in store
+                    .deliveries(limit.clamp(1, 1_000))
+                    .await
+                    .map_err(|error| error.to_string())?
+                {
+                    text.push_str(&format!(
+                        "{}  {}  ward-{}  attempt {}  {}\n",
+                        attempt.at,
+                        attempt.webhook_id,
+                        attempt.seq,
+                        attempt.attempt,
+                        match (attempt.delivered, attempt.status, &attempt.error) {
+                            (true, Some(status), _) => format!("delivered ({status})"),
+                            (_, Some(status), _) => format!("refused ({status})"),
+                            (_, None, Some(error)) => format!("failed: {error}"),
+                            _ => "failed".to_owned(),
+                        }
+                    ));
+                }
+                crate::print(&text)?;
             }
         }
         Ok(ExitCode::SUCCESS)

@@ -8,6 +8,7 @@
 
 mod controls;
 mod decisions;
+mod documents;
 mod examples;
 mod feed;
 mod fuzz;

@@ -431,12 +431,7 @@ pub(crate) async fn link_parent(
     principal.require_admin()?;
     let id = child_id(&segments)?;
     let parent = path_id(segments.get(1), ParentId::parse)?;
-    let view = state
-        .change_child(&id, false, move |child, policy, now, events, _| {
-            events.extend(child.link_parent(parent, now)?.1);
-            Ok(ChildView::new(child, policy, now))
-        })
-        .await?;
+    let view = state.link_parent(&id, parent).await?;
     Ok(json(StatusCode::CREATED, view))
 }
 
@@ -449,11 +444,6 @@ pub(crate) async fn unlink_parent(
     principal.require_admin()?;
     let id = child_id(&segments)?;
     let parent = path_id(segments.get(1), ParentId::parse)?;
-    let view = state
-        .change_child(&id, false, move |child, policy, now, events, _| {
-            events.extend(child.unlink_parent(&parent, now)?.1);
-            Ok(ChildView::new(child, policy, now))
-        })
-        .await?;
+    let view = state.unlink_parent(&id, parent).await?;
     Ok(json(StatusCode::OK, view))
 }

@@ -10,6 +10,7 @@ mod browser;
 mod crash;
 mod feed;
 mod serve;
+mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
