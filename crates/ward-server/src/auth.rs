@@ -157,6 +157,14 @@ impl KeyTable {
         self.keys.is_empty()
     }
 
+    /// True when the token's key id is in the table (live or not).
+    pub fn knows(&self, token: &str) -> bool {
+        token
+            .strip_prefix("ward_")
+            .and_then(|rest| rest.split_once('_'))
+            .is_some_and(|(id, _)| self.keys.contains_key(id))
+    }
+
     /// Who a bearer token acts for.
     pub fn authenticate(&self, token: &str) -> Result<Principal, ApiError> {
         let unauthorized = || {
@@ -290,6 +298,17 @@ impl FromRequestParts<AppState> for Principal {
                     "send a ward API key as `Authorization: Bearer ward_…`",
                 )
             })?;
-        state.keys().authenticate(token)
+        match state.keys().authenticate(token) {
+            // A key made a moment ago by `ward keys create` beside this server: look again,
+            // at most a few times a second whatever is sent.
+            Err(error) if error.code == Code::InvalidKey && !state.keys().knows(token) => {
+                if state.refresh_keys_now_and_then().await {
+                    state.keys().authenticate(token)
+                } else {
+                    Err(error)
+                }
+            }
+            other => other,
+        }
     }
 }

@@ -143,6 +143,8 @@ struct Inner {
     drifts: DriftCache,
     /// The HTTP client webhooks are sent with (one connection pool for all).
     http: reqwest::Client,
+    /// When keys were last re-read for an unknown token (Unix milliseconds).
+    keys_read_at_ms: std::sync::atomic::AtomicI64,
     /// How the pages are reached.
     pages: PagesSettings,
 }
@@ -344,6 +346,7 @@ impl AppState {
             deliver: tokio::sync::Notify::new(),
             drifts: DriftCache::default(),
             http: reqwest::Client::new(),
+            keys_read_at_ms: std::sync::atomic::AtomicI64::new(0),
             pages,
         })))
     }
@@ -433,6 +436,31 @@ impl AppState {
     /// How the pages are reached.
     pub(crate) fn pages(&self) -> &PagesSettings {
         &self.0.pages
+    }
+
+    /// Re-reads the keys if nobody did in the last quarter second; true if it did. For a
+    /// token whose key is not in the table: it may have been made by another process.
+    pub(crate) async fn refresh_keys_now_and_then(&self) -> bool {
+        let now_ms = Timestamp::now().as_millisecond();
+        let last = self
+            .0
+            .keys_read_at_ms
+            .load(std::sync::atomic::Ordering::Acquire);
+        if now_ms - last < 250
+            || self
+                .0
+                .keys_read_at_ms
+                .compare_exchange(
+                    last,
+                    now_ms,
+                    std::sync::atomic::Ordering::AcqRel,
+                    std::sync::atomic::Ordering::Acquire,
+                )
+                .is_err()
+        {
+            return false;
+        }
+        self.refresh_keys().await.is_ok()
     }
 
     /// Re-reads every key.
