@@ -233,9 +233,13 @@ pub(crate) fn serve(args: Serve) -> Result<ExitCode, String> {
         eprintln!("ward: listening on http://{address}");
         tracing::info!(%address, "listening");
         tokio::spawn(reload_on_hangup(state.clone()));
-        ward_server::serve(listener, state, shutdown_signal())
+        ward_server::serve(listener, state.clone(), shutdown_signal())
             .await
             .map_err(|error| format!("the server stopped: {error}"))?;
+        // Drift states are written behind requests: write what is left.
+        if let Err(error) = state.drifts().flush(state.store()).await {
+            tracing::warn!(%error, "could not store the last drift states");
+        }
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
     })

@@ -363,3 +363,49 @@ async fn the_service_receives_every_alert_signed_through_its_webhook() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn resetting_recommendations_clears_drift_and_tells_the_service() {
+    on_both("profile reset", |backend: Backend| async move {
+        let server = Server::start(&backend, CLIPSTREAM).await;
+        let secret = Arc::new(Mutex::new(String::new()));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let url = receiver(secret.clone(), seen.clone()).await;
+        let (_, hook) = server.post("/v1/webhooks", json!({"url": url})).await;
+        *secret.lock().unwrap() = hook["secret"].as_str().unwrap().to_owned();
+        server.child("kid", 12, "GB").await;
+        let (status, _) = server
+            .call(Method::PUT, "/v1/children/kid/interests", Some(&server.admin), Some(json!({"interests": ["football"]})))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let items: Vec<Value> = (0..5)
+            .map(|n| json!({"id": format!("v{n}"), "kind": "video", "ratings": {"bbfc": "U"}, "topics": ["football"], "assessed": true}))
+            .collect();
+        server.post("/v1/feed/filter", json!({"child": "kid", "items": items})).await;
+        let (_, before) = server.get("/v1/children/kid/export").await;
+        assert_eq!(before["drift"]["report"]["window_items"], 5, "{}", before["drift"]);
+
+        let (status, body) = server
+            .post("/v1/children/kid/profile-reset", json!({"setting": "recommend-videos"}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (_, after) = server.get("/v1/children/kid/export").await;
+        assert_eq!(after["drift"]["report"]["window_items"], 0, "{}", after["drift"]);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let found = seen.lock().unwrap().iter().any(|(_, body)| {
+                body["type"] == "profile_reset" && body["event"]["purpose"] == "recommend-videos"
+            });
+            if found {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "the service never heard of the reset");
+            tokio::task::yield_now().await;
+        }
+        let (status, body) = server
+            .post("/v1/children/kid/profile-reset", json!({"setting": "no-such-setting"}))
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    })
+    .await;
+}

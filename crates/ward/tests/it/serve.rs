@@ -156,3 +156,46 @@ fn migrate_runs_alone() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not a database ward can use"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parents_are_linked_and_listed_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("ward.db").display().to_string();
+    let token = admin_key(&database);
+    let server = Serving::start(&database, &repo_root().join("examples/clipstream.toml"));
+    let created = reqwest::Client::new()
+        .put(format!("{}/v1/children/kid-1", server.base))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"age": {"method": "parent_declared", "age": 10}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 201);
+    drop(server);
+    let run = |args: &[&str]| {
+        let mut all = vec!["parents"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--database", &database]);
+        ward(&all)
+    };
+    let linked = run(&["link", "kid-1", "mum"]);
+    assert_eq!(linked.status.code(), Some(0), "{linked:?}");
+    assert_eq!(stdout(&linked), "kid-1: mum (supervised: true)\n");
+    assert_eq!(
+        stdout(&run(&["list", "kid-1"])),
+        "kid-1: mum (supervised: true)\n"
+    );
+    let again = run(&["link", "kid-1", "mum"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already linked"));
+    assert_eq!(
+        stdout(&run(&["unlink", "kid-1", "mum"])),
+        "kid-1: no parent linked (supervised: false)\n"
+    );
+    let missing = run(&["link", "nobody", "mum"]);
+    assert_eq!(missing.status.code(), Some(2));
+    let empty = tempfile::tempdir().unwrap();
+    let fresh = empty.path().join("ward.db").display().to_string();
+    let never_served = ward(&["parents", "list", "kid-1", "--database", &fresh]);
+    assert!(String::from_utf8_lossy(&never_served.stderr).contains("run `ward serve"));
+}
