@@ -312,3 +312,51 @@ impl FromRequestParts<AppState> for Principal {
         }
     }
 }
+
+/// Who a request acts for, by an API key or, for the routes a page reads too, by a parent's
+/// page session (the dashboard's live alerts): the session acts as `parent:<id>`, exactly as
+/// that parent's key would ([`crate::pages::access::PageSession::principal`]).
+///
+/// A request with an `Authorization` header is judged by its key alone, as [`Principal`]
+/// judges it: a bad key is refused even when a session cookie comes with it. Without one, the
+/// cookie must hold a live parent's session, sent by a page of this site (a browser's
+/// `Sec-Fetch-Site: cross-site` is refused); a child's session acts for no principal.
+#[derive(Debug, Clone)]
+pub(crate) struct KeyOrSession(pub(crate) Principal);
+
+impl FromRequestParts<AppState> for KeyOrSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if parts
+            .headers
+            .contains_key(axum::http::header::AUTHORIZATION)
+        {
+            return Principal::from_request_parts(parts, state).await.map(Self);
+        }
+        let Some(session) = crate::pages::access::session_of(state, &parts.headers).await? else {
+            return Err(ApiError::new(
+                Code::Unauthorized,
+                "send a ward API key as `Authorization: Bearer ward_…`, or sign in to the parent's dashboard",
+            ));
+        };
+        let cross_site = parts
+            .headers
+            .get("sec-fetch-site")
+            .is_some_and(|value| value.as_bytes() == b"cross-site");
+        if cross_site {
+            tracing::info!("forbidden: a page session sent from another site");
+            return Err(ApiError::new(
+                Code::Forbidden,
+                "a page session is accepted only from ward's own pages",
+            ));
+        }
+        session.principal().map(Self).ok_or_else(|| {
+            tracing::info!("forbidden: a child's page session asked for a parent's route");
+            ApiError::new(
+                Code::Forbidden,
+                "a child's page session cannot do this: it needs a parent's session or an API key",
+            )
+        })
+    }
+}

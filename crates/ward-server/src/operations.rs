@@ -1,18 +1,19 @@
 //! The operations on a child that the JSON API (`routes`) and the pages (`pages`) both
 //! perform, written once: switching a setting on (the intervention) or off, acknowledging an
-//! intervention, confirming a consent, location and profile, and a parent's answer to a
-//! consent request. Each runs the core's state machine through [`AppState::change_child`]
+//! intervention, confirming a consent, location and profile, a parent's answer to a
+//! consent request, the parental controls, and "reset my recommendations". Each runs the core's state machine through [`AppState::change_child`]
 //! and returns what happened; the caller turns that into JSON or HTML.
 //!
 //! Not for authentication (callers check who may do what, except where the rule is part of
 //! the operation: only a linked parent answers a request) and not for HTTP shapes.
 
+use ward_core::controls::Controls;
 use ward_core::ids::{ChildId, ParentId};
 use ward_core::policy::{ParentalConsentMethod, ProfileVisibility, Toggle};
 use ward_core::settings::{Acknowledged, Actor, Child, Intervention, SwitchOn};
 use ward_store::{RequestRow, RequestStatus, Store};
 
-use crate::auth::Principal;
+use crate::auth::{Principal, Scope};
 use crate::error::{ApiError, Code};
 use crate::state::AppState;
 use crate::views::ChildView;
@@ -128,6 +129,58 @@ impl AppState {
             Ok(ChildView::new(child, policy, now))
         })
         .await
+    }
+
+    /// Replaces a child's parental controls: admin (the service) or a parent linked to the
+    /// child. Returns the controls as they now stand and the child.
+    pub(crate) async fn set_controls(
+        &self,
+        principal: Principal,
+        id: &ChildId,
+        controls: Controls,
+    ) -> Result<(Controls, ChildView), ApiError> {
+        let by = match &principal.scope {
+            Scope::Parent(parent) => Actor::Parent(parent.clone()),
+            _ => Actor::Service,
+        };
+        self.change_child(id, false, move |child, policy, now, events, _| {
+            principal.require_admin_or_linked(child)?;
+            events.extend(child.set_controls(controls, by, now));
+            Ok((child.controls.clone(), ChildView::new(child, policy, now)))
+        })
+        .await
+    }
+
+    /// "Reset my recommendations" for the purpose behind `setting`: a `profile_reset` event
+    /// (and so an alert to the service, which must drop the profile it built) and the feed
+    /// guard's drift state cleared (anchor and window). With a principal, admin (the service,
+    /// acting for the child) or a linked parent; without one, the child on their own page
+    /// (their session is the authority).
+    pub(crate) async fn reset_profile(
+        &self,
+        id: &ChildId,
+        setting: String,
+        principal: Option<Principal>,
+    ) -> Result<(), ApiError> {
+        let by = match principal.as_ref().map(|principal| &principal.scope) {
+            Some(Scope::Parent(parent)) => Actor::Parent(parent.clone()),
+            _ => Actor::Child,
+        };
+        self.change_child(id, false, move |child, policy, now, events, _| {
+            if let Some(principal) = &principal {
+                principal.require_admin_or_linked(child)?;
+            }
+            events.extend(child.reset_profile(policy, &setting, by, now)?.1);
+            Ok(())
+        })
+        .await?;
+        self.drifts()
+            .update(self.store(), id.as_str(), |drift| {
+                *drift = Default::default()
+            })
+            .await?;
+        self.drifts().flush(self.store()).await?;
+        Ok(())
     }
 
     /// A child a principal may see: admin, or a parent linked to them. A parent asking about

@@ -553,6 +553,16 @@ pub trait Store: Send + Sync + 'static {
     /// [`PAGE_LINK_KEPT`] before it (kept that long so a reused link is told apart from a
     /// mistyped one); returns how many rows went.
     fn prune_pages(&self, now: Timestamp) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    // Pages: recent alerts
+
+    /// A parent's latest `limit` alerts, newest first (the dashboard's list on load; the
+    /// stream carries on after the newest).
+    fn latest_alerts(
+        &self,
+        parent: &str,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<AlertRecord>, StoreError>> + Send;
 }
 
 /// A store on either backend, chosen by URL.
@@ -808,6 +818,16 @@ impl Store for AnyStore {
 
     async fn prune_pages(&self, now: Timestamp) -> Result<u64, StoreError> {
         forward!(self.prune_pages(now))
+    }
+
+    // Pages: recent alerts
+
+    async fn latest_alerts(
+        &self,
+        parent: &str,
+        limit: i64,
+    ) -> Result<Vec<AlertRecord>, StoreError> {
+        forward!(self.latest_alerts(parent, limit))
     }
 }
 

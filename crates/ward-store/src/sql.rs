@@ -1145,6 +1145,27 @@ macro_rules! sql_backend {
                     .rows_affected();
                 Ok(sessions + links)
             }
+
+            // Pages: recent alerts
+
+            async fn latest_alerts(
+                &self,
+                parent: &str,
+                limit: i64,
+            ) -> Result<Vec<crate::AlertRecord>, crate::StoreError> {
+                let rows: Vec<(i64, String, String)> = sqlx::query_as(
+                    "SELECT seq, kind, body FROM alerts WHERE parent_id = $1 \
+                     ORDER BY seq DESC LIMIT $2",
+                )
+                .bind(parent)
+                .bind(limit)
+                .fetch_all(self.reader())
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(seq, kind, body)| crate::AlertRecord { seq, kind, body })
+                    .collect())
+            }
         }
 
         impl $store {

@@ -199,22 +199,32 @@ fn session_token(state: &AppState, headers: &HeaderMap) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
+/// The live page session a request's cookie carries, if any.
+pub(crate) async fn session_of(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<PageSession>, ApiError> {
+    let Some(token) = session_token(state, headers) else {
+        return Ok(None);
+    };
+    let record = state
+        .store()
+        .page_session(&sha256_hex(&token), state.now())
+        .await?;
+    Ok(record.map(|record| PageSession {
+        kind: record.kind,
+        subject: record.subject,
+        token,
+    }))
+}
+
 impl FromRequestParts<AppState> for PageSession {
     type Rejection = PageError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
-        let token = session_token(state, &parts.headers).ok_or_else(signed_out)?;
-        let record = state
-            .store()
-            .page_session(&sha256_hex(&token), state.now())
-            .await
-            .map_err(ApiError::from)?
-            .ok_or_else(signed_out)?;
-        Ok(Self {
-            kind: record.kind,
-            subject: record.subject,
-            token,
-        })
+        session_of(state, &parts.headers)
+            .await?
+            .ok_or_else(signed_out)
     }
 }
 

@@ -1,8 +1,9 @@
 //! A child's privacy page and its forms: one switch per setting, grouped by category, in the
 //! policy's words; the switch-on intervention (the band's `explain` and `ask_adult` texts,
 //! "not now" and "switch on" side by side and alike); waiting for a parent; location sharing
-//! (its sign on every page while it is on) and profile visibility; the supervised sign.
-//! Switching anything off is one click, from the page or from the location sign.
+//! (its sign on every page while it is on) and profile visibility; the supervised sign;
+//! "reset my recommendations" beside each recommendation or feed setting. Switching anything
+//! off, and resetting, is one click, from the page or from the location sign.
 //!
 //! Not for deciding: every form calls the operation the JSON API calls.
 
@@ -44,6 +45,9 @@ fn notice(query: Option<&str>) -> Option<&'static str> {
         "location-on" => "Your location is being shared. It switches off by itself when you leave.",
         "location-off" => "Your location is not shared.",
         "private" => "Your profile is private.",
+        "reset" => {
+            "Your recommendations start afresh. We have told the app to forget what it learned about what you like."
+        }
         "public" => "Your profile is public.",
         _ => return None,
     })
@@ -108,6 +112,10 @@ fn card(view: &SettingValue, setting: &crate::views::SettingView) -> SettingCard
         label,
         status,
         refresh_due,
+        resettable: matches!(
+            setting.category,
+            Category::ContentRecommendation | Category::NewsFeed
+        ),
     }
 }
 
@@ -135,10 +143,6 @@ pub(crate) async fn page(
                     title,
                     icon,
                     settings: vec![card],
-                    reset_placeholder: matches!(
-                        category,
-                        Category::ContentRecommendation | Category::NewsFeed
-                    ),
                 });
             }
         }
@@ -306,6 +310,23 @@ pub(crate) async fn confirm(
         .confirm_setting(&session.child, setting.clone())
         .await?;
     Ok(see_other(&format!("/pages/child?notice=kept#s-{setting}")))
+}
+
+/// `POST /pages/child/settings/{setting}/reset`: "reset my recommendations", one click, through
+/// the API's own operation (the service is told to drop the profile; the feed guard's drift
+/// state is cleared). The setting itself stays as it is.
+pub(crate) async fn reset(
+    State(state): State<AppState>,
+    session: ChildSession,
+    path: Result<Path<String>, PathRejection>,
+    PageForm(form): PageForm<CsrfOnly>,
+) -> Result<Response, PageError> {
+    session.session.check_csrf(form.csrf.as_deref())?;
+    let setting = path_text(path)?;
+    state
+        .reset_profile(&session.child, setting.clone(), None)
+        .await?;
+    Ok(see_other(&format!("/pages/child?notice=reset#s-{setting}")))
 }
 
 /// `POST /pages/child/location`: location sharing on or off, one click either way.

@@ -3,13 +3,16 @@
 //! and CSRF tokens that let a browser in (`access`). Server-rendered HTML from compile-time
 //! `askama` templates (`templates/`, auto-escaped: policy texts can never become markup), one
 //! stylesheet compiled into the binary, no JavaScript needed: every form POSTs and redirects.
+//! One small script, also compiled in and served from here (`assets/dashboard.js`), makes the
+//! dashboard's alerts live; without it the dashboard shows them as of its last load.
 //!
 //! Every change goes through the same operations as the JSON API (`crate::operations`), so
 //! a page can do nothing the API would refuse. The words are the policy's (`ward.toml`: names,
 //! descriptions, the band's `explain` and `ask_adult`); ward adds only the frame around them.
 //!
-//! Not for the JSON API (`routes`; the two routes that issue links live there) and not for
-//! the live alerts stream (issue 7 adds it to the dashboard where it is marked).
+//! Not for the JSON API (`routes`; the two routes that issue links live there, and the
+//! alert stream the dashboard's script reads, `GET /v1/parents/{parent}/alerts`, which takes
+//! the parent's session as well as a key: `crate::auth::KeyOrSession`).
 
 pub(crate) mod access;
 mod child;
@@ -30,10 +33,15 @@ use crate::state::AppState;
 /// The stylesheet: phone first, larger text and icons for the youngest bands.
 const STYLESHEET: &str = include_str!("../../assets/ward.css");
 
-/// What a page may load and where its forms may go: itself only. No scripts at all (nothing
-/// needs one); inline SVG icons need no source.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
-     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// The dashboard's live alerts: an `EventSource` on the parent's alert stream.
+const DASHBOARD_SCRIPT: &str = include_str!("../../assets/dashboard.js");
+
+/// What a page may load and where its forms may go: itself only. Scripts only from files
+/// this server serves (no inline script, no `eval`); connections (the alert stream, and the
+/// dashboard re-read for a new alert) to itself; inline SVG icons need no source.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+     connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
+     frame-ancestors 'none'; base-uri 'none'";
 
 /// The pages' routes (merged into the API's router).
 pub(crate) fn router() -> Router<AppState> {
@@ -60,7 +68,13 @@ pub(crate) fn router() -> Router<AppState> {
             "/pages/parent/requests/{request}/{answer}",
             post(parent::answer),
         )
+        .route(
+            "/pages/parent/children/{child}/controls",
+            post(parent::controls),
+        )
+        .route("/pages/child/settings/{setting}/reset", post(child::reset))
         .route("/pages/assets/ward.css", get(stylesheet))
+        .route("/pages/assets/dashboard.js", get(dashboard_script))
         .layer(middleware::from_fn(guard))
 }
 
@@ -109,12 +123,20 @@ async fn guard(request: Request, next: Next) -> Response {
 }
 
 async fn stylesheet() -> Response {
+    asset("text/css; charset=utf-8", STYLESHEET)
+}
+
+async fn dashboard_script() -> Response {
+    asset("text/javascript; charset=utf-8", DASHBOARD_SCRIPT)
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        STYLESHEET,
+        body,
     )
         .into_response()
 }

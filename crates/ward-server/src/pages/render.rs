@@ -75,8 +75,6 @@ pub(crate) struct Group {
     pub(crate) title: &'static str,
     pub(crate) icon: &'static str,
     pub(crate) settings: Vec<SettingCard>,
-    /// Recommendations: the (not yet working) "reset my recommendations" button.
-    pub(crate) reset_placeholder: bool,
 }
 
 /// One setting on the child's page.
@@ -97,6 +95,8 @@ pub(crate) struct SettingCard {
     pub(crate) status: String,
     /// The child crossed the consent age: they may keep a parent's consent as their own.
     pub(crate) refresh_due: bool,
+    /// Recommendations or a feed: "reset my recommendations" is offered.
+    pub(crate) resettable: bool,
 }
 
 /// A purpose shown by name and description only.
@@ -130,6 +130,27 @@ pub(crate) struct ParentPage {
     pub(crate) parent: String,
     pub(crate) notice: Option<&'static str>,
     pub(crate) children: Vec<ChildCard>,
+    /// The latest alerts, newest first.
+    pub(crate) alerts: Vec<AlertCard>,
+    /// The alert stream the script opens.
+    pub(crate) stream: String,
+    /// The newest alert shown (0: none): the stream carries on after it.
+    pub(crate) after: i64,
+}
+
+/// One alert on the dashboard, in ward's words.
+#[derive(Debug)]
+pub(crate) struct AlertCard {
+    /// Its id in the stream.
+    pub(crate) seq: i64,
+    /// `consent_requested`, …
+    pub(crate) kind: String,
+    /// When, for people.
+    pub(crate) at: String,
+    /// What happened.
+    pub(crate) text: String,
+    /// The child it is about (their card is on the page), when known.
+    pub(crate) child: Option<String>,
 }
 
 /// One linked child on the dashboard.
@@ -142,6 +163,96 @@ pub(crate) struct ChildCard {
     pub(crate) settings: Vec<(String, &'static str)>,
     pub(crate) pending: Vec<RequestCard>,
     pub(crate) answered: Vec<RequestCard>,
+    /// The controls as set now, for people.
+    pub(crate) controls_now: Vec<(&'static str, String)>,
+    /// The controls form: the values set now, or those just posted with their errors.
+    pub(crate) form: ControlsForm,
+    /// The child's time zone (bedtime is in it).
+    pub(crate) time_zone: String,
+    /// The controls were just saved.
+    pub(crate) saved: bool,
+}
+
+/// The controls form's fields as text, and what is wrong with them.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ControlsForm {
+    pub(crate) daily_minutes: String,
+    pub(crate) bedtime_start: String,
+    pub(crate) bedtime_end: String,
+    pub(crate) blocked_tags: String,
+    pub(crate) blocked_topics: String,
+    pub(crate) blocked_sources: String,
+    pub(crate) errors: ControlsErrors,
+}
+
+/// A block list's field in the controls form.
+#[derive(Debug)]
+pub(crate) struct BlockField<'a> {
+    pub(crate) field: &'static str,
+    pub(crate) label: &'static str,
+    pub(crate) hint: &'static str,
+    pub(crate) value: &'a str,
+    pub(crate) error: Option<&'a str>,
+}
+
+impl ControlsForm {
+    /// The three block lists' fields, in the form's order.
+    pub(crate) fn block_fields(&self) -> [BlockField<'_>; 3] {
+        [
+            BlockField {
+                field: "blocked_tags",
+                label: "Blocked tags",
+                hint: "Kinds of content the app labels, like gambling or horror.",
+                value: &self.blocked_tags,
+                error: self.errors.blocked_tags.as_deref(),
+            },
+            BlockField {
+                field: "blocked_topics",
+                label: "Blocked topics",
+                hint: "Subjects, like football or make-up.",
+                value: &self.blocked_topics,
+                error: self.errors.blocked_topics.as_deref(),
+            },
+            BlockField {
+                field: "blocked_sources",
+                label: "Blocked sources",
+                hint: "Channels or accounts, by name.",
+                value: &self.blocked_sources,
+                error: self.errors.blocked_sources.as_deref(),
+            },
+        ]
+    }
+}
+
+/// One message per field that is wrong.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ControlsErrors {
+    pub(crate) daily_minutes: Option<String>,
+    pub(crate) bedtime: Option<String>,
+    pub(crate) blocked_tags: Option<String>,
+    pub(crate) blocked_topics: Option<String>,
+    pub(crate) blocked_sources: Option<String>,
+}
+
+impl ControlsErrors {
+    /// `(field id, message)` for the summary above the form, in the form's order.
+    pub(crate) fn list(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("daily_minutes", &self.daily_minutes),
+            ("bedtime_start", &self.bedtime),
+            ("blocked_tags", &self.blocked_tags),
+            ("blocked_topics", &self.blocked_topics),
+            ("blocked_sources", &self.blocked_sources),
+        ]
+        .into_iter()
+        .filter_map(|(field, error)| error.as_deref().map(|error| (field, error)))
+        .collect()
+    }
+
+    /// True when nothing is wrong.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.list().is_empty()
+    }
 }
 
 /// A consent request, with exactly what the child was shown.

@@ -15,23 +15,13 @@ use futures_util::Stream;
 use serde::Deserialize;
 use ward_core::controls::Controls;
 use ward_core::ids::{ChildId, ParentId};
-use ward_core::settings::Actor;
 use ward_store::{AlertRecord, Store, WebhookRecord};
 
 use super::{Segments, path_id};
-use crate::auth::{Principal, Scope, random_hex};
+use crate::auth::{KeyOrSession, Principal, random_hex};
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::state::AppState;
-use crate::views::ChildView;
-
-/// Who changes a child's controls: a parent linked to them, or the service.
-fn actor(principal: &Principal) -> Actor {
-    match &principal.scope {
-        Scope::Parent(parent) => Actor::Parent(parent.clone()),
-        _ => Actor::Service,
-    }
-}
 
 /// `PUT /v1/children/{id}/controls`: daily minutes, bedtime, blocked tags, topics, sources.
 pub(crate) async fn set_controls(
@@ -41,18 +31,8 @@ pub(crate) async fn set_controls(
     JsonBody(controls): JsonBody<Controls>,
 ) -> ApiResult<Response> {
     let id = path_id(segments.get(0), ChildId::parse)?;
-    let by = actor(&principal);
-    let view = state
-        .change_child(&id, false, move |child, policy, now, events, _| {
-            principal.require_admin_or_linked(child)?;
-            events.extend(child.set_controls(controls, by, now));
-            Ok(serde_json::json!({
-                "controls": child.controls,
-                "child": ChildView::new(child, policy, now),
-            }))
-        })
-        .await?;
-    Ok(Json(view).into_response())
+    let (controls, child) = state.set_controls(principal, &id, controls).await?;
+    Ok(Json(serde_json::json!({"controls": controls, "child": child})).into_response())
 }
 
 /// `{"minutes_today": N}`: the minutes the child has used today, their local day.
@@ -104,24 +84,9 @@ pub(crate) async fn reset_profile(
     JsonBody(body): JsonBody<ResetRequest>,
 ) -> ApiResult<Response> {
     let id = path_id(segments.get(0), ChildId::parse)?;
-    let by = match &principal.scope {
-        Scope::Parent(parent) => Actor::Parent(parent.clone()),
-        _ => Actor::Child,
-    };
     state
-        .change_child(&id, false, move |child, policy, now, events, _| {
-            principal.require_admin_or_linked(child)?;
-            events.extend(child.reset_profile(policy, &body.setting, by, now)?.1);
-            Ok(())
-        })
+        .reset_profile(&id, body.setting, Some(principal))
         .await?;
-    state
-        .drifts()
-        .update(state.store(), id.as_str(), |drift| {
-            *drift = Default::default()
-        })
-        .await?;
-    state.drifts().flush(state.store()).await?;
     Ok(Json(serde_json::json!({"reset": true})).into_response())
 }
 
@@ -141,10 +106,11 @@ const ALERT_RECHECK: Duration = Duration::from_secs(5);
 
 /// `GET /v1/parents/{parent}/alerts`: the parent's alerts as server-sent events, each with
 /// its id, resumable with `Last-Event-ID` (or `?after=`) so a reconnecting page misses
-/// nothing. Without either, the stream starts with what happens next.
+/// nothing. Without either, the stream starts with what happens next. Read with the
+/// parent's (or admin) key, or by the parent's own dashboard with its session cookie.
 pub(crate) async fn alerts(
     State(state): State<AppState>,
-    principal: Principal,
+    KeyOrSession(principal): KeyOrSession,
     segments: Segments,
     headers: HeaderMap,
     Query(query): Query<AlertsQuery>,
@@ -209,14 +175,8 @@ pub(crate) async fn alerts(
 
 /// The newest alert's id for a parent (0 when none): a fresh stream starts after it.
 async fn latest_alert(state: &AppState, parent: &str) -> Result<i64, ApiError> {
-    let mut after = 0;
-    loop {
-        let page = state.store().alerts_since(parent, after, 1_000).await?;
-        match page.last() {
-            Some(last) => after = last.seq,
-            None => return Ok(after),
-        }
-    }
+    let newest = state.store().latest_alerts(parent, 1).await?;
+    Ok(newest.first().map_or(0, |alert| alert.seq))
 }
 
 /// `{"url": "https://…"}`.

@@ -1,6 +1,8 @@
 //! The pages over real HTTP: one-time links and their expiry by the server's clock, session
 //! cookies, CSRF refusals, escaping of the policy's texts, and the child's and parent's flows
-//! ending in the same state (and `decide` answer) as the JSON API.
+//! ending in the same state (and `decide` answer) as the JSON API; the parent's controls form
+//! (kept with its mistakes), "reset my recommendations", the dashboard's alerts, and the alert
+//! stream read with a parent's page session (and refused to anyone else's).
 
 use jiff::SignedDuration;
 use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
@@ -432,7 +434,10 @@ async fn a_ten_year_old_asks_the_parent_approves_and_decide_allows() {
         assert!(dashboard.html.contains("kid-10 asked to switch on “Videos picked for you”"), "{}", dashboard.html);
         assert!(dashboard.html.contains(explain), "the exact text the child saw");
         assert!(dashboard.html.contains(ask_adult));
-        assert!(dashboard.html.contains("<!-- issue 7: alerts stream -->"));
+        // The alerts so far, server-rendered, and the stream the script resumes after them.
+        assert!(dashboard.html.contains("You were linked to kid-10."), "{}", dashboard.html);
+        assert!(dashboard.html.contains(r#"data-stream="/v1/parents/mum/alerts""#));
+        assert!(dashboard.html.contains(r#"<script src="/pages/assets/dashboard.js" defer></script>"#));
         let (_, requests) = server.get("/v1/children/kid-10/consent-requests").await;
         let request = &requests["requests"][0];
         let version = request["request"]["text_version"].as_str().unwrap();
@@ -599,7 +604,12 @@ async fn a_parent_sees_and_answers_only_their_own_childrens_requests() {
         .await;
     assert_eq!(status, StatusCode::OK);
     let dashboard = dad.get("/pages/parent").await;
-    assert!(!dashboard.html.contains("kid-b"));
+    assert!(!dashboard.html.contains(r#"id="child-kid-b""#));
+    assert!(
+        dashboard.html.contains("You were unlinked from kid-b."),
+        "{}",
+        dashboard.html
+    );
     assert!(
         dashboard
             .html
@@ -830,5 +840,458 @@ async fn a_child_now_old_enough_keeps_a_parents_consent_as_their_own() {
         !page
             .html
             .contains("You are old enough to decide this yourself now.")
+    );
+}
+
+/// Links `parent` to `child` through the admin API.
+async fn link_parent(server: &Server, child: &str, parent: &str) {
+    let (status, body) = server
+        .call(
+            Method::PUT,
+            &format!("/v1/children/{child}/parents/{parent}"),
+            Some(&server.admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+/// The controls stored for `child`, as the API writes them.
+async fn stored_controls(server: &Server, child: &str) -> serde_json::Value {
+    let (status, export) = server.get(&format!("/v1/children/{child}/export")).await;
+    assert_eq!(status, StatusCode::OK, "{export}");
+    export["stored"]["controls"].clone()
+}
+
+#[tokio::test]
+async fn a_parent_sets_screen_time_bedtime_and_blocks_from_the_dashboard() {
+    on_both("pages controls", |backend: Backend| async move {
+        let server = Server::start(&backend, CLIPSTREAM).await;
+        server.child("kid-10", 10, "GB").await;
+        server.child("kid-other", 10, "GB").await;
+        link_parent(&server, "kid-10", "mum").await;
+        link_parent(&server, "kid-other", "dad").await;
+        let mut mum = parent_browser(&server, "mum").await;
+        let dashboard = mum.get("/pages/parent").await;
+        for text in [
+            "Screen time, bedtime and blocks",
+            "<dt>Daily screen time</dt><dd>No limit</dd>",
+            r#"<label for="daily_minutes-kid-10">Daily screen time, in minutes</label>"#,
+            r#"<label for="bedtime_start-kid-10">From</label>"#,
+            r#"<label for="blocked_topics-kid-10">Blocked topics</label>"#,
+            "Bedtime, in kid-10’s time (Europe/London)",
+        ] {
+            assert!(dashboard.html.contains(text), "{text} in {}", dashboard.html);
+        }
+
+        let saved = mum
+            .post(
+                "/pages/parent/children/kid-10/controls",
+                &[
+                    ("daily_minutes", "60"),
+                    ("bedtime_start", "20:30"),
+                    ("bedtime_end", "07:00"),
+                    ("blocked_tags", "gambling"),
+                    ("blocked_topics", "horror, true crime,"),
+                    ("blocked_sources", ""),
+                ],
+            )
+            .await;
+        assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
+        assert_eq!(
+            saved.location.as_deref(),
+            Some("/pages/parent?saved=kid-10#controls-kid-10")
+        );
+        // The same operation as the API: the same stored controls.
+        assert_eq!(
+            stored_controls(&server, "kid-10").await,
+            json!({"daily_minutes": 60, "bedtime": "20:30-07:00", "blocked_tags": ["gambling"], "blocked_topics": ["horror", "true crime"], "blocked_sources": []})
+        );
+        let page = mum.get(saved.location.as_deref().unwrap()).await;
+        for text in [
+            "Saved. These apply now.",
+            "<dd>60 minutes a day</dd>",
+            "<dd>20:30 to 07:00</dd>",
+            "<dd>horror, true crime</dd>",
+            r#"name="daily_minutes" value="60""#,
+            r#"name="bedtime_start" value="20:30""#,
+            r#"name="blocked_topics" value="horror, true crime""#,
+        ] {
+            assert!(page.html.contains(text), "{text} in {}", page.html);
+        }
+
+        // A bedtime of 25:00: the form comes back as posted, the mistake beside its field;
+        // nothing changes.
+        let refused = mum
+            .post(
+                "/pages/parent/children/kid-10/controls",
+                &[
+                    ("daily_minutes", "90"),
+                    ("bedtime_start", "25:00"),
+                    ("bedtime_end", "07:00"),
+                    ("blocked_topics", "horror, spiders"),
+                ],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.html);
+        for text in [
+            "Nothing was saved. Please check:",
+            r##"<a href="#bedtime_start-kid-10">“25:00” is not a time on the 24-hour clock"##,
+            r#"<p class="field-error" id="bedtime-error-kid-10">“25:00” is not a time"#,
+            r#"name="bedtime_start" value="25:00" aria-invalid="true""#,
+            r#"name="daily_minutes" value="90""#,
+            r#"name="blocked_topics" value="horror, spiders""#,
+        ] {
+            assert!(refused.html.contains(text), "{text} in {}", refused.html);
+        }
+        assert!(!refused.html.contains("Saved. These apply now."));
+        assert_eq!(stored_controls(&server, "kid-10").await["daily_minutes"], 60);
+
+        for (fields, message) in [
+            (
+                vec![("daily_minutes", "lots")],
+                "Enter the minutes as a whole number",
+            ),
+            (vec![("daily_minutes", "5000")], "A day has 1440 minutes"),
+            (
+                vec![("bedtime_start", "20:30")],
+                "Give both a start and an end for bedtime",
+            ),
+            (
+                vec![("bedtime_start", "20:30"), ("bedtime_end", "20:30")],
+                "Bedtime must start and end at different times.",
+            ),
+            (
+                vec![("blocked_sources", &"x".repeat(200))],
+                "Each name can be at most 128 characters long.",
+            ),
+        ] {
+            let refused = mum
+                .post("/pages/parent/children/kid-10/controls", &fields)
+                .await;
+            assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{fields:?}");
+            assert!(refused.html.contains(message), "{message} in {}", refused.html);
+        }
+        assert_eq!(stored_controls(&server, "kid-10").await["daily_minutes"], 60);
+
+        // Forged (no CSRF token): refused, nothing changes.
+        let forged = mum
+            .post_raw(
+                "/pages/parent/children/kid-10/controls",
+                &[("daily_minutes", "1440")],
+            )
+            .await;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.html);
+        assert!(forged.html.contains("That form did not come from this page"));
+        // Another parent's child: refused as the API refuses it, whether or not the form is
+        // right.
+        for minutes in ["30", "lots"] {
+            let other = mum
+                .post(
+                    "/pages/parent/children/kid-other/controls",
+                    &[("daily_minutes", minutes)],
+                )
+                .await;
+            assert_eq!(other.status, StatusCode::FORBIDDEN, "{}", other.html);
+            assert!(!other.html.contains("kid-other</h2>"));
+        }
+        assert_eq!(stored_controls(&server, "kid-other").await, json!({"blocked_tags": [], "blocked_topics": [], "blocked_sources": []}));
+        // A child's session cannot set controls, not even their own.
+        let mut child = child_browser(&server, "kid-10").await;
+        let by_child = child
+            .post(
+                "/pages/parent/children/kid-10/controls",
+                &[("daily_minutes", "1440")],
+            )
+            .await;
+        assert_eq!(by_child.status, StatusCode::FORBIDDEN);
+        assert_eq!(stored_controls(&server, "kid-10").await["daily_minutes"], 60);
+
+        // Emptied: no limit, no bedtime, no blocks.
+        let cleared = mum
+            .post("/pages/parent/children/kid-10/controls", &[])
+            .await;
+        assert_eq!(cleared.status, StatusCode::SEE_OTHER, "{}", cleared.html);
+        assert_eq!(
+            stored_controls(&server, "kid-10").await,
+            json!({"blocked_tags": [], "blocked_topics": [], "blocked_sources": []})
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_child_resets_their_recommendations_in_one_click() {
+    on_both("pages reset", |backend: Backend| async move {
+        let server = Server::start(&backend, CLIPSTREAM).await;
+        server.child("kid-10", 10, "GB").await;
+        server.child("kid-fresh", 10, "GB").await;
+        let (status, body) = server
+            .put(
+                "/v1/children/kid-10/interests",
+                json!({"interests": ["football", "science"]}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let drift = |child: &'static str| {
+            let server = &server;
+            async move {
+                let (_, export) = server.get(&format!("/v1/children/{child}/export")).await;
+                let resets: Vec<serde_json::Value> = export["ledger"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|entry| entry["kind"] == "profile_reset")
+                    .map(|entry| serde_json::from_str(entry["payload"].as_str().unwrap()).unwrap())
+                    .collect();
+                (export["drift"]["state"].clone(), resets)
+            }
+        };
+        let (fresh, _) = drift("kid-fresh").await;
+        let (before, _) = drift("kid-10").await;
+        assert_ne!(before, fresh, "the interests anchor the drift state");
+
+        let mut child = child_browser(&server, "kid-10").await;
+        let page = child.get("/pages/child").await;
+        assert!(
+            page.html
+                .contains(r#"action="/pages/child/settings/recommend-videos/reset""#),
+            "{}",
+            page.html
+        );
+        assert!(
+            !page
+                .html
+                .contains("/pages/child/settings/remember-subtitles/reset"),
+            "only recommendations and feeds are reset"
+        );
+        assert!(!page.html.contains("disabled aria-describedby=\"reset-note"));
+
+        // Without the CSRF token: refused, nothing reset.
+        let forged = child
+            .post_raw("/pages/child/settings/recommend-videos/reset", &[])
+            .await;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN);
+        let (still, resets) = drift("kid-10").await;
+        assert_eq!(still, before);
+        assert!(resets.is_empty());
+
+        // One click: the drift state is cleared and the service is told (a profile_reset
+        // event, as `POST /v1/children/{id}/profile-reset` writes); the setting stays off.
+        let reset = child
+            .post("/pages/child/settings/recommend-videos/reset", &[])
+            .await;
+        assert_eq!(reset.status, StatusCode::SEE_OTHER, "{}", reset.html);
+        assert_eq!(
+            reset.location.as_deref(),
+            Some("/pages/child?notice=reset#s-recommend-videos")
+        );
+        let (after, resets) = drift("kid-10").await;
+        assert_eq!(after, fresh, "anchor and window cleared");
+        assert_eq!(resets.len(), 1, "{resets:?}");
+        assert_eq!(resets[0]["purpose"], "recommend-videos");
+        assert_eq!(resets[0]["by"], json!({"kind": "child"}));
+        assert_eq!(
+            reason(&server.decide("kid-10", "recommend-videos").await),
+            "setting_off"
+        );
+        let page = child.get(reset.location.as_deref().unwrap()).await;
+        assert!(
+            page.html.contains("Your recommendations start afresh."),
+            "{}",
+            page.html
+        );
+        // An unknown setting is refused as the API refuses it.
+        let unknown = child
+            .post("/pages/child/settings/no-such-thing/reset", &[])
+            .await;
+        assert!(unknown.status.is_client_error(), "{}", unknown.status);
+    })
+    .await;
+}
+
+/// Opens `parent`'s alert stream as a browser page would: with a session cookie (and no key).
+async fn stream_with_cookie(
+    server: &Server,
+    parent: &str,
+    cookie: Option<&str>,
+    extra: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut request = server
+        .client
+        .get(format!("{}/v1/parents/{parent}/alerts", server.base));
+    if let Some(cookie) = cookie {
+        request = request.header(COOKIE, cookie);
+    }
+    for (name, value) in extra {
+        request = request.header(*name, *value);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_alert_stream_takes_the_parents_own_page_session() {
+    on_both("pages stream", |backend: Backend| async move {
+        let server = Server::start(&backend, CLIPSTREAM).await;
+        server.child("kid-10", 10, "GB").await;
+        server.child("kid-dad", 10, "GB").await;
+        link_parent(&server, "kid-10", "mum").await;
+        link_parent(&server, "kid-dad", "dad").await;
+        let mum = parent_browser(&server, "mum").await;
+        let dad = parent_browser(&server, "dad").await;
+        let child = child_browser(&server, "kid-10").await;
+        let mum_cookie = mum.cookie.clone().unwrap();
+
+        // Mum's own dashboard session reads her stream, resuming as the page does.
+        let response = stream_with_cookie(
+            &server,
+            "mum",
+            Some(&mum_cookie),
+            &[("sec-fetch-site", "same-origin")],
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/event-stream")
+        );
+        let mut alerts = crate::support::AlertStream::from_response(response);
+        let intervention = server.request_on("kid-10", "recommend-videos").await;
+        server.acknowledge(&intervention).await;
+        let changed = alerts.next().await;
+        assert_eq!(changed.event, "setting_changed");
+        let requested = alerts.next().await;
+        assert_eq!(requested.event, "consent_requested");
+        assert_eq!(requested.data["child"], "kid-10");
+
+        let refusal = |response: reqwest::Response| async move {
+            let status = response.status();
+            let body: serde_json::Value = response.json().await.unwrap();
+            (
+                status,
+                body["error"]["code"].as_str().unwrap_or("").to_owned(),
+            )
+        };
+        // Another parent's session, and a child's: refused.
+        let (status, code) =
+            refusal(stream_with_cookie(&server, "mum", dad.cookie.as_deref(), &[]).await).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (StatusCode::FORBIDDEN, "forbidden")
+        );
+        let (status, code) =
+            refusal(stream_with_cookie(&server, "mum", child.cookie.as_deref(), &[]).await).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (StatusCode::FORBIDDEN, "forbidden")
+        );
+        // Mum's session, sent by another site's page: refused.
+        let (status, _) = refusal(
+            stream_with_cookie(
+                &server,
+                "mum",
+                Some(&mum_cookie),
+                &[("sec-fetch-site", "cross-site")],
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        // Nothing at all, or a cookie that is no session: 401.
+        for cookie in [None, Some("ward_session=not-a-session")] {
+            let (status, code) =
+                refusal(stream_with_cookie(&server, "mum", cookie, &[]).await).await;
+            assert_eq!(
+                (status, code.as_str()),
+                (StatusCode::UNAUTHORIZED, "unauthorized")
+            );
+        }
+        // A key is judged alone: a bad one is refused even beside a good session cookie, and
+        // a good key for another parent does not borrow the cookie's parent.
+        let (status, code) = refusal(
+            stream_with_cookie(
+                &server,
+                "mum",
+                Some(&mum_cookie),
+                &[("authorization", "Bearer ward_0000000000000000_00")],
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(
+            (status, code.as_str()),
+            (StatusCode::UNAUTHORIZED, "invalid_key")
+        );
+        let dads_key = server.key("parent:dad").await;
+        let (status, _) = refusal(
+            stream_with_cookie(
+                &server,
+                "mum",
+                Some(&mum_cookie),
+                &[("authorization", &format!("Bearer {dads_key}"))],
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        // A session that ended no longer reads the stream.
+        server.clock.advance(SignedDuration::from_hours(9));
+        let (status, _) =
+            refusal(stream_with_cookie(&server, "mum", Some(&mum_cookie), &[]).await).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_dashboard_lists_the_latest_alerts_in_words_and_serves_its_script() {
+    let server = Server::start(&Backend::Sqlite, CLIPSTREAM).await;
+    server.child("kid-10", 10, "GB").await;
+    link_parent(&server, "kid-10", "mum").await;
+    let intervention = server.request_on("kid-10", "recommend-videos").await;
+    server.acknowledge(&intervention).await;
+    let mut mum = parent_browser(&server, "mum").await;
+    let page = mum.get("/pages/parent").await;
+    let newest = page.html.find("kid-10 asked to switch on “Videos picked for you”. It stays off until a parent answers.").expect("the request's alert");
+    let older = page
+        .html
+        .find("kid-10’s “Videos picked for you” is now waiting for a parent.")
+        .expect("the setting's alert");
+    let oldest = page
+        .html
+        .find("You were linked to kid-10.")
+        .expect("the link's alert");
+    assert!(newest < older && older < oldest, "newest first");
+    // The stream resumes after the newest shown.
+    let stream_after = page
+        .html
+        .split(r#"data-after=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let newest_id = page.html[..newest]
+        .rsplit(r#"id="alert-"#)
+        .next()
+        .and_then(|rest| rest.split('"').next())
+        .unwrap();
+    assert_eq!(stream_after, newest_id);
+    assert!(page.html.contains(r#"role="status" aria-live="polite""#));
+
+    // The script is a file of this server, allowed by the page's policy; no inline script.
+    let script = mum.get("/pages/assets/dashboard.js").await;
+    assert_eq!(script.status, StatusCode::OK);
+    assert_eq!(script.content_type, "text/javascript; charset=utf-8");
+    assert!(script.html.contains("new EventSource("));
+    let csp = page.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    assert!(csp.contains("connect-src 'self'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(page.html.matches("<script").count(), 1);
+    assert!(
+        page.html
+            .contains(r#"<script src="/pages/assets/dashboard.js" defer></script>"#)
     );
 }

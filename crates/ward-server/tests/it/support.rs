@@ -296,6 +296,14 @@ impl Server {
 }
 
 impl AlertStream {
+    /// A stream already opened (with whatever credentials the test chose).
+    pub(crate) fn from_response(response: reqwest::Response) -> Self {
+        Self {
+            response,
+            buffer: String::new(),
+        }
+    }
+
     /// The next event, waiting at most ten seconds for it.
     pub(crate) async fn next(&mut self) -> SseEvent {
         tokio::time::timeout(std::time::Duration::from_secs(10), self.next_event())

@@ -6,7 +6,8 @@ use ward_core::compiled::CompiledPolicy;
 use ward_core::ids::{ChildId, ParentId};
 use ward_core::settings::Child;
 use ward_store::{
-    AnyStore, ChildWrite, LedgerEvent, NewPageSession, PageKind, PageLinkRecord, Redemption, Store,
+    AnyStore, ChildWrite, LedgerEvent, NewAlert, NewPageSession, PageKind, PageLinkRecord,
+    Redemption, Store,
 };
 
 use crate::tamper::tamper;
@@ -266,6 +267,62 @@ async fn erasing_a_child_ends_their_page_links_and_sessions() {
                 .is_none()
         );
         assert!(store.page_link("hash-other").await.unwrap().is_some());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_parents_latest_alerts_come_newest_first() {
+    on_both("latest alerts", |store, _| async move {
+        let policy = policy();
+        let now = at("2026-01-10T10:00:00Z");
+        let id = child_id("kid-a");
+        store
+            .write_child(&id, 1, create(&policy, &id, now))
+            .await
+            .unwrap();
+        // Each link alerts every parent linked by then (the core's rule), as the server writes
+        // them: with their cause.
+        for who in ["mum", "dad", "gran"] {
+            let stored = store.child(&id).await.unwrap().unwrap();
+            let mut child = Child::from_document(stored.document, &policy, now);
+            let (_, events) = child.link_parent(parent(who), now).unwrap();
+            let alerts = ward_core::alerts::alerts(&child, &events)
+                .into_iter()
+                .map(|alert| NewAlert {
+                    event: alert.event,
+                    kind: alert.kind.as_str().to_owned(),
+                    parents: alert.parents.iter().map(ToString::to_string).collect(),
+                    body: serde_json::json!({"linked": who}),
+                })
+                .collect();
+            let document = child.to_document(&policy);
+            store
+                .write_child(&id, 1, move |_| {
+                    Ok::<_, String>((
+                        ChildWrite {
+                            document: Some(document),
+                            events: events.iter().map(LedgerEvent::from).collect(),
+                            alerts,
+                            ..ChildWrite::default()
+                        },
+                        (),
+                    ))
+                })
+                .await
+                .unwrap();
+        }
+        let all = store.alerts_since("mum", 0, 100).await.unwrap();
+        assert_eq!(all.len(), 3, "{all:?}");
+        let mut newest_first = all.clone();
+        newest_first.reverse();
+        assert_eq!(store.latest_alerts("mum", 10).await.unwrap(), newest_first);
+        let latest = store.latest_alerts("mum", 2).await.unwrap();
+        assert_eq!(latest, newest_first[..2]);
+        assert!(latest[0].body.contains(r#""linked":"gran""#), "{latest:?}");
+        assert!(latest[0].seq > latest[1].seq);
+        assert_eq!(store.latest_alerts("gran", 10).await.unwrap().len(), 1);
+        assert!(store.latest_alerts("nobody", 10).await.unwrap().is_empty());
     })
     .await;
 }
