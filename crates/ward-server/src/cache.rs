@@ -234,6 +234,19 @@ mod tests {
     }
 
     #[test]
+    fn a_cached_child_is_a_few_hundred_bytes() {
+        // What one cache entry holds inline (the settings' slots and any blocks are on the
+        // heap beside it: 12 bytes a setting). Printed for docs/benchmarks.md.
+        let inline = std::mem::size_of::<HotChild>() + std::mem::size_of::<Cached>();
+        eprintln!(
+            "HotChild {} bytes, Cached {} bytes",
+            std::mem::size_of::<HotChild>(),
+            std::mem::size_of::<Cached>()
+        );
+        assert!(inline <= 512, "{inline}");
+    }
+
+    #[test]
     fn a_suspended_cache_serves_and_keeps_nothing() {
         let cache = ChildCache::default();
         cache.put("kid", cache.epoch("kid"), known(1));

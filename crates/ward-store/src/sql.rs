@@ -846,7 +846,7 @@ macro_rules! sql_backend {
                 )
                 .bind(crate::tx::micros(now))
                 .bind(limit)
-                .fetch_all(self.writer())
+                .fetch_all(self.reader())
                 .await?;
                 Ok(rows
                     .into_iter()
