@@ -26,21 +26,26 @@ DB="$WORK/ward.db"
 ADMIN=$("$WARD" keys create --scope admin --label load --database "$DB" 2>/dev/null)
 DECIDE=$("$WARD" keys create --scope decide --label load --database "$DB" 2>/dev/null)
 
-start() { # start NAME CMD...: runs CMD, waits for its "listening on" line, prints the URL
+start() { # start NAME CMD...: runs CMD in the background, waits for its "listening on"
+  # line and sets URL. Not called in $(…): the server would hold the substitution's pipe
+  # open (and its pid would be lost to the subshell).
   local name=$1; shift
-  "$@" 2> "$WORK/$name.log" &
+  "$@" > "$WORK/$name.out" 2> "$WORK/$name.log" &
   PIDS+=($!)
+  URL=
   for _ in $(seq 1 200); do
-    url=$(grep -o 'listening on http://[0-9.:]*' "$WORK/$name.log" | head -1 | sed 's/listening on //') || true
-    [ -n "${url:-}" ] && { echo "$url"; return; }
+    URL=$(grep -o 'listening on http://[0-9.:]*' "$WORK/$name.log" | head -1 | sed 's/listening on //') || true
+    [ -n "$URL" ] && return
     sleep 0.05
   done
   echo "$name did not start:" >&2; cat "$WORK/$name.log" >&2; exit 1
 }
 
-WARD_URL=$(WARD_LOG=warn start ward "$WARD" serve --policy examples/clipstream.toml --database "$DB" \
-  --listen 127.0.0.1:0 --no-bootstrap-key)
-BARE_URL=$(start bare "$BARE" 127.0.0.1:0)
+WARD_LOG=warn start ward "$WARD" serve --policy examples/clipstream.toml --database "$DB" \
+  --listen 127.0.0.1:0 --no-bootstrap-key
+WARD_URL=$URL
+start bare "$BARE" 127.0.0.1:0
+BARE_URL=$URL
 
 # Seed children in every state the decision table cares about: ages 6 to 17 and unknown.
 python3 - "$WARD_URL" "$ADMIN" "$CHILDREN" <<'PY'
@@ -69,6 +74,23 @@ purposes = ["recommend-videos", "remember-subtitles", "estimate-age"]
 print(json.dumps({"requests": [{"child": f"kid-{i % n}", "purpose": purposes[i % 3]} for i in range(1000)]}))
 PY
 
+# One call of each kind to each server first: anything but a 200 stops the run.
+echo '{"child":"kid-1","purpose":"recommend-videos","data":[],"context":{"gpc":false}}' > "$WORK/one.json"
+python3 - "$DECIDE" "$WORK/one.json" "$WORK/batch.json" "$BARE_URL" "$WARD_URL" <<'PY'
+import sys, urllib.request
+token, one, batch, urls = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+for base in urls:
+    for path, file in [("/v1/decide", one), ("/v1/decide/batch", batch)]:
+        req = urllib.request.Request(base + path, data=open(file, "rb").read(), method="POST",
+            headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req) as answer:
+                body = answer.read()
+        except urllib.error.HTTPError as error:
+            sys.exit(f"{base}{path} answered {error.code}: {error.read()[:300]!r}")
+        print(f"{base}{path}: 200, {len(body)} bytes: {body[:90].decode()}…", file=sys.stderr)
+PY
+
 run() { # run URL SCRIPT: prints "rps p50 p99"
   WARD_TOKEN=$DECIDE WARD_CHILDREN=$CHILDREN WARD_BATCH_FILE="$WORK/batch.json" \
     wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_EACH}s" --latency -s "$2" "$1" > "$WORK/wrk.out"
@@ -76,7 +98,11 @@ run() { # run URL SCRIPT: prints "rps p50 p99"
   rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.out")
   p50=$(awk '$1=="50%" {print $2}' "$WORK/wrk.out")
   p99=$(awk '$1=="99%" {print $2}' "$WORK/wrk.out")
-  if grep -q "Non-2xx" "$WORK/wrk.out"; then grep "Non-2xx" "$WORK/wrk.out" >&2; fi
+  # Any answer other than 2xx, or any socket error, makes the figure meaningless: reported,
+  # and the run fails at the end.
+  if grep -qE "Non-2xx|Socket errors" "$WORK/wrk.out"; then
+    grep -E "Non-2xx|Socket errors" "$WORK/wrk.out" | sed "s|^|$1 $2: |" | tee -a "$WORK/errors" >&2
+  fi
   echo "$rps $p50 $p99"
 }
 
@@ -102,3 +128,8 @@ w, b, wb, bb = map(float, sys.argv[1:])
 print(f"ward / bare, decide: {w / b:.2f}")
 print(f"ward batch: {wb * 1000:,.0f} decisions/s ({wb / bb:.2f} of the bare handler's batch rate)")
 PY
+if [ -s "$WORK/errors" ]; then
+  echo "NOT VALID: some answers were not 2xx, or sockets failed:" >&2
+  cat "$WORK/errors" >&2
+  exit 1
+fi
