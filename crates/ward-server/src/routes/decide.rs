@@ -55,12 +55,13 @@ struct BatchResponse {
     decisions: Vec<Decision>,
 }
 
-/// Decides one request; `data` is scratch space reused across a batch.
+/// Decides one request at `now`; `data` is scratch space reused across a batch.
 async fn decide_request(
     state: &AppState,
     active: &Active,
     request: &DecideRequest<'_>,
     data: &mut Vec<DataRef>,
+    now: jiff::Timestamp,
 ) -> Result<Decision, ApiError> {
     if request.child.is_empty() {
         return Err(ApiError::new(Code::InvalidBody, "`child` cannot be empty"));
@@ -77,7 +78,7 @@ async fn decide_request(
             data,
             gpc: request.context.gpc,
         },
-        state.now(),
+        now,
     );
     state.metrics().decision(decision.reason);
     Ok(decision)
@@ -92,7 +93,7 @@ pub(crate) async fn decide(
     principal.require_decide()?;
     let request: DecideRequest<'_> = parse(&body)?;
     let active = state.active();
-    let decision = decide_request(&state, &active, &request, &mut Vec::new()).await?;
+    let decision = decide_request(&state, &active, &request, &mut Vec::new(), state.now()).await?;
     Ok(Json(decision).into_response())
 }
 
@@ -116,8 +117,11 @@ pub(crate) async fn decide_batch(
     let active = state.active();
     let mut data = Vec::new();
     let mut decisions = Vec::with_capacity(batch.requests.len());
+    // One moment for the whole batch: the clock is read once, and every answer in it is
+    // for the same instant.
+    let now = state.now();
     for request in &batch.requests {
-        decisions.push(decide_request(&state, &active, request, &mut data).await?);
+        decisions.push(decide_request(&state, &active, request, &mut data, now).await?);
     }
     Ok(Json(BatchResponse { decisions }).into_response())
 }
