@@ -199,3 +199,52 @@ async fn parents_are_linked_and_listed_from_the_command_line() {
     let never_served = ward(&["parents", "list", "kid-1", "--database", &fresh]);
     assert!(String::from_utf8_lossy(&never_served.stderr).contains("run `ward serve"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_the_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("ward.db").display().to_string();
+    let policy = dir.path().join("ward.toml");
+    let original = std::fs::read_to_string(repo_root().join("examples/clipstream.toml")).unwrap();
+    std::fs::write(&policy, &original).unwrap();
+    let token = admin_key(&database);
+    let server = Serving::start(&database, &policy);
+    let generation = || async {
+        let body: serde_json::Value = reqwest::Client::new()
+            .get(format!("{}/v1/policy", server.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["generation"].as_i64().unwrap()
+    };
+    let hangup = || {
+        let status = std::process::Command::new("kill")
+            .args(["-HUP", &server.process.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    assert_eq!(generation().await, 1);
+    // A changed policy: SIGHUP loads it as generation 2. (A policy with errors is refused by
+    // the same reload; `policy.rs` in ward-server's tests shows that through the admin route.)
+    std::fs::write(
+        &policy,
+        original.replace("Videos picked for you", "Videos chosen for you"),
+    )
+    .unwrap();
+    hangup();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while generation().await != 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "SIGHUP did not reload the policy"
+        );
+        tokio::task::yield_now().await;
+    }
+    let verified = ward(&["ledger", "verify", "--database", &database]);
+    assert_eq!(verified.status.code(), Some(0));
+}
