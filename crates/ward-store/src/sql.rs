@@ -33,6 +33,22 @@ pub(crate) fn entry_from_row(row: EntryRow) -> crate::LedgerEntry {
     }
 }
 
+/// Child ids read back from a one-column query; one that no longer parses is `Corrupt`.
+pub(crate) fn child_ids(
+    what: &'static str,
+    rows: Vec<(String,)>,
+) -> Result<Vec<ward_core::ids::ChildId>, crate::StoreError> {
+    rows.into_iter()
+        .map(|(id,)| {
+            ward_core::ids::ChildId::parse(&id).map_err(|error| crate::StoreError::Corrupt {
+                what,
+                reason: error.to_string(),
+                id,
+            })
+        })
+        .collect()
+}
+
 pub(crate) const ENTRY_COLUMNS: &str =
     "seq, at_us, child_id, kind, payload, payload_hash, prev_hash, entry_hash, erased";
 
@@ -525,17 +541,7 @@ macro_rules! sql_backend {
                 .bind(limit)
                 .fetch_all(self.reader())
                 .await?;
-                ids.into_iter()
-                    .map(|(id,)| {
-                        ward_core::ids::ChildId::parse(&id).map_err(|error| {
-                            crate::StoreError::Corrupt {
-                                what: "child",
-                                id: id.clone(),
-                                reason: error.to_string(),
-                            }
-                        })
-                    })
-                    .collect()
+                crate::sql::child_ids("child", ids)
             }
 
             async fn write_child<T, E, F>(
@@ -1000,17 +1006,7 @@ macro_rules! sql_backend {
                 .bind(parent.as_str())
                 .fetch_all(self.reader())
                 .await?;
-                ids.into_iter()
-                    .map(|(id,)| {
-                        ward_core::ids::ChildId::parse(&id).map_err(|error| {
-                            crate::StoreError::Corrupt {
-                                what: "parent link",
-                                id: id.clone(),
-                                reason: error.to_string(),
-                            }
-                        })
-                    })
-                    .collect()
+                crate::sql::child_ids("parent link", ids)
             }
 
             async fn create_page_link(
