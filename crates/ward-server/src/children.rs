@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use ward_core::compiled::CompiledPolicy;
-use ward_core::ids::{ChildId, ParentId};
+use ward_core::ids::ChildId;
 use ward_core::settings::{Child, ConsentGiver, ConsentRequest, Event, EventKind, Intervention};
 use ward_store::{
     ChildWrite, LedgerEvent, NewAlert, RequestRow, RequestStatus, Store, StoredChild, WriteError,
@@ -20,7 +20,6 @@ use ward_store::{
 use crate::cache::{Cached, HotChild};
 use crate::error::ApiError;
 use crate::state::{Active, AppState};
-use crate::views::ChildView;
 
 /// Why a stored child could not be read under the policy in force.
 enum Refusal {
@@ -244,33 +243,6 @@ impl AppState {
                 }
             }
         }
-    }
-
-    /// Links a parent (the service vouches for them): the child is supervised, and waiting
-    /// consent requests now reach the parent.
-    pub async fn link_parent(
-        &self,
-        child: &ChildId,
-        parent: ParentId,
-    ) -> Result<ChildView, ApiError> {
-        self.change_child(child, false, move |child, policy, now, events, _| {
-            events.extend(child.link_parent(parent, now)?.1);
-            Ok(ChildView::new(child, policy, now))
-        })
-        .await
-    }
-
-    /// Unlinks a parent.
-    pub async fn unlink_parent(
-        &self,
-        child: &ChildId,
-        parent: ParentId,
-    ) -> Result<ChildView, ApiError> {
-        self.change_child(child, false, move |child, policy, now, events, _| {
-            events.extend(child.unlink_parent(&parent, now)?.1);
-            Ok(ChildView::new(child, policy, now))
-        })
-        .await
     }
 
     /// Writes whatever time has done to a stored child (expired requests, birthdays) and

@@ -8,8 +8,8 @@
 //! The pages children and parents see (`/pages/…`, server-rendered HTML) are served here
 //! too, from `pages`.
 //!
-//! Not for sending alerts yet (a later issue), and not a library API for `decide` (embed
-//! `ward-core` for that).
+//! Not a library API for `decide` (embed `ward-core` for that), and no rule of the Code lives
+//! here: which events alert whom, the feed guard and the controls are `ward-core`'s.
 
 pub mod auth;
 pub mod body;
@@ -35,8 +35,6 @@ pub const MAX_BODY_BYTES: usize = 4 << 20;
 
 /// The OpenAPI document, served at `/v1/openapi.json`.
 pub const OPENAPI: &str = include_str!("openapi.json");
-
-pub use routes::new_webhook;
 
 /// The API as an axum router.
 pub fn app(state: AppState) -> axum::Router {

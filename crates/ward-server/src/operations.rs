@@ -1,8 +1,9 @@
 //! The operations on a child that the JSON API (`routes`) and the pages (`pages`) both
 //! perform, written once: switching a setting on (the intervention) or off, acknowledging an
-//! intervention, confirming a consent, location and profile, a parent's answer to a
-//! consent request, the parental controls, and "reset my recommendations". Each runs the core's state machine through [`AppState::change_child`]
-//! and returns what happened; the caller turns that into JSON or HTML.
+//! intervention, confirming a consent, location and profile, linking parents, a parent's
+//! answer to a consent request, the parental controls, and "reset my recommendations". Each
+//! runs the core's state machine through [`AppState::change_child`] and returns what
+//! happened; the caller (a route, a page, `ward parents`) turns that into JSON, HTML or text.
 //!
 //! Not for authentication (callers check who may do what, except where the rule is part of
 //! the operation: only a linked parent answers a request) and not for HTTP shapes.
@@ -181,6 +182,33 @@ impl AppState {
             .await?;
         self.drifts().flush(self.store()).await?;
         Ok(())
+    }
+
+    /// Links a parent (the service vouches for them): the child is supervised, and waiting
+    /// consent requests now reach the parent.
+    pub async fn link_parent(
+        &self,
+        child: &ChildId,
+        parent: ParentId,
+    ) -> Result<ChildView, ApiError> {
+        self.change_child(child, false, move |child, policy, now, events, _| {
+            events.extend(child.link_parent(parent, now)?.1);
+            Ok(ChildView::new(child, policy, now))
+        })
+        .await
+    }
+
+    /// Unlinks a parent.
+    pub async fn unlink_parent(
+        &self,
+        child: &ChildId,
+        parent: ParentId,
+    ) -> Result<ChildView, ApiError> {
+        self.change_child(child, false, move |child, policy, now, events, _| {
+            events.extend(child.unlink_parent(&parent, now)?.1);
+            Ok(ChildView::new(child, policy, now))
+        })
+        .await
     }
 
     /// A child a principal may see: admin, or a parent linked to them. A parent asking about

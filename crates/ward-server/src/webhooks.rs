@@ -17,7 +17,9 @@ use std::time::Duration;
 use hmac::{Hmac, KeyInit, Mac};
 use jiff::{SignedDuration, Timestamp};
 use sha2::Sha256;
-use ward_store::{DeliveryRecord, OutboxItem, Store};
+use ward_store::{DeliveryRecord, OutboxItem, Store, WebhookRecord};
+
+use crate::error::{ApiError, Code};
 
 use crate::state::AppState;
 
@@ -34,6 +36,29 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 const LEASE: SignedDuration = SignedDuration::from_secs(60);
 /// Items taken per round.
 const BATCH: i64 = 64;
+
+/// A new endpoint for `url` with a fresh id and secret.
+pub fn new_webhook(url: &str, now: jiff::Timestamp) -> Result<WebhookRecord, ApiError> {
+    let well_formed = (url.starts_with("https://") || url.starts_with("http://"))
+        && url.len() <= 2_048
+        && reqwest::Url::parse(url).is_ok_and(|parsed| parsed.host().is_some());
+    if !well_formed {
+        return Err(ApiError::new(
+            Code::InvalidBody,
+            format!("`{url}` is not an http(s) URL ward can POST to"),
+        ));
+    }
+    let random = |n| {
+        crate::auth::random_hex(n).map_err(|error| ApiError::internal("randomness failed", &error))
+    };
+    Ok(WebhookRecord {
+        id: format!("wh_{}", random(8)?),
+        url: url.to_owned(),
+        secret: format!("whsec_{}", random(32)?),
+        created_at: now,
+        disabled_at: None,
+    })
+}
 
 /// The signature of `body` at `timestamp` under `secret`: `v1=<hex>`.
 pub fn sign(secret: &str, timestamp: i64, body: &str) -> String {

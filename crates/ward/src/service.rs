@@ -411,7 +411,7 @@ pub(crate) fn webhooks(command: Webhooks) -> Result<ExitCode, String> {
                 database,
             } => {
                 let store = open(&database).await?;
-                let webhook = ward_server::new_webhook(&url, jiff::Timestamp::now())
+                let webhook = ward_server::webhooks::new_webhook(&url, jiff::Timestamp::now())
                     .map_err(|error| error.message)?;
                 let (id, secret) = (webhook.id.clone(), webhook.secret.clone());
                 store

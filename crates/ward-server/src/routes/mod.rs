@@ -1,8 +1,9 @@
 //! The HTTP API of `RUNTIME.md`, version 1: the router, the fallbacks that keep every error
 //! JSON (HTML under `/pages`), and the middleware that counts and logs requests. Handlers are
-//! grouped by what they serve: `children` (a child's life), `decide` (the hot path), `admin`
-//! (keys, policy, ledger, health), `links` (the pages' one-time links); the pages' own routes
-//! are merged in from `crate::pages`.
+//! grouped by what they serve: `children` (a child's life), `decide` (the hot path), `feed`
+//! (the feed guard), `parental` (controls, usage, alerts, webhooks), `admin` (keys, policy,
+//! ledger, health), `links` (the pages' one-time links); the pages' own routes are merged in
+//! from `crate::pages`.
 
 mod admin;
 mod children;
@@ -10,7 +11,6 @@ mod decide;
 mod feed;
 mod parental;
 
-pub use parental::new_webhook;
 mod links;
 
 use std::time::Instant;

@@ -15,10 +15,10 @@ use futures_util::Stream;
 use serde::Deserialize;
 use ward_core::controls::Controls;
 use ward_core::ids::{ChildId, ParentId};
-use ward_store::{AlertRecord, Store, WebhookRecord};
+use ward_store::{AlertRecord, Store};
 
 use super::{Segments, path_id};
-use crate::auth::{KeyOrSession, Principal, random_hex};
+use crate::auth::{KeyOrSession, Principal};
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::state::AppState;
@@ -193,31 +193,10 @@ pub(crate) async fn create_webhook(
     JsonBody(body): JsonBody<NewWebhook>,
 ) -> ApiResult<Response> {
     principal.require_admin()?;
-    let webhook = new_webhook(&body.url, state.now())?;
+    let webhook = crate::webhooks::new_webhook(&body.url, state.now())?;
     let view = serde_json::json!({"id": webhook.id, "url": webhook.url, "secret": webhook.secret});
     state.store().create_webhook(webhook).await?;
     Ok((StatusCode::CREATED, Json(view)).into_response())
-}
-
-/// A new endpoint for `url` with a fresh id and secret.
-pub fn new_webhook(url: &str, now: jiff::Timestamp) -> Result<WebhookRecord, ApiError> {
-    let well_formed = (url.starts_with("https://") || url.starts_with("http://"))
-        && url.len() <= 2_048
-        && reqwest::Url::parse(url).is_ok_and(|parsed| parsed.host().is_some());
-    if !well_formed {
-        return Err(ApiError::new(
-            Code::InvalidBody,
-            format!("`{url}` is not an http(s) URL ward can POST to"),
-        ));
-    }
-    let random = |n| random_hex(n).map_err(|error| ApiError::internal("randomness failed", &error));
-    Ok(WebhookRecord {
-        id: format!("wh_{}", random(8)?),
-        url: url.to_owned(),
-        secret: format!("whsec_{}", random(32)?),
-        created_at: now,
-        disabled_at: None,
-    })
 }
 
 /// `GET /v1/webhooks`: endpoints, without secrets.

@@ -17,9 +17,9 @@ use jiff::Timestamp;
 use ward_core::compiled::CompiledPolicy;
 use ward_core::ids::ChildId;
 use ward_core::policy::Policy;
-use ward_core::settings::Child;
+use ward_core::settings::{Child, Event};
 use ward_store::test_support::{fresh_schema, postgres_url};
-use ward_store::{AnyStore, ChildWrite, LedgerEvent, StoredChild};
+use ward_store::{AnyStore, ChildWrite, LedgerEvent, Store, StoredChild};
 
 /// Runs `story` on a fresh SQLite file, then on a fresh PostgreSQL schema when configured.
 /// The closure gets the store and its URL (for tests that reach into the database).
@@ -51,6 +51,25 @@ pub(crate) fn at(text: &str) -> Timestamp {
 
 pub(crate) fn child_id(text: &str) -> ChildId {
     ChildId::parse(text).expect("child id")
+}
+
+/// Writes `child` as it now is, with the events that got it there, as the server does after a
+/// core operation.
+pub(crate) async fn save(
+    store: &AnyStore,
+    policy: &CompiledPolicy,
+    child: &Child,
+    events: &[Event],
+) {
+    let write = ChildWrite {
+        document: Some(child.to_document(policy)),
+        events: events.iter().map(LedgerEvent::from).collect(),
+        ..ChildWrite::default()
+    };
+    store
+        .write_child(&child.id, 1, move |_| Ok::<_, String>((write, ())))
+        .await
+        .unwrap();
 }
 
 /// The write that creates `id` (or leaves it), as the server does on first sight.

@@ -11,7 +11,7 @@ use ward_store::{
 };
 
 use crate::tamper::tamper;
-use crate::{at, child_id, create, on_both, policy};
+use crate::{at, child_id, create, on_both, policy, save};
 
 fn parent(text: &str) -> ParentId {
     ParentId::parse(text).unwrap()
@@ -33,20 +33,7 @@ async fn set_parent(
     } else {
         child.unlink_parent(&parent(who), now).unwrap()
     };
-    let document = child.to_document(policy);
-    store
-        .write_child(id, 1, move |_| {
-            Ok::<_, String>((
-                ChildWrite {
-                    document: Some(document),
-                    events: events.iter().map(LedgerEvent::from).collect(),
-                    ..ChildWrite::default()
-                },
-                (),
-            ))
-        })
-        .await
-        .unwrap();
+    save(store, policy, &child, &events).await;
 }
 
 async fn children_of(store: &AnyStore, who: &str) -> Vec<String> {

@@ -10,7 +10,7 @@ use ward_store::{
     WriteError,
 };
 
-use crate::{at, child_id, create, on_both, policy};
+use crate::{at, child_id, create, on_both, policy, save};
 
 #[tokio::test]
 async fn migrations_run_once_and_again_without_harm() {
@@ -237,20 +237,7 @@ async fn erasing_a_child_blanks_their_entries_and_the_ledger_still_verifies() {
             now,
         );
         let events = child.set_geolocation(Toggle::On, now);
-        let document = child.to_document(&policy);
-        store
-            .write_child(&erased, 1, move |_| {
-                Ok::<_, String>((
-                    ChildWrite {
-                        document: Some(document),
-                        events: events.iter().map(LedgerEvent::from).collect(),
-                        ..ChildWrite::default()
-                    },
-                    (),
-                ))
-            })
-            .await
-            .unwrap();
+        save(&store, &policy, &child, &events).await;
 
         let erasure = store
             .erase_child(&erased, now)
