@@ -32,8 +32,10 @@ pub const SIGNATURE_HEADER: &str = "Ward-Signature";
 
 /// How long one attempt may take.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a claimed item is left to its worker before another may take it.
-const LEASE: SignedDuration = SignedDuration::from_secs(60);
+/// How long a claimed item is left to its worker before another may take it: one attempt's
+/// time and a margin. A worker killed mid-attempt (SIGKILL, a crash) leaves its claim behind;
+/// the item is tried again when the lease runs out, so it must not be much longer than that.
+const LEASE: SignedDuration = SignedDuration::from_secs(15);
 /// Items taken per round.
 const BATCH: i64 = 64;
 
