@@ -63,6 +63,12 @@ macro_rules! string_id {
                 Ok(Self(text.to_owned()))
             }
 
+            /// Checks `text` without building the id (for the hot path, which only borrows
+            /// it).
+            pub fn check(text: &str) -> Result<(), $error> {
+                $check(text)
+            }
+
             /// The id as written.
             pub fn as_str(&self) -> &str {
                 &self.0

@@ -266,11 +266,15 @@ impl Principal {
         match &self.scope {
             Scope::Admin => Ok(()),
             Scope::Parent(parent) if child.parents.contains(parent) => Ok(()),
-            _ => Err(self.forbidden(&format!(
-                "`admin` or the scope of a parent linked to `{}`",
-                child.id
-            ))),
+            _ => Err(self.not_this_child()),
         }
+    }
+
+    /// The one refusal for a child this principal may not act on. It is the same whether or
+    /// not the child exists, and names no child, so a caller without access learns nothing
+    /// about which ids exist.
+    pub fn not_this_child(&self) -> ApiError {
+        self.forbidden("`admin` or the scope of a parent linked to the child")
     }
 
     /// A parent's key (answering consent requests: the service itself may not consent for a

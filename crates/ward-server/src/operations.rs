@@ -144,6 +144,7 @@ impl AppState {
             Scope::Parent(parent) => Actor::Parent(parent.clone()),
             _ => Actor::Service,
         };
+        self.authorize_child(&principal, id).await?;
         self.change_child(id, false, move |child, policy, now, events, _| {
             principal.require_admin_or_linked(child)?;
             events.extend(child.set_controls(controls, by, now));
@@ -167,6 +168,9 @@ impl AppState {
             Some(Scope::Parent(parent)) => Actor::Parent(parent.clone()),
             _ => Actor::Child,
         };
+        if let Some(principal) = &principal {
+            self.authorize_child(principal, id).await?;
+        }
         self.change_child(id, false, move |child, policy, now, events, _| {
             if let Some(principal) = &principal {
                 principal.require_admin_or_linked(child)?;
@@ -211,22 +215,68 @@ impl AppState {
         .await
     }
 
-    /// A child a principal may see: admin, or a parent linked to them. A parent asking about
-    /// a child they are not linked to is refused whether or not the child exists.
+    /// Authorises `principal` to act on the child `id` before anything about the child is
+    /// read: admin may act on any id (and then hears `child_not_found` for one never stored);
+    /// a parent only on a child linked to them, by the parent index (written in the same
+    /// transaction as every child write); any other scope on none. An unlinked parent and an
+    /// id that does not exist get the same refusal, which names no child.
+    pub(crate) async fn authorize_child(
+        &self,
+        principal: &Principal,
+        id: &ChildId,
+    ) -> Result<(), ApiError> {
+        match &principal.scope {
+            Scope::Admin => Ok(()),
+            Scope::Parent(parent) if self.store().children_of(parent).await?.contains(id) => Ok(()),
+            Scope::Parent(_) | Scope::Decide => Err(principal.not_this_child()),
+        }
+    }
+
+    /// A child a principal may see: admin, or a parent linked to them ([`Self::authorize_child`]
+    /// first, then the child's own document is checked too).
     pub(crate) async fn visible_child(
         &self,
         principal: &Principal,
         id: &ChildId,
     ) -> Result<Child, ApiError> {
+        self.authorize_child(principal, id).await?;
         match self.load_child(id).await? {
             Some(child) => {
                 principal.require_admin_or_linked(&child)?;
                 Ok(child)
             }
-            None => {
-                principal.require_admin()?;
-                Err(ApiError::child_not_found(id.as_str()))
-            }
+            None if principal.scope == Scope::Admin => Err(ApiError::child_not_found(id.as_str())),
+            None => Err(principal.not_this_child()),
+        }
+    }
+
+    /// The consent request `request_id` as `principal` may see it: admin, any; a parent, only
+    /// one for a child linked to them. For a parent, a request of another's child and one that
+    /// does not exist are the same `consent_request_not_found`; other scopes are refused before
+    /// anything is read.
+    pub(crate) async fn visible_request(
+        &self,
+        principal: &Principal,
+        request_id: &str,
+    ) -> Result<RequestRow, ApiError> {
+        if principal.scope == Scope::Decide {
+            return Err(principal.not_this_child());
+        }
+        let not_found = || {
+            ApiError::new(
+                Code::RequestNotFound,
+                format!("no consent request `{request_id}`"),
+            )
+        };
+        let row = self
+            .store()
+            .request(request_id)
+            .await?
+            .ok_or_else(not_found)?;
+        match self.authorize_child(principal, &row.child).await {
+            Ok(()) => Ok(row),
+            Err(error) if error.code == Code::Forbidden => Err(not_found()),
+            Err(error) => Err(error),
         }
     }
 
@@ -265,12 +315,7 @@ impl AppState {
         request_id: &str,
     ) -> Result<(RequestRow, ParentId), ApiError> {
         let parent = principal.require_a_parent()?.clone();
-        let Some(row) = self.store().request(request_id).await? else {
-            return Err(ApiError::new(
-                Code::RequestNotFound,
-                format!("no consent request `{request_id}`"),
-            ));
-        };
+        let row = self.visible_request(principal, request_id).await?;
         if row.status != RequestStatus::Pending {
             return Err(ApiError::new(
                 Code::RequestNotPending,

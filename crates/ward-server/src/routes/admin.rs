@@ -76,7 +76,7 @@ pub(crate) async fn revoke_key(
     segments: Segments,
 ) -> ApiResult<Response> {
     principal.require_admin()?;
-    let id = segments.get(0);
+    let id = super::ward_id(segments.get(0), "key", "", 16)?;
     if !state.store().revoke_key(id, state.now()).await? {
         return Err(ApiError::new(
             Code::KeyNotFound,

@@ -253,7 +253,7 @@ pub(crate) async fn set_setting(
 ) -> ApiResult<Response> {
     principal.require_admin()?;
     let id = child_id(&segments)?;
-    let setting = segments.get(1).to_owned();
+    let setting = super::setting_id(segments.get(1))?.to_owned();
     Ok(
         match state.switch_setting(&id, setting, body.value).await? {
             Switched::Intervention(intervention) => json(
@@ -274,7 +274,7 @@ pub(crate) async fn confirm_setting(
     principal.require_admin()?;
     let id = child_id(&segments)?;
     let view = state
-        .confirm_setting(&id, segments.get(1).to_owned())
+        .confirm_setting(&id, super::setting_id(segments.get(1))?.to_owned())
         .await?;
     Ok(json(StatusCode::OK, view))
 }
@@ -286,7 +286,8 @@ pub(crate) async fn acknowledge(
     segments: Segments,
 ) -> ApiResult<Response> {
     principal.require_admin()?;
-    let intervention = state.intervention(segments.get(0), None).await?;
+    let intervention_id = super::derived_id(segments.get(0), "intervention")?;
+    let intervention = state.intervention(intervention_id, None).await?;
     let (acknowledged, view) = state.acknowledge_intervention(intervention).await?;
     Ok(match acknowledged {
         Acknowledged::On => json(
@@ -327,7 +328,11 @@ pub(crate) async fn approve(
         parse(&body)?
     };
     let view = state
-        .answer_request(&principal, segments.get(0), Answer::Approve(body.method))
+        .answer_request(
+            &principal,
+            super::derived_id(segments.get(0), "consent request")?,
+            Answer::Approve(body.method),
+        )
         .await?;
     Ok(json(
         StatusCode::OK,
@@ -341,8 +346,13 @@ pub(crate) async fn deny(
     principal: Principal,
     segments: Segments,
 ) -> ApiResult<Response> {
+    principal.require_a_parent()?;
     let view = state
-        .answer_request(&principal, segments.get(0), Answer::Deny)
+        .answer_request(
+            &principal,
+            super::derived_id(segments.get(0), "consent request")?,
+            Answer::Deny,
+        )
         .await?;
     Ok(json(
         StatusCode::OK,
@@ -356,14 +366,8 @@ pub(crate) async fn get_request(
     principal: Principal,
     segments: Segments,
 ) -> ApiResult<Response> {
-    let request_id = segments.get(0);
-    let Some(row) = state.store().request(request_id).await? else {
-        return Err(ApiError::new(
-            Code::RequestNotFound,
-            format!("no consent request `{request_id}`"),
-        ));
-    };
-    state.visible_child(&principal, &row.child).await?;
+    let request_id = super::derived_id(segments.get(0), "consent request")?;
+    let row = state.visible_request(&principal, request_id).await?;
     Ok(json(StatusCode::OK, row))
 }
 

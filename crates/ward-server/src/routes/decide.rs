@@ -11,6 +11,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use ward_core::decide::{DataRef, Decision, Request, decide as decide_one};
+use ward_core::ids::ChildId;
 
 use crate::auth::Principal;
 use crate::body::{RawJson, parse};
@@ -63,9 +64,9 @@ async fn decide_request(
     data: &mut Vec<DataRef>,
     now: jiff::Timestamp,
 ) -> Result<Decision, ApiError> {
-    if request.child.is_empty() {
-        return Err(ApiError::new(Code::InvalidBody, "`child` cannot be empty"));
-    }
+    // Judged as a path id would be: a malformed one is `invalid_id`, never decided.
+    ChildId::check(&request.child)
+        .map_err(|error| ApiError::new(Code::InvalidId, format!("`child`: {error}")))?;
     let child = state.hot_child(&request.child, active).await?;
     let policy = &active.compiled;
     data.clear();
@@ -120,8 +121,14 @@ pub(crate) async fn decide_batch(
     // One moment for the whole batch: the clock is read once, and every answer in it is
     // for the same instant.
     let now = state.now();
-    for request in &batch.requests {
-        decisions.push(decide_request(&state, &active, request, &mut data, now).await?);
+    for (idx, request) in batch.requests.iter().enumerate() {
+        let decision = decide_request(&state, &active, request, &mut data, now)
+            .await
+            .map_err(|mut error| {
+                error.message = format!("`requests[{idx}]`: {}", error.message);
+                error
+            })?;
+        decisions.push(decision);
     }
     Ok(Json(BatchResponse { decisions }).into_response())
 }

@@ -35,6 +35,12 @@ fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::new(Code::InvalidBody, message)
 }
 
+/// A child id in a body, judged as a path id is: a malformed one is `invalid_id`.
+fn body_child_id(text: &str) -> Result<ChildId, ApiError> {
+    ChildId::parse(text)
+        .map_err(|error| ApiError::new(Code::InvalidId, format!("`child`: {error}")))
+}
+
 /// The parent blocks behind a removal, as `tag:…`-style names, for the blocked-content alert.
 fn blocked(outcome: &FeedOutcome) -> (u32, Vec<String>) {
     let mut n_items = 0;
@@ -71,7 +77,7 @@ pub(crate) async fn filter(
             body.items.len()
         )));
     }
-    let child_id = ChildId::parse(&body.child).map_err(|error| invalid(error.to_string()))?;
+    let child_id = body_child_id(&body.child)?;
     let active = state.active();
     let hot = state.hot_child(child_id.as_str(), &active).await?;
     let now = state.now();
@@ -149,9 +155,12 @@ pub(crate) async fn why(
     JsonBody(body): JsonBody<WhyRequest>,
 ) -> ApiResult<Response> {
     principal.require_decide()?;
-    let child_id = ChildId::parse(&body.child).map_err(|error| invalid(error.to_string()))?;
+    let child_id = body_child_id(&body.child)?;
     let active = state.active();
-    let Some(setting) = active.compiled.setting_idx(&body.setting) else {
+    let Some(setting) = active
+        .compiled
+        .setting_idx(super::setting_id(&body.setting)?)
+    else {
         return Err(ApiError::new(
             Code::SettingNotFound,
             format!("no setting `{}` in the policy", body.setting),

@@ -160,6 +160,47 @@ pub(crate) fn path_id<T>(
     parse(text).map_err(|error| ApiError::new(Code::InvalidId, error.to_string()))
 }
 
+/// An id ward made itself, checked before anything is looked up: `prefix` then `n_hex`
+/// lowercase hex digits (interventions and consent requests: 32; keys: 16; webhooks: `wh_`
+/// and 16). A malformed one is `invalid_id`; a well-formed one nobody has is the route's
+/// "not found".
+pub(crate) fn ward_id<'a>(
+    text: &'a str,
+    what: &str,
+    prefix: &str,
+    n_hex: usize,
+) -> Result<&'a str, ApiError> {
+    let well_formed = text.strip_prefix(prefix).is_some_and(|hex| {
+        hex.len() == n_hex
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    });
+    if well_formed {
+        Ok(text)
+    } else {
+        Err(ApiError::new(
+            Code::InvalidId,
+            format!(
+                "`{text}` is not a valid {what} id: ward makes them as `{prefix}` and {n_hex} lowercase hex digits"
+            ),
+        ))
+    }
+}
+
+/// An intervention's or a consent request's id (`ward_core::settings` derives them).
+pub(crate) fn derived_id<'a>(text: &'a str, what: &str) -> Result<&'a str, ApiError> {
+    ward_id(text, what, "", 32)
+}
+
+/// A setting id in a path or a body: kebab-case, checked like every other id (`invalid_id`);
+/// a well-formed one the policy does not have is `setting_not_found`.
+pub(crate) fn setting_id(text: &str) -> Result<&str, ApiError> {
+    ward_core::ids::SettingId::check(text)
+        .map(|()| text)
+        .map_err(|error| ApiError::new(Code::InvalidId, format!("setting: {error}")))
+}
+
 /// A route's path parameters, in order, as text: ids are checked by the handler with
 /// [`path_id`], and a path that does not even decode is `invalid_id`, never axum's plain-text
 /// rejection.

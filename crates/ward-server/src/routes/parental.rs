@@ -84,6 +84,7 @@ pub(crate) async fn reset_profile(
     JsonBody(body): JsonBody<ResetRequest>,
 ) -> ApiResult<Response> {
     let id = path_id(segments.get(0), ChildId::parse)?;
+    super::setting_id(&body.setting)?;
     state
         .reset_profile(&id, body.setting, Some(principal))
         .await?;
@@ -229,7 +230,7 @@ pub(crate) async fn disable_webhook(
     segments: Segments,
 ) -> ApiResult<Response> {
     principal.require_admin()?;
-    let id = segments.get(0);
+    let id = super::ward_id(segments.get(0), "webhook", "wh_", 16)?;
     if !state.store().disable_webhook(id, state.now()).await? {
         return Err(ApiError::new(
             Code::WebhookNotFound,

@@ -2,9 +2,9 @@
 //! stored is harmed.
 
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::support::{Backend, CLIPSTREAM, Server};
+use crate::support::{Backend, CLIPSTREAM, Server, reason};
 
 async fn raw(
     server: &Server,
@@ -89,7 +89,7 @@ async fn each_kind_of_bad_request_gets_its_own_code() {
             "/v1/decide",
             json_type,
             br#"{"child":"","purpose":"x"}"#.to_vec(),
-            case(422, "invalid_body"),
+            case(400, "invalid_id"),
         ),
         (
             Method::POST,
@@ -205,7 +205,7 @@ async fn each_kind_of_bad_request_gets_its_own_code() {
         ),
         (
             Method::POST,
-            "/v1/interventions/nope/acknowledge",
+            "/v1/interventions/0123456789abcdef0123456789abcdef/acknowledge",
             json_type,
             b"{}".to_vec(),
             case(404, "intervention_not_found"),
@@ -274,5 +274,152 @@ async fn a_batch_over_the_limit_is_refused_whole() {
             .as_str()
             .unwrap()
             .contains("at most 10000")
+    );
+}
+
+/// Ids in bodies are judged exactly as ids in paths: a malformed one is `400 invalid_id`
+/// before anything is looked up or decided, a well-formed one nobody has is the route's own
+/// "not found" (or, for `decide`, a never-seen child on the defaults).
+#[tokio::test]
+async fn ids_in_bodies_and_paths_are_judged_alike() {
+    let server = Server::start(&Backend::Sqlite, CLIPSTREAM).await;
+    server.child("kid", 10, "GB").await;
+    let json_type = Some("application/json");
+    let batch = json!({"requests": [
+        {"child": "kid", "purpose": "recommend-videos"},
+        {"child": "not an id", "purpose": "recommend-videos"},
+    ]});
+    let item = json!({"id": "v1", "kind": "video"});
+    let cases: Vec<(Method, &str, Value, &str)> = vec![
+        (
+            Method::POST,
+            "/v1/decide",
+            json!({"child": "not an id", "purpose": "recommend-videos"}),
+            "invalid_id",
+        ),
+        (
+            Method::POST,
+            "/v1/decide",
+            json!({"child": "x".repeat(129), "purpose": "recommend-videos"}),
+            "invalid_id",
+        ),
+        (Method::POST, "/v1/decide/batch", batch, "invalid_id"),
+        (
+            Method::POST,
+            "/v1/feed/filter",
+            json!({"child": "not an id", "items": []}),
+            "invalid_id",
+        ),
+        (
+            Method::POST,
+            "/v1/feed/why",
+            json!({"child": "not an id", "setting": "recommend-videos", "item": item}),
+            "invalid_id",
+        ),
+        (
+            Method::POST,
+            "/v1/feed/why",
+            json!({"child": "kid", "setting": "Not_A_Setting", "item": item}),
+            "invalid_id",
+        ),
+        (
+            Method::POST,
+            "/v1/children/kid/profile-reset",
+            json!({"setting": "Not_A_Setting"}),
+            "invalid_id",
+        ),
+        (
+            Method::POST,
+            "/v1/children/kid/settings/Not_A_Setting",
+            json!({"value": "on"}),
+            "invalid_id",
+        ),
+        (
+            Method::POST,
+            "/v1/children/kid/settings/Not_A_Setting/confirm",
+            json!({}),
+            "invalid_id",
+        ),
+        (
+            Method::POST,
+            "/v1/interventions/not-an-intervention/acknowledge",
+            json!({}),
+            "invalid_id",
+        ),
+        (
+            Method::GET,
+            "/v1/consent-requests/XYZ",
+            Value::Null,
+            "invalid_id",
+        ),
+        (
+            Method::DELETE,
+            "/v1/keys/not-a-key",
+            Value::Null,
+            "invalid_id",
+        ),
+        (
+            Method::DELETE,
+            "/v1/webhooks/not-a-webhook",
+            Value::Null,
+            "invalid_id",
+        ),
+        // Well formed, but nobody has them.
+        (
+            Method::POST,
+            "/v1/children/kid/settings/no-such-setting",
+            json!({"value": "on"}),
+            "setting_not_found",
+        ),
+        (
+            Method::POST,
+            "/v1/interventions/00000000000000000000000000000000/acknowledge",
+            json!({}),
+            "intervention_not_found",
+        ),
+        (
+            Method::GET,
+            "/v1/consent-requests/00000000000000000000000000000000",
+            Value::Null,
+            "consent_request_not_found",
+        ),
+        (
+            Method::DELETE,
+            "/v1/keys/0000000000000000",
+            Value::Null,
+            "key_not_found",
+        ),
+        (
+            Method::DELETE,
+            "/v1/webhooks/wh_0000000000000000",
+            Value::Null,
+            "webhook_not_found",
+        ),
+    ];
+    for (method, path, body, expected) in cases {
+        let label = format!("{method} {path} {body}");
+        let body = (!body.is_null()).then(|| serde_json::to_vec(&body).unwrap());
+        let (_, code) = raw(&server, method, path, json_type, body.unwrap_or_default()).await;
+        assert_eq!(code, expected, "{label}");
+    }
+    // The batch error says which request.
+    let (status, body) = server
+        .post(
+            "/v1/decide/batch",
+            json!({"requests": [{"child": "kid", "purpose": "p"}, {"child": "", "purpose": "p"}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("requests[1]"),
+        "{body}"
+    );
+    // A never-seen, well-formed child is decided on the defaults, not refused.
+    assert_eq!(
+        reason(&server.decide("never-seen", "recommend-videos").await),
+        "setting_off"
     );
 }

@@ -570,7 +570,9 @@ async fn a_parent_sees_and_answers_only_their_own_childrens_requests() {
     let refused = mum
         .post(&format!("/pages/parent/requests/{request_id}/approve"), &[])
         .await;
-    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.html);
+    // To a parent not linked to the child, the request does not exist.
+    assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.html);
+    assert!(!refused.html.contains("kid-b"), "{}", refused.html);
     assert_eq!(
         reason(&server.decide("kid-b", "recommend-videos").await),
         "awaiting_parent"
