@@ -323,8 +323,9 @@ impl FromRequestParts<AppState> for Principal {
 ///
 /// A request with an `Authorization` header is judged by its key alone, as [`Principal`]
 /// judges it: a bad key is refused even when a session cookie comes with it. Without one, the
-/// cookie must hold a live parent's session, sent by a page of this site (a browser's
-/// `Sec-Fetch-Site: cross-site` is refused); a child's session acts for no principal.
+/// cookie must hold a live parent's session, sent by a page of this site (a browser that
+/// says otherwise, by `Sec-Fetch-Site` or `Origin`, is refused: `crate::pages::from_this_site`);
+/// a child's session acts for no principal.
 #[derive(Debug, Clone)]
 pub(crate) struct KeyOrSession(pub(crate) Principal);
 
@@ -344,11 +345,7 @@ impl FromRequestParts<AppState> for KeyOrSession {
                 "send a ward API key as `Authorization: Bearer ward_…`, or sign in to the parent's dashboard",
             ));
         };
-        let cross_site = parts
-            .headers
-            .get("sec-fetch-site")
-            .is_some_and(|value| value.as_bytes() == b"cross-site");
-        if cross_site {
+        if !crate::pages::from_this_site(state, &parts.headers) {
             tracing::info!("forbidden: a page session sent from another site");
             return Err(ApiError::new(
                 Code::Forbidden,

@@ -178,9 +178,19 @@ fn init_logging(format: LogFormat) {
         .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
     let registry = tracing_subscriber::registry().with(filter);
     match format {
-        LogFormat::Text => registry
-            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
-            .init(),
+        LogFormat::Text => {
+            // Colour only on a terminal: a log file or a pipe gets plain text (and `NO_COLOR`
+            // turns it off anywhere).
+            let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
+            registry
+                .with(
+                    tracing_subscriber::fmt::layer()
+                        .with_ansi(colour)
+                        .with_writer(std::io::stderr),
+                )
+                .init()
+        }
         LogFormat::Json => registry
             .with(
                 tracing_subscriber::fmt::layer()

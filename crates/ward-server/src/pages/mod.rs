@@ -20,8 +20,8 @@ mod parent;
 mod render;
 
 use axum::Router;
-use axum::extract::Request;
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -44,7 +44,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
      frame-ancestors 'none'; base-uri 'none'";
 
 /// The pages' routes (merged into the API's router).
-pub(crate) fn router() -> Router<AppState> {
+pub(crate) fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route(
             "/pages/link/{token}",
@@ -75,7 +75,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/pages/child/settings/{setting}/reset", post(child::reset))
         .route("/pages/assets/ward.css", get(stylesheet))
         .route("/pages/assets/dashboard.js", get(dashboard_script))
-        .layer(middleware::from_fn(guard))
+        .layer(middleware::from_fn_with_state(state, guard))
 }
 
 /// True for paths the pages serve (their errors are pages, not JSON).
@@ -93,32 +93,103 @@ pub(crate) fn not_found() -> Response {
     .into_response()
 }
 
-/// Refuses a form posted from another site before any handler runs (the browser says where
-/// a request comes from in `Sec-Fetch-Site`; the CSRF token is checked as well, for browsers
-/// that do not), and adds the headers every page carries: the content security policy, no
-/// framing, no referrer (links carry tokens), no caching of private pages.
-async fn guard(request: Request, next: Next) -> Response {
-    let cross_site = request
-        .headers()
-        .get("sec-fetch-site")
-        .is_some_and(|value| value.as_bytes() == b"cross-site");
-    let mut response = if request.method() == Method::POST && cross_site {
-        access::forged().into_response()
-    } else {
-        next.run(request).await
-    };
-    let headers = response.headers_mut();
-    for (name, value) in [
-        ("content-security-policy", CONTENT_SECURITY_POLICY),
-        ("x-frame-options", "DENY"),
-        ("referrer-policy", "no-referrer"),
-        ("x-content-type-options", "nosniff"),
-    ] {
-        headers.insert(name, HeaderValue::from_static(value));
+/// Refuses a form posted from another site before any handler runs, the sign-in link's
+/// "Continue" included: see [`from_this_site`]. (The CSRF token is checked as well, by every
+/// form with a session.)
+async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if request.method() == Method::POST && !from_this_site(&state, request.headers()) {
+        tracing::info!(
+            path = request.uri().path(),
+            "page form refused: sent from another site"
+        );
+        return access::forged().into_response();
     }
-    headers
-        .entry(header::CACHE_CONTROL)
-        .or_insert(HeaderValue::from_static("no-store"));
+    next.run(request).await
+}
+
+/// False when the browser says a request comes from a page of another site: a
+/// `Sec-Fetch-Site` other than `same-origin` or `none` (a sibling subdomain, `same-site`, is
+/// another site too), or an `Origin` that is not this server's — the `public_url`'s origin
+/// when one is set, else `http(s)://` and the request's `Host`. `Origin: null` (a sandboxed
+/// frame, a redirect chain) is refused. A request with neither header is not from a modern
+/// browser's page and passes; forms still need their CSRF token.
+pub(crate) fn from_this_site(state: &AppState, headers: &HeaderMap) -> bool {
+    let fetch_site_ok = headers
+        .get("sec-fetch-site")
+        .is_none_or(|value| matches!(value.as_bytes(), b"same-origin" | b"none"));
+    let origin_ok = headers.get(header::ORIGIN).is_none_or(|origin| {
+        let Ok(origin) = origin.to_str() else {
+            return false;
+        };
+        match &state.pages().public_url {
+            Some(public) => origin.eq_ignore_ascii_case(origin_of(public)),
+            None => headers
+                .get(header::HOST)
+                .and_then(|host| host.to_str().ok())
+                .is_some_and(|host| {
+                    ["http://", "https://"].iter().any(|scheme| {
+                        origin
+                            .strip_prefix(scheme)
+                            .is_some_and(|rest| rest.eq_ignore_ascii_case(host))
+                    })
+                }),
+        }
+    });
+    fetch_site_ok && origin_ok
+}
+
+/// `scheme://host[:port]` of a URL (everything before the path).
+fn origin_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |idx| idx + 3);
+    match url[after_scheme..].find('/') {
+        Some(idx) => &url[..after_scheme + idx],
+        None => url,
+    }
+}
+
+/// How long browsers remember to use https only (`Strict-Transport-Security`): a year.
+const HSTS: &str = "max-age=31536000";
+
+/// Adds the security headers to every answer, whatever drew it (a page, the pages' 404 and
+/// 405, the API): every answer under `/pages` gets the content security policy, no framing,
+/// no referrer (links carry tokens) and no caching of private pages; every answer gets
+/// `nosniff`, and `Strict-Transport-Security` when ward is reached over https (its
+/// `public_url`).
+pub(crate) async fn security_headers(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let page = is_page_path(request.uri().path());
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    if page {
+        for (name, value) in [
+            ("content-security-policy", CONTENT_SECURITY_POLICY),
+            ("x-frame-options", "DENY"),
+            ("referrer-policy", "no-referrer"),
+        ] {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+        headers
+            .entry(header::CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static("no-store"));
+    }
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    let https = state
+        .pages()
+        .public_url
+        .as_deref()
+        .is_some_and(|url| url.starts_with("https://"));
+    if https {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        );
+    }
     response
 }
 

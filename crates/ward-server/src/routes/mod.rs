@@ -98,11 +98,16 @@ pub(crate) fn router(state: AppState) -> Router {
             "/v1/parents/{parent}/sign-in-link",
             post(links::parent_sign_in_link),
         )
-        .merge(crate::pages::router())
+        .merge(crate::pages::router(state.clone()))
         .route_layer(middleware::from_fn_with_state(state.clone(), observe));
     api.fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(crate::MAX_BODY_BYTES))
+        // Outermost, so the fallbacks' answers (the pages' 404 and 405 too) carry them.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::pages::security_headers,
+        ))
         .with_state(state)
 }
 

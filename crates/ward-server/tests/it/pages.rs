@@ -1297,3 +1297,140 @@ async fn the_dashboard_lists_the_latest_alerts_in_words_and_serves_its_script() 
             .contains(r#"<script src="/pages/assets/dashboard.js" defer></script>"#)
     );
 }
+
+/// A form posted by another site's page is refused everywhere, the sign-in "Continue"
+/// included, whichever header gives it away (`Sec-Fetch-Site` or `Origin`), and so is the alert
+/// stream read with a page session; this site's own requests pass.
+#[tokio::test]
+async fn other_sites_are_refused_by_every_form_and_the_alert_stream() {
+    let server = Server::start(&Backend::Sqlite, CLIPSTREAM).await;
+    server.child("kid-10", 10, "GB").await;
+    link_parent(&server, "kid-10", "mum").await;
+    let own_origin = server.base.clone();
+    let foreign: [(&str, &str); 4] = [
+        ("origin", "https://evil.example"),
+        ("origin", "null"),
+        ("sec-fetch-site", "cross-site"),
+        ("sec-fetch-site", "same-site"),
+    ];
+
+    // The sign-in link's "Continue": refused from another site, and the link is not used up.
+    let link = parent_link(&server, "mum").await;
+    let mut browser = Browser::new(&server);
+    assert_eq!(browser.get(&link).await.status, StatusCode::OK);
+    for (name, value) in foreign {
+        let request = browser
+            .client
+            .post(&link)
+            .header(name, value)
+            .form(&[("", "")]);
+        let refused = browser.send(request).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{name}: {value}");
+        assert!(refused.set_cookie.is_none(), "{name}: {value}");
+    }
+    let request = browser
+        .client
+        .post(&link)
+        .header("origin", &own_origin)
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("", "")]);
+    let signed_in = browser.send(request).await;
+    assert_eq!(
+        signed_in.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        signed_in.html
+    );
+
+    // A child's form with a good CSRF token but another site's origin changes nothing.
+    let mut child = child_browser(&server, "kid-10").await;
+    let token = child.csrf.clone().unwrap();
+    for (name, value) in foreign {
+        let request = child
+            .client
+            .post(child.url("/pages/child/location"))
+            .header(name, value)
+            .form(&[("csrf", token.as_str()), ("value", "on")]);
+        assert_eq!(
+            child.send(request).await.status,
+            StatusCode::FORBIDDEN,
+            "{name}: {value}"
+        );
+    }
+    let (_, state) = server.get("/v1/children/kid-10").await;
+    assert_eq!(state["geolocation"], "off");
+
+    // The alert stream with mum's session: another site's origin is refused even without
+    // `Sec-Fetch-Site`; her own dashboard's is served.
+    let cookie = browser.cookie.clone().unwrap();
+    for (name, value) in foreign {
+        let response = stream_with_cookie(&server, "mum", Some(&cookie), &[(name, value)]).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{name}: {value}");
+    }
+    let response =
+        stream_with_cookie(&server, "mum", Some(&cookie), &[("origin", &own_origin)]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+/// Every answer under `/pages` carries the pages' security headers, the 404 and 405 drawn
+/// outside the pages' own layer included; `Strict-Transport-Security` comes with an https
+/// public URL (on the API too) and never without one.
+#[tokio::test]
+async fn every_page_answer_carries_the_security_headers() {
+    let server = Server::start(&Backend::Sqlite, CLIPSTREAM).await;
+    let mut browser = Browser::new(&server);
+    for (path, status) in [
+        ("/pages/no-such-page", StatusCode::NOT_FOUND),
+        ("/pages/sign-out", StatusCode::NOT_FOUND),
+        ("/pages/child", StatusCode::UNAUTHORIZED),
+    ] {
+        let page = browser.get(path).await;
+        assert_eq!(page.status, status, "{path}");
+        assert!(page.content_type.starts_with("text/html"), "{path}");
+        for (name, value) in [
+            ("content-security-policy", "default-src 'none'"),
+            ("x-frame-options", "DENY"),
+            ("referrer-policy", "no-referrer"),
+            ("x-content-type-options", "nosniff"),
+            ("cache-control", "no-store"),
+        ] {
+            let got = page
+                .headers
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned());
+            assert!(
+                got.as_deref().is_some_and(|got| got.starts_with(value)),
+                "{path}: {name} is {got:?}"
+            );
+        }
+        assert!(
+            page.headers.get("strict-transport-security").is_none(),
+            "{path}"
+        );
+    }
+
+    let https = Server::start_with_pages(
+        &Backend::Sqlite,
+        CLIPSTREAM,
+        ward_server::PagesConfig {
+            public_url: Some("https://privacy.example.com".to_owned()),
+            secure_cookies: None,
+        },
+    )
+    .await;
+    let mut browser = Browser::new(&https);
+    for path in [
+        "/pages/no-such-page",
+        "/pages/child",
+        "/healthz",
+        "/v1/no-such-route",
+    ] {
+        let page = browser.get(path).await;
+        let hsts = page.headers.get("strict-transport-security");
+        assert_eq!(
+            hsts.map(|v| v.to_str().unwrap()),
+            Some("max-age=31536000"),
+            "{path}"
+        );
+    }
+}

@@ -248,3 +248,52 @@ async fn sighup_reloads_the_policy() {
     let verified = ward(&["ledger", "verify", "--database", &database]);
     assert_eq!(verified.status.code(), Some(0));
 }
+
+/// Logs written to a pipe or a file carry no ANSI colour codes (only a terminal gets colour).
+#[test]
+fn logs_to_a_pipe_are_plain_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("ward.db");
+    let mut process = Command::new(env!("CARGO_BIN_EXE_ward"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--no-bootstrap-key"])
+        .arg("--database")
+        .arg(&database)
+        .args(["--policy", "examples/clipstream.toml"])
+        .current_dir(repo_root())
+        .env_remove("NO_COLOR")
+        .env("WARD_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ward serve starts");
+    let stderr = process.stderr.take().expect("stderr is piped");
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let listening = line.starts_with("ward: listening on ");
+            let _ = sender.send(line);
+            if listening {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    while let Ok(line) = receiver.recv_timeout(Duration::from_secs(60)) {
+        let listening = line.starts_with("ward: listening on ");
+        lines.push(line);
+        if listening {
+            break;
+        }
+    }
+    let _ = process.kill();
+    let _ = process.wait();
+    let text = lines.join("\n");
+    assert!(
+        text.contains("policy loaded"),
+        "an info log was written: {text}"
+    );
+    assert!(
+        !text.contains('\u{1b}'),
+        "no escape codes in a piped log: {text:?}"
+    );
+}
