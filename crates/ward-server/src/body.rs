@@ -1,6 +1,8 @@
-//! Request bodies: JSON only, parsed strictly (unknown fields are errors), every failure a
-//! precise [`ApiError`] — malformed JSON (400, with line and column), the wrong shape (422),
-//! no JSON content type (415), too large (413) — never axum's plain-text rejections.
+//! Request bodies and query strings: JSON only, parsed strictly (unknown fields are errors,
+//! and `crate::strict` keeps serde to the document's shapes), every failure a precise
+//! [`ApiError`] — malformed JSON (400, with line and column), the wrong shape (422), no JSON
+//! content type (415), too large (413), a bad query string (400) — never axum's plain-text
+//! rejections.
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
@@ -66,13 +68,41 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     }
 }
 
-/// Parses a JSON body, mapping serde's errors to the API's.
+/// A query string of type `T`; one that does not parse is `invalid_query` (400), in the
+/// API's JSON error shape, never axum's plain-text rejection.
+#[derive(Debug)]
+pub struct QueryParams<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|axum::extract::Query(value)| Self(value))
+            .map_err(|rejection| {
+                ApiError::new(
+                    Code::InvalidQuery,
+                    format!("the query string is not valid: {}", rejection.body_text()),
+                )
+            })
+    }
+}
+
+/// Parses a JSON body exactly as the OpenAPI document describes it (`crate::strict`: objects
+/// for structs, strings for enums, no `null` for a field left optional), mapping serde's
+/// errors to the API's: not JSON is `malformed_json`, the wrong shape `invalid_body`.
 pub fn parse<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|error| {
-        let code = match error.classify() {
-            serde_json::error::Category::Data => Code::InvalidBody,
-            _ => Code::MalformedJson,
-        };
-        ApiError::new(code, format!("the body is not valid: {error}"))
-    })
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    T::deserialize(crate::strict::Strict(&mut deserializer))
+        .and_then(|value| deserializer.end().map(|()| value))
+        .map_err(|error| {
+            let code = match error.classify() {
+                serde_json::error::Category::Data => Code::InvalidBody,
+                _ => Code::MalformedJson,
+            };
+            ApiError::new(code, format!("the body is not valid: {error}"))
+        })
 }

@@ -54,7 +54,9 @@ error_codes! {
     UnsupportedMediaType = ("unsupported_media_type", UNSUPPORTED_MEDIA_TYPE),
     /// The body is larger than the server accepts.
     PayloadTooLarge = ("payload_too_large", PAYLOAD_TOO_LARGE),
-    /// An id in the path is malformed.
+    /// The query string does not parse: an unknown parameter, or a value of the wrong type.
+    InvalidQuery = ("invalid_query", BAD_REQUEST),
+    /// An id, in the path or the body, is malformed.
     InvalidId = ("invalid_id", BAD_REQUEST),
     /// No such child.
     ChildNotFound = ("child_not_found", NOT_FOUND),

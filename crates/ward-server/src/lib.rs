@@ -23,6 +23,7 @@ mod operations;
 mod pages;
 mod routes;
 pub mod state;
+mod strict;
 pub mod views;
 pub mod webhooks;
 

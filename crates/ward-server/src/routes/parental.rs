@@ -7,7 +7,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -19,7 +19,7 @@ use ward_store::{AlertRecord, Store};
 
 use super::{Segments, path_id};
 use crate::auth::{KeyOrSession, Principal};
-use crate::body::JsonBody;
+use crate::body::{JsonBody, QueryParams};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::state::AppState;
 
@@ -52,6 +52,16 @@ pub(crate) async fn report_usage(
 ) -> ApiResult<Response> {
     principal.require_admin()?;
     let id = path_id(segments.get(0), ChildId::parse)?;
+    if u32::from(ward_core::controls::MINUTES_PER_DAY) < body.minutes_today {
+        return Err(ApiError::new(
+            Code::InvalidBody,
+            format!(
+                "`minutes_today` is at most {} (a day's minutes), not {}",
+                ward_core::controls::MINUTES_PER_DAY,
+                body.minutes_today
+            ),
+        ));
+    }
     let usage = state
         .change_child(&id, false, move |child, policy, now, events, _| {
             let (usage, raised) = child.report_usage(policy, body.minutes_today, now);
@@ -114,10 +124,16 @@ pub(crate) async fn alerts(
     KeyOrSession(principal): KeyOrSession,
     segments: Segments,
     headers: HeaderMap,
-    Query(query): Query<AlertsQuery>,
+    QueryParams(query): QueryParams<AlertsQuery>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let parent = path_id(segments.get(0), ParentId::parse)?;
     principal.require_parent_or_admin(&parent)?;
+    if query.after.is_some_and(|after| after < 0) {
+        return Err(ApiError::new(
+            Code::InvalidQuery,
+            "`after` is an alert's sequence number, 0 or more",
+        ));
+    }
     let resume = headers
         .get("last-event-id")
         .and_then(|value| value.to_str().ok())
@@ -252,10 +268,16 @@ pub(crate) struct Limit {
 pub(crate) async fn deliveries(
     State(state): State<AppState>,
     principal: Principal,
-    Query(query): Query<Limit>,
+    QueryParams(query): QueryParams<Limit>,
 ) -> ApiResult<Response> {
     principal.require_admin()?;
-    let limit = query.limit.unwrap_or(100).clamp(1, 1_000);
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1_000).contains(&limit) {
+        return Err(ApiError::new(
+            Code::InvalidQuery,
+            format!("`limit` is between 1 and 1000, not {limit}"),
+        ));
+    }
     let deliveries = state.store().deliveries(limit).await?;
     Ok(Json(serde_json::json!({"deliveries": deliveries})).into_response())
 }

@@ -9,6 +9,7 @@
 mod browser;
 mod crash;
 mod feed;
+mod schemathesis;
 mod serve;
 mod webhooks;
 
