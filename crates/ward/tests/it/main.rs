@@ -10,6 +10,7 @@ mod browser;
 mod crash;
 mod feed;
 mod serve;
+mod tools;
 mod webhooks;
 
 use std::path::{Path, PathBuf};
