@@ -7,9 +7,9 @@
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 use serde_json::{Value, json};
 
-use crate::lint::{self, Finding, RULES, Severity, Subject};
+use crate::lint::{self, Finding, RULES, Rule, Severity, Subject};
 use crate::policy::{Policy, SchemaError};
-use crate::span::{LineIndex, Position};
+use crate::span::{LineIndex, Position, Span};
 
 /// The rule id of a schema error.
 pub const SCHEMA_RULE: &str = "schema";
@@ -214,27 +214,23 @@ impl<'src> CheckReport<'src> {
         json!({ "findings": findings })
     }
 
-    /// The SARIF 2.1.0 log, for code-scanning tools.
+    /// The SARIF 2.1.0 log, for code-scanning tools. It passes the SARIF multitool's own and
+    /// GitHub code-scanning rules (`crates/ward/tests/it/tools.rs` runs it): every rule has a
+    /// PascalCase `name`, both descriptions, `help` as text and Markdown, and a `helpUri` at
+    /// the Code's standard it rests on.
     pub fn to_sarif(&self) -> Value {
-        let mut rules: Vec<Value> = RULES
-            .iter()
-            .map(|rule| {
-                json!({
-                    "id": rule.id,
-                    "shortDescription": { "text": rule.summary },
-                    "fullDescription": { "text": format!("{} (rests on: \"{}\", {})", rule.summary, rule.rests_on, rule.source) },
-                    "help": { "text": rule.explanation },
-                    "defaultConfiguration": { "level": rule.severity.as_str() },
-                })
-            })
-            .collect();
+        let mut rules: Vec<Value> = RULES.iter().map(sarif_rule).collect();
         rules.push(json!({
             "id": SCHEMA_RULE,
+            // Not `Schema`: SARIF wants a name that differs from the id, case aside.
+            "name": "InvalidPolicyFile",
             "shortDescription": { "text": "the file is not a valid ward.toml" },
             "fullDescription": { "text": SCHEMA_RESTS_ON },
+            "help": { "text": SCHEMA_HELP, "markdown": SCHEMA_HELP },
             "defaultConfiguration": { "level": "error" },
         }));
         let rule_index = |id: &str| rules.iter().position(|r| r["id"] == id);
+        let index = LineIndex::new(self.source);
         let results: Vec<Value> = self
             .findings
             .iter()
@@ -245,13 +241,11 @@ impl<'src> CheckReport<'src> {
                     "ruleIndex": rule_index(finding.rule),
                     "level": finding.severity.as_str(),
                     "message": { "text": finding.message },
-                    "locations": [self.sarif_location(located.start, located.end)],
+                    "locations": [self.sarif_location(&index, finding.span)],
                     "properties": { "subject": finding.subject.to_string(), "restsOn": finding.rests_on },
                 });
                 if let Some(related) = &finding.related {
-                    let index = LineIndex::new(self.source);
-                    let (start, end) = index.span_positions(related.span);
-                    let mut location = self.sarif_location(start, end);
+                    let mut location = self.sarif_location(&index, related.span);
                     location["id"] = json!(0);
                     location["message"] = json!({ "text": related.label });
                     result["relatedLocations"] = json!([location]);
@@ -265,6 +259,7 @@ impl<'src> CheckReport<'src> {
             "runs": [{
                 "tool": { "driver": {
                     "name": "ward",
+                    "informationUri": INFORMATION_URI,
                     "semanticVersion": env!("CARGO_PKG_VERSION"),
                     "rules": rules,
                 }},
@@ -274,19 +269,172 @@ impl<'src> CheckReport<'src> {
         })
     }
 
-    fn sarif_location(&self, start: Position, end: Position) -> Value {
-        json!({
-            "physicalLocation": {
-                "artifactLocation": { "uri": self.path.replace('\\', "/") },
-                "region": {
-                    "startLine": start.line,
-                    "startColumn": start.column,
-                    "endLine": end.line,
-                    "endColumn": end.column,
-                },
-            },
-        })
+    /// Where `span` is, with its text as the region's snippet and the lines around it (one
+    /// either side) as the context region, so a viewer without the file can show it.
+    fn sarif_location(&self, index: &LineIndex<'_>, span: Span) -> Value {
+        let (start, end) = index.span_positions(span);
+        let mut region = json!({
+            "startLine": start.line,
+            "startColumn": start.column,
+            "endLine": end.line,
+            "endColumn": end.column,
+        });
+        let snippet = self.source.get(index.trim(span).range()).unwrap_or("");
+        if !snippet.is_empty() {
+            region["snippet"] = json!({ "text": snippet });
+        }
+        let mut physical = json!({
+            "artifactLocation": { "uri": artifact_uri(&self.path) },
+            "region": region,
+        });
+        let lines: Vec<&str> = self.source.split_inclusive('\n').collect();
+        let first_line = start.line.saturating_sub(1).max(1);
+        let last_line = (end.line + 1).min(lines.len());
+        // INVARIANT: SARIF wants the context region strictly larger than the region, so a
+        // region that already spans every line there is gets none.
+        if first_line < start.line || last_line > end.line {
+            let context: String = lines
+                .get(first_line - 1..last_line)
+                .unwrap_or_default()
+                .concat();
+            physical["contextRegion"] = json!({
+                "startLine": first_line,
+                "endLine": last_line,
+                "snippet": { "text": context },
+            });
+        }
+        json!({ "physicalLocation": physical })
     }
+}
+
+/// Where the Children's Code's standards are published, one page each.
+const CODE_PAGES: &str = concat!(
+    "https://ico.org.uk/for-organisations/uk-gdpr-guidance-and-resources/childrens-information/",
+    "childrens-code-guidance-and-resources/age-appropriate-design-a-code-of-practice-for-online-services/"
+);
+
+/// A standard of the ICO's Age appropriate design code (the Children's Code).
+struct CodeStandard {
+    title: &'static str,
+    /// Its page under [`CODE_PAGES`].
+    page: &'static str,
+}
+
+const PROFILING: CodeStandard = CodeStandard {
+    title: "Standard 12: Profiling",
+    page: "12-profiling/",
+};
+const DEFAULT_SETTINGS: CodeStandard = CodeStandard {
+    title: "Standard 7: Default settings",
+    page: "7-default-settings/",
+};
+const GEOLOCATION: CodeStandard = CodeStandard {
+    title: "Standard 10: Geolocation",
+    page: "10-geolocation/",
+};
+
+/// The SARIF `informationUri` of the tool. ward has no public home page of its own, so it
+/// points at what ward checks a policy against: the Code's Standard 12, "Profiling".
+const INFORMATION_URI: &str = concat!(
+    "https://ico.org.uk/for-organisations/uk-gdpr-guidance-and-resources/childrens-information/",
+    "childrens-code-guidance-and-resources/age-appropriate-design-a-code-of-practice-for-online-services/",
+    "12-profiling/"
+);
+
+/// How to fix a schema error, as the SARIF rule's help.
+const SCHEMA_HELP: &str = "The file must follow the ward.toml schema of RULES.md: valid TOML, \
+known keys, the right types, known values (categories, jurisdictions, age bands, time zones), every \
+required field, unique ids and values in range. A typo is never ignored. The message says what is \
+wrong at the line and column shown: fix it there and run `ward check` again.";
+
+/// The standard a rule rests on, for its `helpUri`. The geolocation and public-profile rules
+/// quote the ICO's 2024-25 priorities, which ask for what Standards 10 and 7 say; every other
+/// rule's source is Standard 12. `None` for a rule whose source names none of them.
+fn code_standard(rule: &Rule) -> Option<&'static CodeStandard> {
+    match rule.id {
+        "geolocation-on-by-default" => Some(&GEOLOCATION),
+        "public-profile-by-default" => Some(&DEFAULT_SETTINGS),
+        _ if rule.source.starts_with("Standard 12") => Some(&PROFILING),
+        _ => None,
+    }
+}
+
+/// A rule as a SARIF `reportingDescriptor`.
+fn sarif_rule(rule: &Rule) -> Value {
+    let standard = code_standard(rule);
+    let help_text = format!(
+        "{}\n\nRests on: \"{}\" ({}).{}",
+        rule.explanation,
+        rule.rests_on,
+        rule.source,
+        standard.map_or_else(String::new, |s| format!(
+            "\n\nThe Code: {}, {CODE_PAGES}{}",
+            s.title, s.page
+        )),
+    );
+    let help_markdown = format!(
+        "{}\n\n> {}\n\n{}{}",
+        rule.explanation,
+        rule.rests_on,
+        rule.source,
+        standard.map_or_else(String::new, |s| format!(
+            "\n\nThe Code: [{}]({CODE_PAGES}{})",
+            s.title, s.page
+        )),
+    );
+    let mut descriptor = json!({
+        "id": rule.id,
+        "name": pascal_case(rule.id),
+        "shortDescription": { "text": rule.summary },
+        "fullDescription": { "text": format!("{} (rests on: \"{}\", {})", rule.summary, rule.rests_on, rule.source) },
+        "help": { "text": help_text, "markdown": help_markdown },
+        "defaultConfiguration": { "level": rule.severity.as_str() },
+    });
+    if let Some(standard) = standard {
+        descriptor["helpUri"] = json!(format!("{CODE_PAGES}{}", standard.page));
+    }
+    descriptor
+}
+
+/// A file path as a SARIF `artifactLocation.uri`: a relative path stays a relative reference
+/// (`policies/ward.toml`); an absolute one becomes a `file:` URI (`/srv/ward.toml` is
+/// `file:///srv/ward.toml`, `C:\\x\\ward.toml` is `file:///C:/x/ward.toml`). Every byte but
+/// unreserved characters and `/` is percent-encoded, so a space or a `:` cannot break the URI.
+fn artifact_uri(path: &str) -> String {
+    let path = path.replace('\\', "/");
+    let bytes = path.as_bytes();
+    let drive =
+        bytes.len() >= 3 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' && bytes[2] == b'/';
+    let (prefix, rest) = if drive {
+        ("file:///", path.split_at(2))
+    } else if path.starts_with('/') {
+        ("file://", ("", path.as_str()))
+    } else {
+        ("", ("", path.as_str()))
+    };
+    let mut uri = String::with_capacity(path.len() + prefix.len());
+    uri.push_str(prefix);
+    uri.push_str(rest.0);
+    for byte in rest.1.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+            uri.push(char::from(byte));
+        } else {
+            uri.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    uri
+}
+
+/// `shared-setting` as `SharedSetting`: the SARIF `name` tools expect.
+fn pascal_case(id: &str) -> String {
+    id.split('-')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_uppercase().chain(chars).collect()
+            })
+        })
+        .collect()
 }
 
 fn subject_label(subject: &Subject) -> String {

@@ -1,6 +1,15 @@
 //! Prometheus metrics: requests by route, method and status; request latency by route;
 //! decisions by reason; hot-path cache hits and misses. Rendered at `GET /metrics` in the
-//! Prometheus text format by the `prometheus-client` crate.
+//! format the scraper asks for ([`Format::negotiate`]): OpenMetrics 1.0.0 as the
+//! `prometheus-client` crate encodes it, or the classic text format 0.0.4 derived from it
+//! ([`openmetrics_to_text`]), since the crate has no 0.0.4 encoder.
+//!
+//! Not for: what is counted where (the handlers and the router's middleware call in).
+//!
+//! INVARIANT: every label value is ward's own word (a route template, a method from
+//! [`method_label`], a reason code, an outcome), never text from a request: the crate writes
+//! label values unescaped, and a value per raw path would let a client grow the series
+//! without bound.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -164,12 +173,252 @@ impl Metrics {
         self.cache_misses.inc();
     }
 
-    /// The Prometheus text format.
-    pub fn render(&self) -> String {
+    /// The metrics in `format`.
+    pub fn render(&self, format: Format) -> String {
         let mut text = String::new();
         if prometheus_client::encoding::text::encode(&mut text, &self.registry).is_err() {
             text.clear();
         }
-        text
+        match format {
+            Format::OpenMetrics => text,
+            Format::Text => openmetrics_to_text(&text),
+        }
     }
+}
+
+/// The HTTP methods counted by name; any other (a client may send any token) is `other`.
+const METHODS: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT",
+];
+
+/// The `method` label for a request's method: one of [`METHODS`], or `other`.
+pub fn method_label(method: &str) -> &'static str {
+    METHODS
+        .iter()
+        .find(|known| **known == method)
+        .copied()
+        .unwrap_or("other")
+}
+
+/// An exposition format `/metrics` can answer in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// OpenMetrics 1.0.0 text: what Prometheus asks for first.
+    OpenMetrics,
+    /// The classic Prometheus text format 0.0.4: for every other client.
+    Text,
+}
+
+impl Format {
+    /// The `Content-Type` of a body in this format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            Self::Text => "text/plain; version=0.0.4; charset=utf-8",
+        }
+    }
+
+    /// The format an `Accept` header prefers: the acceptable media range with the highest
+    /// `q` (an exact type before a wildcard, OpenMetrics on a tie). `text/plain`, `text/*` and
+    /// `*/*` accept the text format; `application/openmetrics-text` accepts OpenMetrics when it
+    /// names no version or `1.0.0`. No header, or nothing acceptable, gets the text format, as
+    /// Prometheus' own client libraries answer, rather than a 406 a scraper cannot act on.
+    pub fn negotiate(accept: Option<&str>) -> Self {
+        let mut best: Option<((u16, u8, u8), Self)> = None;
+        for range in accept.unwrap_or("").split(',') {
+            let Some((format, q, exact)) = media_range(range) else {
+                continue;
+            };
+            if q == 0 {
+                continue;
+            }
+            let rank = (q, u8::from(exact), u8::from(format == Self::OpenMetrics));
+            if best.is_none_or(|(best_rank, _)| rank > best_rank) {
+                best = Some((rank, format));
+            }
+        }
+        best.map_or(Self::Text, |(_, format)| format)
+    }
+}
+
+/// One media range of an `Accept` header: the format it accepts, its `q` in thousandths, and
+/// whether it names the type exactly. `None` when it accepts neither format.
+fn media_range(range: &str) -> Option<(Format, u16, bool)> {
+    let mut parts = range.split(';');
+    let media_type = parts.next()?.trim().to_ascii_lowercase();
+    let mut q = 1000;
+    let mut version = None;
+    for parameter in parts {
+        let Some((key, value)) = parameter.split_once('=') else {
+            continue;
+        };
+        let value = value.trim().trim_matches('"');
+        match key.trim().to_ascii_lowercase().as_str() {
+            "q" => q = quality(value)?,
+            "version" => version = Some(value.to_owned()),
+            _ => {}
+        }
+    }
+    let (format, exact) = match media_type.as_str() {
+        "application/openmetrics-text" => (Format::OpenMetrics, true),
+        "text/plain" => (Format::Text, true),
+        "text/*" | "*/*" => (Format::Text, false),
+        _ => return None,
+    };
+    let version_fits = match (format, version.as_deref()) {
+        (_, None) => true,
+        (Format::OpenMetrics, Some(version)) => version == "1.0.0",
+        (Format::Text, Some(version)) => !exact || version == "0.0.4",
+    };
+    version_fits.then_some((format, q, exact))
+}
+
+/// A `q` value (`0`, `0.5`, `1.000`) in thousandths; `None` when it is not one.
+fn quality(text: &str) -> Option<u16> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    if fraction.len() > 3 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let thousandths = format!("{fraction:0<3}").parse::<u16>().ok()?;
+    match whole {
+        "0" => Some(thousandths),
+        "1" if thousandths == 0 => Some(1000),
+        _ => None,
+    }
+}
+
+/// The text format 0.0.4 form of an OpenMetrics text exposition, as `prometheus-client`
+/// writes one. What differs, and how it is mapped:
+/// - a counter family is named without `_total` in OpenMetrics and with it in 0.0.4 (its
+///   samples are `_total` in both); an info family `x` becomes the gauge `x_info`; `unknown`
+///   becomes `untyped`;
+/// - `_created` samples, exemplars and `# UNIT` lines have no 0.0.4 form and are left out;
+/// - sample timestamps are seconds in OpenMetrics and milliseconds in 0.0.4;
+/// - `# HELP` escapes `"` in OpenMetrics only; `# EOF` ends OpenMetrics only.
+pub fn openmetrics_to_text(openmetrics: &str) -> String {
+    let mut families: Vec<ParsedFamily<'_>> = Vec::new();
+    for line in openmetrics.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let (name, help) = rest.split_once(' ').unwrap_or((rest, ""));
+            if let Some(family) = family_named(&mut families, name) {
+                family.help = Some(help);
+            }
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap_or((rest, ""));
+            if let Some(family) = family_named(&mut families, name) {
+                family.kind = kind;
+            }
+        } else if line.starts_with('#') || line.is_empty() {
+            // `# UNIT`, `# EOF`: nothing in 0.0.4.
+        } else if let Some(family) = families.last_mut() {
+            family.samples.push(line);
+        }
+    }
+    let mut text = String::with_capacity(openmetrics.len());
+    for family in &families {
+        let (name, kind) = match family.kind {
+            "counter" => (format!("{}_total", family.name), "counter"),
+            "info" => (format!("{}_info", family.name), "gauge"),
+            "gauge" | "histogram" | "summary" => (family.name.to_owned(), family.kind),
+            _ => (family.name.to_owned(), "untyped"),
+        };
+        if let Some(help) = family.help {
+            text.push_str(&format!("# HELP {name} {}\n", unescape_help_quotes(help)));
+        }
+        text.push_str(&format!("# TYPE {name} {kind}\n"));
+        for sample in &family.samples {
+            let Some((sample_name, labels, value, timestamp)) = split_sample(sample) else {
+                continue;
+            };
+            if sample_name.ends_with("_created") {
+                continue;
+            }
+            text.push_str(sample_name);
+            text.push_str(labels);
+            text.push(' ');
+            text.push_str(value);
+            if let Some(seconds) = timestamp.and_then(|t| t.parse::<f64>().ok()) {
+                text.push_str(&format!(" {}", (seconds * 1000.0).round() as i64));
+            }
+            text.push('\n');
+        }
+    }
+    text
+}
+
+/// One metric family of an OpenMetrics exposition: its `# HELP`, `# TYPE` and sample lines.
+struct ParsedFamily<'a> {
+    name: &'a str,
+    help: Option<&'a str>,
+    kind: &'a str,
+    samples: Vec<&'a str>,
+}
+
+/// The last family if it is `name`, else a new one (a family's lines are contiguous).
+fn family_named<'a, 'f>(
+    families: &'f mut Vec<ParsedFamily<'a>>,
+    name: &'a str,
+) -> Option<&'f mut ParsedFamily<'a>> {
+    if families.last().is_none_or(|last| last.name != name) {
+        families.push(ParsedFamily {
+            name,
+            help: None,
+            kind: "unknown",
+            samples: Vec::new(),
+        });
+    }
+    families.last_mut()
+}
+
+/// A sample line's name, label set (`{…}` or empty), value and timestamp; the exemplar after
+/// ` # ` is dropped. Label values are quoted strings, so braces are matched outside quotes.
+fn split_sample(line: &str) -> Option<(&str, &str, &str, Option<&str>)> {
+    let name_end = line.find(['{', ' '])?;
+    let (name, rest) = line.split_at(name_end);
+    let (labels, rest) = if rest.starts_with('{') {
+        let mut in_quotes = false;
+        let mut escaped = false;
+        let mut close = None;
+        for (index, c) in rest.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_quotes = !in_quotes,
+                '}' if !in_quotes => {
+                    close = Some(index);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        rest.split_at(close? + 1)
+    } else {
+        ("", rest)
+    };
+    let rest = rest.split(" # ").next().unwrap_or("");
+    let mut fields = rest.split_whitespace();
+    let value = fields.next()?;
+    Some((name, labels, value, fields.next()))
+}
+
+/// OpenMetrics `# HELP` text with `\"` written as `"`: 0.0.4 escapes only `\\` and `\n`,
+/// which the two formats spell alike.
+fn unescape_help_quotes(help: &str) -> String {
+    let mut text = String::with_capacity(help.len());
+    let mut chars = help.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('"') => text.push('"'),
+                Some(next) => {
+                    text.push('\\');
+                    text.push(next);
+                }
+                None => text.push('\\'),
+            }
+        } else {
+            text.push(c);
+        }
+    }
+    text
 }

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use ward_store::Store;
@@ -12,6 +12,7 @@ use super::Segments;
 use crate::auth::{Principal, Scope, generate};
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, Code};
+use crate::metrics::Format;
 use crate::state::AppState;
 
 /// `{"scope": "decide" | "admin" | "parent:<id>", "label"?: "…"}`.
@@ -153,14 +154,21 @@ pub(crate) async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// Prometheus metrics.
-pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
+/// Prometheus metrics, in the format the `Accept` header prefers (OpenMetrics for Prometheus,
+/// text format 0.0.4 otherwise).
+pub(crate) async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let accept: Vec<&str> = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .collect();
+    let format = Format::negotiate((!accept.is_empty()).then(|| accept.join(",")).as_deref());
     (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        state.metrics().render(),
+        [
+            (header::CONTENT_TYPE, format.content_type()),
+            (header::VARY, "accept"),
+        ],
+        state.metrics().render(format),
     )
         .into_response()
 }

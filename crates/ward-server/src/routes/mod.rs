@@ -17,6 +17,7 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Request, State};
+use axum::handler::Handler;
 use axum::http::Uri;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -99,9 +100,12 @@ pub(crate) fn router(state: AppState) -> Router {
             post(links::parent_sign_in_link),
         )
         .merge(crate::pages::router(state.clone()))
-        .route_layer(middleware::from_fn_with_state(state.clone(), observe));
-    api.fallback(not_found)
+        // Before `route_layer`, so the layer wraps the 405 answer too and counts it under its
+        // route; set after, it would replace the counted default.
         .method_not_allowed_fallback(method_not_allowed)
+        .route_layer(middleware::from_fn_with_state(state.clone(), observe));
+    // A path no route matches is counted as route `unmatched`, never by its raw path.
+    api.fallback(not_found.layer(middleware::from_fn_with_state(state.clone(), observe)))
         .layer(DefaultBodyLimit::max(crate::MAX_BODY_BYTES))
         // Outermost, so the fallbacks' answers (the pages' 404 and 405 too) carry them.
         .layer(middleware::from_fn_with_state(
@@ -133,7 +137,8 @@ async fn method_not_allowed(uri: Uri) -> Response {
     .into_response()
 }
 
-/// Counts and logs every routed request (route template, never the ids in it).
+/// Counts and logs every request: by route template (never the ids in it), `unmatched` for a
+/// path no route matches, and a bounded method label.
 async fn observe(
     State(state): State<AppState>,
     matched: Option<MatchedPath>,
@@ -146,9 +151,12 @@ async fn observe(
     let response = next.run(request).await;
     let status = response.status();
     let seconds = started.elapsed().as_secs_f64();
-    state
-        .metrics()
-        .request(&route, method.as_str(), status.as_u16(), seconds);
+    state.metrics().request(
+        &route,
+        crate::metrics::method_label(method.as_str()),
+        status.as_u16(),
+        seconds,
+    );
     if status.is_server_error() {
         tracing::warn!(%method, %route, status = status.as_u16(), seconds, "request failed");
     } else {

@@ -10,6 +10,7 @@
 mod auth;
 mod bad_input;
 mod flow;
+mod metrics;
 mod nodes;
 mod openapi;
 mod pages;

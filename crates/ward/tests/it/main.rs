@@ -11,6 +11,7 @@ mod crash;
 mod feed;
 mod schemathesis;
 mod serve;
+mod tools;
 mod webhooks;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,435 @@
+//! Third-party tools accept what ward writes: Microsoft's SARIF multitool (with its GitHub
+//! code-scanning rules) validates `ward check --format sarif`; Prometheus' `promtool check
+//! metrics` and the Python `prometheus_client` package's OpenMetrics parser read what a real
+//! `ward serve` answers at `/metrics`.
+//!
+//! The tools are installed by `.ci/run`: the multitool by `npm ci` in `tests/tools`, promtool
+//! from Debian's `prometheus` package, the parser by `pip install -r
+//! tests/tools/requirements.txt`. A missing tool prints `skipped: …` and passes, unless
+//! `WARD_TEST_TOOLS=required` (as `.ci/run` sets), when it fails. No tool reaches the network:
+//! the multitool's one network rule (SARIF2006, "URIs should be reachable") is pointed at a
+//! proxy on a closed loopback port, so each of its requests fails on this machine.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Instant;
+
+use serde_json::Value;
+
+use crate::serve::{Serving, admin_key};
+use crate::{repo_root, scratch, ward};
+
+/// Whether a missing tool fails the test instead of skipping it.
+fn tools_required() -> bool {
+    std::env::var("WARD_TEST_TOOLS").is_ok_and(|value| value == "required")
+}
+
+/// `Some(why)` skips the test (or fails it when tools are required).
+fn skip_if_missing(test: &str, missing: Option<String>) -> bool {
+    let Some(why) = missing else {
+        return false;
+    };
+    assert!(
+        !tools_required(),
+        "WARD_TEST_TOOLS=required, but {test} cannot run: {why}"
+    );
+    eprintln!("skipped: {test} ({why}; WARD_TEST_TOOLS=required makes this fail)");
+    true
+}
+
+/// Runs `program` with `args`, `stdin` written to it, and reports how long it took.
+fn run(program: &mut Command, stdin: &[u8]) -> Output {
+    let started = Instant::now();
+    let mut child = program
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the tool starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(stdin)
+        .expect("the tool reads its input");
+    let output = child.wait_with_output().expect("the tool ends");
+    eprintln!(
+        "{:?} took {:.2} s",
+        program.get_program(),
+        started.elapsed().as_secs_f64()
+    );
+    output
+}
+
+// ---- SARIF ---------------------------------------------------------------------------------
+
+/// The multitool's native Linux build, as the npm package ships it (run directly: the npm
+/// wrapper passes its arguments through a shell).
+fn multitool() -> PathBuf {
+    repo_root().join("tests/tools/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool")
+}
+
+/// Validates `logs` with the multitool's SARIF and GitHub (`Ghas`) rules at every level and
+/// returns its own SARIF log of what it found.
+fn validate(logs: &[PathBuf], out_dir: &Path) -> Value {
+    let report = out_dir.join("validation.sarif");
+    let mut command = Command::new(multitool());
+    command
+        .args([
+            "validate",
+            "--rule-kind",
+            "Sarif;Ghas",
+            "--level",
+            "Error;Warning;Note",
+            "--output",
+        ])
+        .arg(&report)
+        .args(logs)
+        // .NET without ICU (the multitool needs no culture data), and no telemetry.
+        .env("DOTNET_SYSTEM_GLOBALIZATION_INVARIANT", "1")
+        .env("DOTNET_CLI_TELEMETRY_OPTOUT", "1")
+        .env("DOTNET_BUNDLE_EXTRACT_BASE_DIR", out_dir.join("dotnet"))
+        .env("HOME", out_dir);
+    // SARIF2006 GETs every URI in the log: through a proxy nobody listens on, it never
+    // leaves the machine (it reports each as unreachable, a note).
+    for proxy in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ] {
+        command.env(proxy, "http://127.0.0.1:9");
+    }
+    command.env_remove("NO_PROXY").env_remove("no_proxy");
+    let output = run(&mut command, b"");
+    assert!(
+        output.status.success(),
+        "the multitool failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&std::fs::read(&report).expect("the multitool wrote its report"))
+        .expect("its report is JSON")
+}
+
+/// Every error and warning in the multitool's report: its results and its own notifications
+/// (a rule that could not run, a file it could not read).
+fn problems(report: &Value) -> Vec<String> {
+    let run = &report["runs"][0];
+    let mut problems = Vec::new();
+    let invocation = &run["invocations"][0];
+    if invocation["executionSuccessful"] != true {
+        problems.push(format!("the run did not succeed: {invocation}"));
+    }
+    for kind in [
+        "toolExecutionNotifications",
+        "toolConfigurationNotifications",
+    ] {
+        for notification in invocation[kind].as_array().into_iter().flatten() {
+            if notification["level"] != "note" && notification["level"] != "none" {
+                problems.push(format!("{kind}: {}", notification["message"]["text"]));
+            }
+        }
+    }
+    for result in run["results"].as_array().into_iter().flatten() {
+        // A result without a level is a warning (SARIF 3.27.10).
+        let level = result["level"].as_str().unwrap_or("warning");
+        if level == "error" || level == "warning" {
+            // The multitool writes a message as the id of its template and its arguments
+            // (the first is the JSON pointer of what it found).
+            let message = &result["message"];
+            let said = message["text"].as_str().map_or_else(
+                || format!("{} {}", message["id"], message["arguments"]),
+                str::to_owned,
+            );
+            let file = &result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"];
+            problems.push(format!(
+                "{level} {} in {file}: {said}",
+                result["ruleId"].as_str().unwrap_or("?")
+            ));
+        }
+    }
+    problems
+}
+
+#[test]
+fn sarif_passes_the_multitools_sarif_and_github_rules() {
+    let tool = multitool();
+    let missing = (!tool.is_file()).then(|| {
+        format!(
+            "no SARIF multitool at {} (run `npm ci` in tests/tools)",
+            tool.display()
+        )
+    });
+    if skip_if_missing("the SARIF multitool test", missing) {
+        return;
+    }
+    let dir = scratch("sarif-multitool");
+    let schema_error = dir.join("schema-error.toml");
+    std::fs::write(
+        &schema_error,
+        "[service]\nname = \"x\"\nkind = \"game\"\nmin_age = 8\nminage = 9\n",
+    )
+    .unwrap();
+    // Every rule fires on chatterbox, none on clipstream; the schema error is its own rule,
+    // and its absolute path makes a `file:` URI.
+    let mut logs = Vec::new();
+    for (name, policy, exit) in [
+        ("chatterbox", "examples/chatterbox.toml", 1),
+        ("clipstream", "examples/clipstream.toml", 0),
+        ("schema-error", schema_error.to_str().unwrap(), 2),
+    ] {
+        let output = ward(&["check", policy, "--format", "sarif"]);
+        assert_eq!(output.status.code(), Some(exit), "{name}");
+        let log = dir.join(format!("{name}.sarif"));
+        std::fs::write(&log, &output.stdout).unwrap();
+        logs.push(log);
+    }
+    let chatterbox: Value = serde_json::from_slice(&std::fs::read(&logs[0]).unwrap()).unwrap();
+    let fired: std::collections::BTreeSet<&str> = chatterbox["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ruleId"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fired.len(),
+        ward_core_rule_count(),
+        "every rule fires on chatterbox: {fired:?}"
+    );
+
+    let report = validate(&logs, &dir);
+    let problems = problems(&report);
+    assert!(
+        problems.is_empty(),
+        "the multitool found {} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+    let notes = report["runs"][0]["results"].as_array().map_or(0, Vec::len);
+    eprintln!("the multitool: no errors, no warnings, {notes} notes");
+}
+
+/// How many rules `ward explain` lists (every rule but `schema`).
+fn ward_core_rule_count() -> usize {
+    let list = String::from_utf8(ward(&["explain"]).stdout).unwrap();
+    list.lines().filter(|l| l.starts_with("  ")).count()
+}
+
+/// The check is sharp: the SARIF ward wrote before this fix (a rule without `help`, no
+/// `informationUri`) fails it.
+#[test]
+fn the_multitool_rejects_a_rule_without_help() {
+    if skip_if_missing(
+        "the SARIF multitool test",
+        (!multitool().is_file())
+            .then(|| "no SARIF multitool (run `npm ci` in tests/tools)".to_owned()),
+    ) {
+        return;
+    }
+    let dir = scratch("sarif-multitool-sharp");
+    let output = ward(&["check", "examples/clipstream.toml", "--format", "sarif"]);
+    let mut log: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let driver = &mut log["runs"][0]["tool"]["driver"];
+    driver.as_object_mut().unwrap().remove("informationUri");
+    driver["rules"][0].as_object_mut().unwrap().remove("help");
+    let path = dir.join("old.sarif");
+    std::fs::write(&path, serde_json::to_vec(&log).unwrap()).unwrap();
+    let found = problems(&validate(&[path], &dir)).join("\n");
+    assert!(found.contains("error GH2012"), "{found}");
+    assert!(found.contains("warning SARIF2005"), "{found}");
+}
+
+// ---- /metrics ------------------------------------------------------------------------------
+
+/// Prometheus 2.x's scrape `Accept` header.
+const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+
+/// A `promtool` from `WARD_PROMTOOL`, else from `PATH`.
+fn promtool() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("WARD_PROMTOOL") {
+        return Some(PathBuf::from(path));
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("promtool"))
+            .find(|candidate| candidate.is_file())
+    })
+}
+
+/// Why the Python OpenMetrics parser cannot run, if it cannot.
+fn openmetrics_parser_missing() -> Option<String> {
+    let probe = Command::new("python3")
+        .args(["-c", "import prometheus_client.openmetrics.parser"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    match probe {
+        Ok(status) if status.success() => None,
+        Ok(_) => Some(
+            "the Python package prometheus_client is not installed (pip install -r tests/tools/requirements.txt)"
+                .to_owned(),
+        ),
+        Err(_) => Some("python3 is not installed".to_owned()),
+    }
+}
+
+/// `/metrics` after some traffic: a child, decisions, a feed call, a 404 and a 405. Returns
+/// the OpenMetrics body (as Prometheus asks) and the text-format body (as `curl` asks).
+async fn scraped_after_traffic() -> (String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("ward.db").display().to_string();
+    let token = admin_key(&database);
+    let server = Serving::start(&database, &repo_root().join("examples/clipstream.toml"));
+    let client = reqwest::Client::new();
+    let send = |request: reqwest::RequestBuilder| async {
+        request
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    let base = &server.base;
+    assert_eq!(
+        send(
+            client
+                .put(format!("{base}/v1/children/kid-1"))
+                .json(&serde_json::json!({"age": {"method": "parent_declared", "age": 10}}))
+        )
+        .await,
+        201
+    );
+    for child in ["kid-1", "stranger"] {
+        let decision = serde_json::json!({"child": child, "purpose": "recommend-videos"});
+        assert_eq!(
+            send(client.post(format!("{base}/v1/decide")).json(&decision)).await,
+            200
+        );
+    }
+    assert_eq!(send(client.get(format!("{base}/no/such/route"))).await, 404);
+    assert_eq!(send(client.get(format!("{base}/v1/decide"))).await, 405);
+    let scrape = |accept: Option<&'static str>| {
+        let mut request = client.get(format!("{base}/metrics"));
+        if let Some(accept) = accept {
+            request = request.header(reqwest::header::ACCEPT, accept);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status().as_u16(), 200);
+            let content_type = response.headers()[reqwest::header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            (content_type, response.text().await.unwrap())
+        }
+    };
+    let (openmetrics_type, openmetrics) = scrape(Some(PROMETHEUS_ACCEPT)).await;
+    assert_eq!(
+        openmetrics_type,
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    );
+    let (text_type, text) = scrape(None).await;
+    assert_eq!(text_type, "text/plain; version=0.0.4; charset=utf-8");
+    (openmetrics, text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn promtool_finds_no_problem_in_the_text_format() {
+    let Some(promtool) = promtool() else {
+        skip_if_missing(
+            "the promtool test",
+            Some("promtool is not installed (Debian's `prometheus` package has it)".to_owned()),
+        );
+        return;
+    };
+    let (openmetrics, text) = scraped_after_traffic().await;
+    assert!(
+        text.contains(
+            "ward_http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "ward_http_requests_total{route=\"/v1/decide\",method=\"GET\",status=\"405\"} 1"
+        ),
+        "{text}"
+    );
+    let check = |body: &str| {
+        let output = run(
+            Command::new(&promtool).args(["check", "metrics"]),
+            body.as_bytes(),
+        );
+        (
+            output.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ),
+        )
+    };
+    let (code, said) = check(&text);
+    assert_eq!(code, Some(0), "promtool: {said}\n{text}");
+    assert!(said.trim().is_empty(), "promtool reported problems: {said}");
+    // The check is sharp: the OpenMetrics body read as 0.0.4 (what ward served before)
+    // loses every counter's help.
+    let (code, said) = check(&openmetrics);
+    assert_ne!(code, Some(0), "{said}");
+    assert!(said.contains("ward_decisions_total no help text"), "{said}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openmetrics_parser_reads_every_family_with_its_type_and_help() {
+    if skip_if_missing("the OpenMetrics parser test", openmetrics_parser_missing()) {
+        return;
+    }
+    let (openmetrics, text) = scraped_after_traffic().await;
+    let parse = |body: &str| {
+        run(
+            Command::new("python3").arg(repo_root().join("tests/tools/openmetrics_check.py")),
+            body.as_bytes(),
+        )
+    };
+    let output = parse(&openmetrics);
+    assert!(
+        output.status.success(),
+        "{}\n{openmetrics}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let families: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
+    let family = |name: &str| {
+        families
+            .iter()
+            .find(|f| f["name"] == name)
+            .unwrap_or_else(|| panic!("no family {name} in {families:?}"))
+    };
+    for (name, kind) in [
+        ("ward_http_requests", "counter"),
+        ("ward_http_request_duration_seconds", "histogram"),
+        ("ward_decisions", "counter"),
+        ("ward_cache_hits", "counter"),
+        ("ward_cache_misses", "counter"),
+    ] {
+        assert_eq!(family(name)["type"], kind, "{name}");
+        assert!(!family(name)["help"].as_str().unwrap().is_empty(), "{name}");
+    }
+    let counted = |route: &str, status: &str| {
+        family("ward_http_requests")["samples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["labels"]["route"] == route && s["labels"]["status"] == status)
+            .map(|s| s["value"].as_f64().unwrap())
+    };
+    assert_eq!(counted("unmatched", "404"), Some(1.0));
+    assert_eq!(counted("/v1/decide", "405"), Some(1.0));
+    assert_eq!(counted("/v1/decide", "200"), Some(2.0));
+    // The check is sharp: the text format is not OpenMetrics.
+    assert!(!parse(&text).status.success());
+}
