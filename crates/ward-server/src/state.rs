@@ -685,11 +685,20 @@ impl AppState {
         tokio::spawn(async move {
             loop {
                 match state.migrate_children().await {
-                    Ok(0) => {}
-                    Ok(moved) => tracing::info!(moved, "children moved to the policy in force"),
-                    Err(error) => tracing::warn!(message = %error.message, "migration failed"),
+                    Ok(moved) => {
+                        if moved > 0 {
+                            tracing::info!(moved, "children moved to the policy in force");
+                        }
+                        state.0.migrate.notified().await;
+                    }
+                    Err(error) => {
+                        // Not only at the next policy change: children left behind by an
+                        // outage are moved once the database is back.
+                        tracing::warn!(message = %error.message, "migration failed; will retry");
+                        let _ =
+                            tokio::time::timeout(MIGRATE_RETRY, state.0.migrate.notified()).await;
+                    }
                 }
-                state.0.migrate.notified().await;
             }
         });
         Ok(())
@@ -761,3 +770,5 @@ const DRIFT_FLUSH: Duration = Duration::from_secs(1);
 /// How many "new alerts" wake-ups may queue per stream before it re-reads everything.
 const ALERT_FANOUT: usize = 1_024;
 const MIGRATE_BATCH: i64 = 200;
+/// How soon a migration that failed (the database down, say) is tried again.
+const MIGRATE_RETRY: Duration = Duration::from_secs(2);

@@ -12,6 +12,7 @@ mod bad_input;
 mod flow;
 mod nodes;
 mod openapi;
+mod outage;
 mod pages;
 mod parental;
 mod policy;
