@@ -78,6 +78,8 @@ pub struct Config {
     pub bootstrap_key: bool,
     /// How the pages are reached.
     pub pages: PagesConfig,
+    /// How the store uses its database's connections.
+    pub pool: ward_store::PoolSettings,
 }
 
 /// How browsers reach the pages.
@@ -286,7 +288,7 @@ impl AppState {
                 path: path.clone(),
                 summary,
             })?;
-        let store = AnyStore::open(&config.database_url).await?;
+        let store = AnyStore::open_with(&config.database_url, config.pool).await?;
         let now = clock.now();
         let (record, new) = store
             .put_policy(&source, now, |generation| {

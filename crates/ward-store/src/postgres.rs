@@ -14,13 +14,10 @@ use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
 use tokio::sync::mpsc;
 
 use crate::sql::sql_backend;
-use crate::{Change, StoreError};
+use crate::{Change, PoolSettings, StoreError};
 
 /// The channel every node listens on.
 const CHANNEL: &str = "ward";
-
-/// Pool size per node.
-const CONNECTIONS: u32 = 16;
 
 /// How many changes may wait for the cache; beyond that the listener waits (PostgreSQL
 /// queues notifications meanwhile).
@@ -33,11 +30,19 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
-    /// Connects. Call `migrate` next, or use [`crate::AnyStore::open`], which does both.
+    /// Connects with the default [`PoolSettings`]. Call `migrate` next, or use
+    /// [`crate::AnyStore::open`], which does both.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, PoolSettings::default()).await
+    }
+
+    /// Connects with these pool settings.
+    pub async fn connect_with(url: &str, settings: PoolSettings) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
-            .max_connections(CONNECTIONS)
-            .acquire_timeout(Duration::from_secs(10))
+            .max_connections(settings.max_connections.max(1))
+            .acquire_timeout(settings.acquire_timeout)
+            // A connection an outage broke fails its ping and is replaced, not handed out.
+            .test_before_acquire(true)
             .connect(url)
             .await?;
         Ok(Self { pool })

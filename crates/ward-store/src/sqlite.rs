@@ -16,7 +16,7 @@ use sqlx::sqlite::{
 };
 
 use crate::sql::sql_backend;
-use crate::{Change, StoreError};
+use crate::{Change, PoolSettings, StoreError};
 
 /// How many connections serve reads.
 const READERS: u32 = 4;
@@ -32,6 +32,12 @@ impl SqliteStore {
     /// Opens the file, creating it (not its folder) when missing. Call `migrate` next, or use
     /// [`crate::AnyStore::open`], which does both.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with(path, PoolSettings::default()).await
+    }
+
+    /// [`SqliteStore::open`], waiting at most `settings.acquire_timeout` for a connection
+    /// (the pool sizes are fixed: one writer, [`READERS`] readers).
+    pub async fn open_with(path: &Path, settings: PoolSettings) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str("sqlite://")?
             .filename(path)
             .create_if_missing(true)
@@ -41,10 +47,12 @@ impl SqliteStore {
             .foreign_keys(true);
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .acquire_timeout(settings.acquire_timeout)
             .connect_with(options.clone())
             .await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(READERS)
+            .acquire_timeout(settings.acquire_timeout)
             .connect_with(options.read_only(true))
             .await?;
         Ok(Self { writer, reader })
