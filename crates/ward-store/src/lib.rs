@@ -57,6 +57,10 @@ pub enum StoreError {
         "`{0}` is not a database ward can use: give a SQLite file path (or `sqlite://PATH`) or a `postgres://` URL"
     )]
     BadUrl(String),
+    /// The database server is known to be down (PostgreSQL: its change feed lost the
+    /// connection and the server does not answer), so nothing was tried.
+    #[error("the database server does not answer; refused without trying")]
+    Down,
 }
 
 impl StoreError {
@@ -64,6 +68,7 @@ impl StoreError {
     /// worth a 503 and a retry rather than a 500.
     pub fn is_unavailable(&self) -> bool {
         match self {
+            Self::Down => true,
             Self::Database(error) => unavailable(error),
             _ => false,
         }
@@ -96,7 +101,7 @@ pub struct PoolSettings {
     pub max_connections: u32,
     /// How long a request waits for a connection (or for a new one to open) before it is
     /// answered 503 `unavailable`. sqlx's own default is 30 s, long enough for every client
-    /// to give up first.
+    /// to give up first; a PostgreSQL server known to be down is refused at once without it.
     pub acquire_timeout: std::time::Duration,
 }
 
@@ -347,7 +352,8 @@ pub enum Change {
     Outbox,
     /// The feed dropped: changes may go unheard until [`Change::Resumed`].
     Lost,
-    /// Listening again after [`Change::Lost`]: anything may have changed meanwhile.
+    /// Listening again after [`Change::Lost`], or a notice this node cannot read (from a
+    /// newer ward, say): anything may have changed meanwhile.
     Resumed,
 }
 

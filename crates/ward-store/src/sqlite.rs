@@ -11,6 +11,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::Sqlite;
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -58,16 +59,23 @@ impl SqliteStore {
         Ok(Self { writer, reader })
     }
 
-    async fn begin(&self) -> Result<SqliteTx, sqlx::Error> {
+    async fn begin(&self) -> Result<SqliteTx, StoreError> {
         Ok(SqliteTx(self.writer.begin_with("BEGIN IMMEDIATE").await?))
     }
 
-    fn reader(&self) -> &SqlitePool {
-        &self.reader
+    /// A connection for reads (each statement takes one, as PostgreSQL's do).
+    async fn reader(&self) -> Result<PoolConnection<Sqlite>, StoreError> {
+        Ok(self.reader.acquire().await?)
     }
 
-    fn writer(&self) -> &SqlitePool {
+    /// Migrations take the pool (sqlx's migrator acquires from it).
+    fn migration_pool(&self) -> &SqlitePool {
         &self.writer
+    }
+
+    /// The writer's connection, for a statement outside a transaction.
+    async fn writer(&self) -> Result<PoolConnection<Sqlite>, StoreError> {
+        Ok(self.writer.acquire().await?)
     }
 
     /// No feed: one process serves the file. (Async to match the shared implementation.)

@@ -56,7 +56,7 @@ pub(crate) struct Serve {
     #[arg(long, env = "WARD_DATABASE_CONNECTIONS", default_value_t = PoolSettings::MAX_CONNECTIONS, value_parser = clap::value_parser!(u32).range(1..))]
     database_connections: u32,
     /// How long, in milliseconds, a request waits for a database connection before it is
-    /// answered 503 `unavailable`.
+    /// answered 503 `unavailable`. A PostgreSQL server known to be down is refused at once.
     #[arg(long, env = "WARD_DATABASE_TIMEOUT_MS", default_value_t = PoolSettings::ACQUIRE_TIMEOUT.as_millis() as u64, value_parser = clap::value_parser!(u64).range(1..))]
     database_timeout_ms: u64,
 }
