@@ -179,7 +179,11 @@ impl IntoResponse for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
-        if error.is_unavailable() {
+        if matches!(error, StoreError::Down) {
+            // Logged once, when the store saw the server go, not once per refused request.
+            tracing::debug!(%error, "database down");
+            Self::new(Code::Unavailable, "the database is unavailable; try again")
+        } else if error.is_unavailable() {
             tracing::error!(%error, "database unavailable");
             Self::new(Code::Unavailable, "the database is unavailable; try again")
         } else {

@@ -78,6 +78,8 @@ pub struct Config {
     pub bootstrap_key: bool,
     /// How the pages are reached.
     pub pages: PagesConfig,
+    /// How the store uses its database's connections.
+    pub pool: ward_store::PoolSettings,
 }
 
 /// How browsers reach the pages.
@@ -286,7 +288,7 @@ impl AppState {
                 path: path.clone(),
                 summary,
             })?;
-        let store = AnyStore::open(&config.database_url).await?;
+        let store = AnyStore::open_with(&config.database_url, config.pool).await?;
         let now = clock.now();
         let (record, new) = store
             .put_policy(&source, now, |generation| {
@@ -589,6 +591,60 @@ impl AppState {
         Ok(())
     }
 
+    /// Follows the change feed until it ends. While it is lost the cache stays off (so
+    /// `decide` reads the database, and fails closed with 503 `unavailable` when that is down
+    /// too); once it is back, everything missed is treated as changed: keys and the policy are
+    /// read again, and only then does the cache come back on, empty. A resync that fails is
+    /// retried every [`RESYNC_RETRY`] while the cache stays off.
+    async fn follow_changes(self, mut feed: tokio::sync::mpsc::Receiver<Change>) {
+        let mut resync_due = false;
+        loop {
+            let change = if resync_due {
+                match tokio::time::timeout(RESYNC_RETRY, feed.recv()).await {
+                    Ok(change) => change,
+                    Err(_elapsed) => {
+                        resync_due = !self.resync().await;
+                        continue;
+                    }
+                }
+            } else {
+                feed.recv().await
+            };
+            match change {
+                None => return,
+                Some(Change::Resumed) => resync_due = !self.resync().await,
+                Some(change @ Change::Lost) => {
+                    // A resync under way is moot: another `Resumed` follows this loss.
+                    resync_due = false;
+                    self.apply_change(change).await;
+                }
+                Some(change) => self.apply_change(change).await,
+            }
+        }
+    }
+
+    /// Reads again what the change feed may have missed (keys, the policy), then serves
+    /// from a fresh cache; false (the cache still off) when the store failed.
+    async fn resync(&self) -> bool {
+        let result = match self.refresh_keys().await {
+            Ok(()) => self.follow_policy().await,
+            Err(error) => Err(error.into()),
+        };
+        match result {
+            Ok(()) => {
+                self.0.cache.resume();
+                // Deliveries other nodes queued meanwhile may have gone unannounced.
+                self.0.deliver.notify_one();
+                tracing::info!("change feed back: serving from memory again");
+                true
+            }
+            Err(error) => {
+                tracing::warn!(message = %error.message, "change feed back, but keys and policy could not be read again; retrying");
+                false
+            }
+        }
+    }
+
     /// Applies one notice from the change feed.
     async fn apply_change(&self, change: Change) {
         let result = match change {
@@ -612,11 +668,8 @@ impl AppState {
                 Ok(())
             }
             Change::Resumed => {
-                self.0.cache.resume();
-                match self.refresh_keys().await {
-                    Ok(()) => self.follow_policy().await,
-                    Err(error) => Err(error.into()),
-                }
+                self.resync().await;
+                Ok(())
             }
         };
         if let Err(error) = result {
@@ -626,13 +679,8 @@ impl AppState {
 
     /// Starts the background tasks; they stop when `shutdown` resolves.
     pub async fn spawn_tasks(&self) -> Result<(), ward_store::StoreError> {
-        if let Some(mut feed) = self.0.store.subscribe().await? {
-            let state = self.clone();
-            tokio::spawn(async move {
-                while let Some(change) = feed.recv().await {
-                    state.apply_change(change).await;
-                }
-            });
+        if let Some(feed) = self.0.store.subscribe().await? {
+            tokio::spawn(self.clone().follow_changes(feed));
         }
         let state = self.clone();
         tokio::spawn(async move {
@@ -685,11 +733,20 @@ impl AppState {
         tokio::spawn(async move {
             loop {
                 match state.migrate_children().await {
-                    Ok(0) => {}
-                    Ok(moved) => tracing::info!(moved, "children moved to the policy in force"),
-                    Err(error) => tracing::warn!(message = %error.message, "migration failed"),
+                    Ok(moved) => {
+                        if moved > 0 {
+                            tracing::info!(moved, "children moved to the policy in force");
+                        }
+                        state.0.migrate.notified().await;
+                    }
+                    Err(error) => {
+                        // Not only at the next policy change: children left behind by an
+                        // outage are moved once the database is back.
+                        tracing::warn!(message = %error.message, "migration failed; will retry");
+                        let _ =
+                            tokio::time::timeout(MIGRATE_RETRY, state.0.migrate.notified()).await;
+                    }
                 }
-                state.0.migrate.notified().await;
             }
         });
         Ok(())
@@ -761,3 +818,7 @@ const DRIFT_FLUSH: Duration = Duration::from_secs(1);
 /// How many "new alerts" wake-ups may queue per stream before it re-reads everything.
 const ALERT_FANOUT: usize = 1_024;
 const MIGRATE_BATCH: i64 = 200;
+/// How soon a migration that failed (the database down, say) is tried again.
+const MIGRATE_RETRY: Duration = Duration::from_secs(2);
+/// How soon a failed resync after the change feed came back is tried again.
+const RESYNC_RETRY: Duration = Duration::from_millis(250);

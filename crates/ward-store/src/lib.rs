@@ -57,18 +57,67 @@ pub enum StoreError {
         "`{0}` is not a database ward can use: give a SQLite file path (or `sqlite://PATH`) or a `postgres://` URL"
     )]
     BadUrl(String),
+    /// The database server is known to be down (PostgreSQL: its change feed lost the
+    /// connection and the server does not answer), so nothing was tried.
+    #[error("the database server does not answer; refused without trying")]
+    Down,
 }
 
 impl StoreError {
     /// True when the database could not be reached (as opposed to refusing a statement):
     /// worth a 503 and a retry rather than a 500.
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
-            Self::Database(
-                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
-            )
-        )
+        match self {
+            Self::Down => true,
+            Self::Database(error) => unavailable(error),
+            _ => false,
+        }
+    }
+}
+
+/// True for the errors a database that is down, restarting or out of connections gives:
+/// no connection in time, a broken socket, and PostgreSQL's connection-exception class
+/// (`08…`), shutdown and start-up (`57P01`-`57P03`) and too many connections (`53300`).
+pub(crate) fn unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(error) => error.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
+    }
+}
+
+/// How a store uses its database's connections. The defaults suit most services; a busy
+/// PostgreSQL node may want more connections (`ward serve --database-connections`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// The most connections a node opens to PostgreSQL for requests (the change feed has
+    /// one of its own beside them). SQLite ignores it: one writer, four readers.
+    pub max_connections: u32,
+    /// How long a request waits for a connection (or for a new one to open) before it is
+    /// answered 503 `unavailable`. sqlx's own default is 30 s, long enough for every client
+    /// to give up first; a PostgreSQL server known to be down is refused at once without it.
+    pub acquire_timeout: std::time::Duration,
+}
+
+impl PoolSettings {
+    /// The default pool size.
+    pub const MAX_CONNECTIONS: u32 = 16;
+    /// The default wait for a connection.
+    pub const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: Self::MAX_CONNECTIONS,
+            acquire_timeout: Self::ACQUIRE_TIMEOUT,
+        }
     }
 }
 
@@ -303,7 +352,8 @@ pub enum Change {
     Outbox,
     /// The feed dropped: changes may go unheard until [`Change::Resumed`].
     Lost,
-    /// Listening again after [`Change::Lost`]: anything may have changed meanwhile.
+    /// Listening again after [`Change::Lost`], or a notice this node cannot read (from a
+    /// newer ward, say): anything may have changed meanwhile.
     Resumed,
 }
 
@@ -578,13 +628,18 @@ impl AnyStore {
     /// Opens (creating a SQLite file if needed) and migrates. `url` is a `postgres://` or
     /// `postgresql://` URL, a `sqlite://PATH` URL or a plain file path.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        Self::open_with(url, PoolSettings::default()).await
+    }
+
+    /// [`AnyStore::open`] with these pool settings.
+    pub async fn open_with(url: &str, settings: PoolSettings) -> Result<Self, StoreError> {
         let store = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Self::Postgres(PostgresStore::connect(url).await?)
+            Self::Postgres(PostgresStore::connect_with(url, settings).await?)
         } else if let Some(path) = url
             .strip_prefix("sqlite://")
             .or_else(|| (!url.contains("://") && !url.is_empty()).then_some(url))
         {
-            Self::Sqlite(SqliteStore::open(std::path::Path::new(path)).await?)
+            Self::Sqlite(SqliteStore::open_with(std::path::Path::new(path), settings).await?)
         } else {
             return Err(StoreError::BadUrl(url.to_owned()));
         };

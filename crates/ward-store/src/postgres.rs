@@ -6,82 +6,144 @@
 //! so the chain stays a chain without deadlocks. Every write ends with `pg_notify('ward', …)`,
 //! delivered on commit, which [`crate::Store::subscribe`] turns into [`Change`]s for the
 //! other nodes' caches.
+//!
+//! **Outages.** The change feed's connection is the node's eye on the server: when it drops,
+//! one connection attempt (no retries) says whether the server still answers. If it does
+//! not, the store is *down*: every call fails at once with [`StoreError::Down`] instead of
+//! waiting for a pool that cannot connect, until the feed listens again. Connections the
+//! outage broke are dropped by the pool (each is pinged before use and after release).
 
+use std::future::Future;
+use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::Postgres;
-use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
-use tokio::sync::mpsc;
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
+use sqlx::{Connection, PgConnection, Postgres};
+use tokio::sync::{mpsc, watch};
 
 use crate::sql::sql_backend;
-use crate::{Change, StoreError};
+use crate::{Change, PoolSettings, StoreError};
 
 /// The channel every node listens on.
 const CHANNEL: &str = "ward";
-
-/// Pool size per node.
-const CONNECTIONS: u32 = 16;
 
 /// How many changes may wait for the cache; beyond that the listener waits (PostgreSQL
 /// queues notifications meanwhile).
 const FEED_CAPACITY: usize = 4_096;
 
+/// How often a node whose change feed is lost tries to reach the server again. Each try is
+/// one connection attempt, refused at once by a host whose server is down, so trying often
+/// costs little and makes recovery quick.
+const RETRY_EVERY: Duration = Duration::from_millis(100);
+
+/// The longest one connection attempt may take before the server counts as not answering
+/// (a host that drops packets never refuses).
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// A ward database on a PostgreSQL server.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// The change feed's own pool (one connection), so the feed never waits behind requests
+    /// and requests never lose a connection to it.
+    feed_pool: PgPool,
+    /// How to reach the server, for the feed's probe (boxed: it is large, and the store is
+    /// cloned into every handler).
+    options: Arc<PgConnectOptions>,
+    /// True while the change feed finds the server not answering: calls are refused at once.
+    down: Arc<watch::Sender<bool>>,
 }
 
 impl PostgresStore {
-    /// Connects. Call `migrate` next, or use [`crate::AnyStore::open`], which does both.
+    /// Connects with the default [`PoolSettings`]. Call `migrate` next, or use
+    /// [`crate::AnyStore::open`], which does both.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, PoolSettings::default()).await
+    }
+
+    /// Connects with these pool settings.
+    pub async fn connect_with(url: &str, settings: PoolSettings) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)?;
         let pool = PgPoolOptions::new()
-            .max_connections(CONNECTIONS)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect(url)
+            .max_connections(settings.max_connections.max(1))
+            .acquire_timeout(settings.acquire_timeout)
+            // A connection an outage broke fails its ping and is replaced, not handed out.
+            .test_before_acquire(true)
+            .connect_with(options.clone())
             .await?;
-        Ok(Self { pool })
+        let feed_pool = PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(settings.acquire_timeout)
+            // The feed holds its connection for as long as it lives; never recycle it.
+            .max_lifetime(None)
+            .idle_timeout(None)
+            .connect_lazy_with(options.clone());
+        Ok(Self {
+            pool,
+            feed_pool,
+            options: Arc::new(options),
+            down: Arc::new(watch::Sender::new(false)),
+        })
     }
 
-    async fn begin(&self) -> Result<PostgresTx, sqlx::Error> {
-        Ok(PostgresTx(self.pool.begin().await?))
+    /// Runs `work` (getting a connection) unless the server is known to be down: refused at
+    /// once if it is, and given up the moment it is found to be, so that no request waits out
+    /// the pool's timeout for a server that is gone (sqlx retries a refused connection until
+    /// then).
+    async fn unless_down<T>(
+        &self,
+        work: impl Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T, StoreError> {
+        let mut down = self.down.subscribe();
+        if *down.borrow_and_update() {
+            return Err(StoreError::Down);
+        }
+        tokio::select! {
+            result = work => Ok(result?),
+            () = async {
+                if down.wait_for(|down| *down).await.is_err() {
+                    // The store itself holds the sender, so this cannot happen; never
+                    // give up on a closed channel.
+                    std::future::pending::<()>().await;
+                }
+            } => Err(StoreError::Down),
+        }
     }
 
-    fn reader(&self) -> &PgPool {
+    async fn begin(&self) -> Result<PostgresTx, StoreError> {
+        Ok(PostgresTx(self.unless_down(self.pool.begin()).await?))
+    }
+
+    /// A connection for one statement.
+    async fn reader(&self) -> Result<PoolConnection<Postgres>, StoreError> {
+        self.unless_down(self.pool.acquire()).await
+    }
+
+    /// Migrations take the pool (sqlx's migrator acquires from it); they run at start only.
+    fn migration_pool(&self) -> &PgPool {
         &self.pool
     }
 
-    fn writer(&self) -> &PgPool {
-        &self.pool
+    /// A connection for one statement outside a transaction.
+    async fn writer(&self) -> Result<PoolConnection<Postgres>, StoreError> {
+        self.unless_down(self.pool.acquire()).await
     }
 
     /// Listens on the channel in a background task. When the connection drops the receiver
-    /// gets [`Change::Lost`]; the task reconnects (backing off while the server is down) and,
-    /// once it listens again, sends [`Change::Resumed`]. It ends when the receiver is dropped.
+    /// gets [`Change::Lost`] (after the store is marked down, if the server does not answer);
+    /// the task tries again every [`RETRY_EVERY`] and, once it listens again, marks the store
+    /// up and sends [`Change::Resumed`]. It ends when the receiver is dropped.
     async fn changes(&self) -> Result<Option<mpsc::Receiver<Change>>, StoreError> {
-        let listener = listen(&self.pool).await?;
+        let listener = listen(&self.feed_pool).await?;
         let (sender, receiver) = mpsc::channel(FEED_CAPACITY);
-        let pool = self.pool.clone();
+        let pool = self.feed_pool.clone();
+        let options = self.options.clone();
+        let down = self.down.clone();
         tokio::spawn(async move {
-            let mut listener = Some(listener);
+            let mut current = listener;
             loop {
-                let mut current = match listener.take() {
-                    Some(current) => current,
-                    None => match listen(&pool).await {
-                        Ok(current) => {
-                            if sender.send(Change::Resumed).await.is_err() {
-                                return;
-                            }
-                            current
-                        }
-                        Err(error) => {
-                            tracing::warn!(%error, "cannot listen for changes yet; retrying");
-                            // Back off so a database that is down is not hammered.
-                            tokio::time::sleep(Duration::from_secs(1)).await;
-                            continue;
-                        }
-                    },
-                };
                 loop {
                     let change = match current.try_recv().await {
                         Ok(Some(notification)) => parse_notice(notification.payload()),
@@ -95,7 +157,41 @@ impl PostgresStore {
                         return;
                     }
                 }
+                drop(current);
+                // Decided before anyone hears of the loss, so that a node whose cache stops
+                // serving also stops waiting on a server that is gone.
+                let mut answers = server_answers(&options).await;
+                down.send_replace(!answers);
+                if answers {
+                    tracing::warn!("the change feed lost its connection; reconnecting");
+                } else {
+                    tracing::error!(
+                        "the database server does not answer: requests are refused until it is back"
+                    );
+                }
                 if sender.send(Change::Lost).await.is_err() {
+                    return;
+                }
+                current = loop {
+                    if answers {
+                        down.send_replace(false);
+                        match listen(&pool).await {
+                            Ok(listener) => break listener,
+                            Err(error) => {
+                                tracing::warn!(%error, "cannot listen for changes yet; retrying");
+                            }
+                        }
+                    } else {
+                        down.send_replace(true);
+                    }
+                    if sender.is_closed() {
+                        return;
+                    }
+                    tokio::time::sleep(RETRY_EVERY).await;
+                    answers = server_answers(&options).await;
+                };
+                tracing::info!("the change feed is back");
+                if sender.send(Change::Resumed).await.is_err() {
                     return;
                 }
             }
@@ -104,7 +200,26 @@ impl PostgresStore {
     }
 }
 
-/// A new listener on the channel (its own connection, not one from the pool).
+/// One connection attempt, no retries: false when nobody answers or the server says it is
+/// starting up or shutting down. A server that answers with another refusal (too many
+/// connections, a password) is there: the pool's own errors will say what is wrong.
+async fn server_answers(options: &PgConnectOptions) -> bool {
+    match tokio::time::timeout(PROBE_TIMEOUT, PgConnection::connect_with(options)).await {
+        Err(_elapsed) => false,
+        Ok(Ok(connection)) => {
+            // Closing politely is best effort: the probe has its answer either way.
+            let _ = connection.close().await;
+            true
+        }
+        Ok(Err(error)) => !crate::unavailable(&error) || is_too_many_connections(&error),
+    }
+}
+
+fn is_too_many_connections(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(error) if error.code().as_deref() == Some("53300"))
+}
+
+/// A new listener on the channel, on the feed's own connection.
 async fn listen(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
     // Reconnecting is done above, so a drop is always seen (and the cache suspended).
@@ -113,11 +228,14 @@ async fn listen(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
     Ok(listener)
 }
 
+/// A notice as a [`Change`]. One this node cannot read is [`Change::Resumed`]: something
+/// changed and nobody can say what, so everything is read afresh. (It must not be
+/// [`Change::Lost`]: no `Resumed` would follow, and the cache would stay off for good.)
 fn parse_notice(payload: &str) -> Change {
     if let Some(child) = payload.strip_prefix("child:") {
         Change::Child(child.to_owned())
     } else if let Some(generation) = payload.strip_prefix("policy:") {
-        generation.parse().map_or(Change::Lost, Change::Policy)
+        generation.parse().map_or(Change::Resumed, Change::Policy)
     } else if let Some(parent) = payload.strip_prefix("alerts:") {
         Change::Alerts(parent.to_owned())
     } else if payload == "outbox" {
@@ -125,7 +243,20 @@ fn parse_notice(payload: &str) -> Change {
     } else if payload == "keys" {
         Change::Keys
     } else {
-        Change::Lost
+        Change::Resumed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_notice_this_node_cannot_read_means_everything_may_have_changed() {
+        assert_eq!(parse_notice("child:kid-1"), Change::Child("kid-1".into()));
+        assert_eq!(parse_notice("policy:7"), Change::Policy(7));
+        assert_eq!(parse_notice("policy:seven"), Change::Resumed);
+        assert_eq!(parse_notice("webhooks:v2"), Change::Resumed);
     }
 }
 

@@ -502,7 +502,7 @@ macro_rules! sql_backend {
 
         impl crate::Store for $store {
             async fn migrate(&self) -> Result<(), crate::StoreError> {
-                crate::migrations::migrator().await?.run(self.writer()).await?;
+                crate::migrations::migrator().await?.run(self.migration_pool()).await?;
                 self.backfill_parent_links().await
             }
 
@@ -514,7 +514,7 @@ macro_rules! sql_backend {
                     "SELECT doc, generation, version FROM children WHERE id = $1",
                 )
                 .bind(id.as_str())
-                .fetch_optional(self.reader())
+                .fetch_optional(&mut *self.reader().await?)
                 .await?;
                 row.map(|(doc, generation, version)| {
                     crate::tx::decode_child(
@@ -539,7 +539,7 @@ macro_rules! sql_backend {
                 )
                 .bind(generation)
                 .bind(limit)
-                .fetch_all(self.reader())
+                .fetch_all(&mut *self.reader().await?)
                 .await?;
                 crate::sql::child_ids("child", ids)
             }
@@ -555,7 +555,7 @@ macro_rules! sql_backend {
                 E: Send,
                 F: FnOnce(Option<crate::StoredChild>) -> Result<(crate::ChildWrite, T), E> + Send,
             {
-                let tx = self.begin().await.map_err(crate::StoreError::from)?;
+                let tx = self.begin().await?;
                 crate::tx::write_child(tx, id, generation, decide).await
             }
 
@@ -574,7 +574,7 @@ macro_rules! sql_backend {
                 let row: Option<(String,)> =
                     sqlx::query_as("SELECT doc FROM interventions WHERE id = $1")
                         .bind(id)
-                        .fetch_optional(self.reader())
+                        .fetch_optional(&mut *self.reader().await?)
                         .await?;
                 row.map(|(doc,)| {
                     serde_json::from_str(&doc).map_err(|error| crate::StoreError::Corrupt {
@@ -591,7 +591,7 @@ macro_rules! sql_backend {
                     "SELECT child_id, status, doc, answered_by FROM consent_requests WHERE id = $1",
                 )
                 .bind(id)
-                .fetch_optional(self.reader())
+                .fetch_optional(&mut *self.reader().await?)
                 .await?;
                 row.map(|row| crate::sql::request_from_row(id, row)).transpose()
             }
@@ -605,7 +605,7 @@ macro_rules! sql_backend {
                      WHERE child_id = $1 ORDER BY requested_at_us DESC, id",
                 )
                 .bind(child.as_str())
-                .fetch_all(self.reader())
+                .fetch_all(&mut *self.reader().await?)
                 .await?;
                 rows.into_iter()
                     .map(|row| crate::sql::request_from_row(child.as_str(), row))
@@ -624,7 +624,7 @@ macro_rules! sql_backend {
                 )
                 .bind(crate::tx::micros(now))
                 .bind(limit)
-                .fetch_all(self.reader())
+                .fetch_all(&mut *self.reader().await?)
                 .await?;
                 rows.into_iter()
                     .map(|row| crate::sql::request_from_row("expired", row))
@@ -637,7 +637,7 @@ macro_rules! sql_backend {
             ) -> Result<u64, crate::StoreError> {
                 Ok(sqlx::query("DELETE FROM interventions WHERE expires_at_us < $1")
                     .bind(crate::tx::micros(now))
-                    .execute(self.writer())
+                    .execute(&mut *self.writer().await?)
                     .await?
                     .rows_affected())
             }
@@ -659,7 +659,7 @@ macro_rules! sql_backend {
                     crate::sql::ENTRY_COLUMNS
                 ))
                 .bind(child.as_str())
-                .fetch_all(self.reader())
+                .fetch_all(&mut *self.reader().await?)
                 .await?;
                 Ok(rows.into_iter().map(crate::sql::entry_from_row).collect())
             }
@@ -675,7 +675,7 @@ macro_rules! sql_backend {
                     let rows: Vec<crate::sql::EntryRow> = sqlx::query_as(&statement)
                         .bind(after)
                         .bind(crate::sql::VERIFY_PAGE)
-                        .fetch_all(self.reader())
+                        .fetch_all(&mut *self.reader().await?)
                         .await?;
                     let Some(last) = rows.last().map(|row| row.0) else {
                         break;
@@ -703,7 +703,7 @@ macro_rules! sql_backend {
                     "SELECT id, secret_hash, scope, label, created_at_us, revoked_at_us \
                      FROM api_keys ORDER BY created_at_us, id",
                 )
-                .fetch_all(self.reader())
+                .fetch_all(&mut *self.reader().await?)
                 .await?;
                 Ok(rows.into_iter().map(crate::sql::key_from_row).collect())
             }
@@ -719,7 +719,7 @@ macro_rules! sql_backend {
             async fn keys_version(&self) -> Result<i64, crate::StoreError> {
                 let (value,): (i64,) =
                     sqlx::query_as("SELECT value FROM counters WHERE name = 'keys'")
-                        .fetch_one(self.reader())
+                        .fetch_one(&mut *self.reader().await?)
                         .await?;
                 Ok(value)
             }
@@ -729,7 +729,7 @@ macro_rules! sql_backend {
                     "SELECT generation, hash, source, loaded_at_us FROM policies \
                      ORDER BY generation DESC LIMIT 1",
                 )
-                .fetch_optional(self.reader())
+                .fetch_optional(&mut *self.reader().await?)
                 .await?;
                 Ok(row.map(crate::sql::policy_from_row))
             }
@@ -743,7 +743,7 @@ macro_rules! sql_backend {
                      WHERE generation = $1",
                 )
                 .bind(generation)
-                .fetch_optional(self.reader())
+                .fetch_optional(&mut *self.reader().await?)
                 .await?;
                 Ok(row.map(crate::sql::policy_from_row))
             }
@@ -777,7 +777,7 @@ macro_rules! sql_backend {
                 .bind(parent)
                 .bind(after)
                 .bind(limit)
-                .fetch_all(self.reader())
+                .fetch_all(&mut *self.reader().await?)
                 .await?;
                 Ok(rows
                     .into_iter()
@@ -797,7 +797,7 @@ macro_rules! sql_backend {
                 .bind(&webhook.url)
                 .bind(&webhook.secret)
                 .bind(crate::tx::micros(webhook.created_at))
-                .execute(self.writer())
+                .execute(&mut *self.writer().await?)
                 .await?;
                 Ok(())
             }
@@ -807,7 +807,7 @@ macro_rules! sql_backend {
                     "SELECT id, url, secret, created_at_us, disabled_at_us FROM webhooks \
                      ORDER BY created_at_us, id",
                 )
-                .fetch_all(self.reader())
+                .fetch_all(&mut *self.reader().await?)
                 .await?;
                 Ok(rows
                     .into_iter()
@@ -832,7 +832,7 @@ macro_rules! sql_backend {
                 )
                 .bind(id)
                 .bind(crate::tx::micros(now))
-                .execute(self.writer())
+                .execute(&mut *self.writer().await?)
                 .await?
                 .rows_affected();
                 Ok(disabled > 0)
@@ -852,7 +852,7 @@ macro_rules! sql_backend {
                 )
                 .bind(crate::tx::micros(now))
                 .bind(limit)
-                .fetch_all(self.reader())
+                .fetch_all(&mut *self.reader().await?)
                 .await?;
                 Ok(rows
                     .into_iter()
@@ -886,7 +886,7 @@ macro_rules! sql_backend {
                 .bind(item.seq)
                 .bind(item.next_attempt_at_us)
                 .bind(crate::tx::micros(lease_until))
-                .execute(self.writer())
+                .execute(&mut *self.writer().await?)
                 .await?
                 .rows_affected();
                 Ok(claimed > 0)
@@ -941,7 +941,7 @@ macro_rules! sql_backend {
                          FROM deliveries ORDER BY at_us DESC, seq DESC LIMIT $1",
                     )
                     .bind(limit)
-                    .fetch_all(self.reader())
+                    .fetch_all(&mut *self.reader().await?)
                     .await?;
                 Ok(rows
                     .into_iter()
@@ -963,7 +963,7 @@ macro_rules! sql_backend {
                 let row: Option<(String,)> =
                     sqlx::query_as("SELECT doc FROM drift WHERE child_id = $1")
                         .bind(child)
-                        .fetch_optional(self.reader())
+                        .fetch_optional(&mut *self.reader().await?)
                         .await?;
                 Ok(row.map(|(doc,)| doc))
             }
@@ -1004,7 +1004,7 @@ macro_rules! sql_backend {
                     "SELECT child_id FROM parent_links WHERE parent_id = $1 ORDER BY child_id",
                 )
                 .bind(parent.as_str())
-                .fetch_all(self.reader())
+                .fetch_all(&mut *self.reader().await?)
                 .await?;
                 crate::sql::child_ids("parent link", ids)
             }
@@ -1023,7 +1023,7 @@ macro_rules! sql_backend {
                 .bind(crate::tx::micros(link.created_at))
                 .bind(crate::tx::micros(link.expires_at))
                 .bind(link.used_at.map(crate::tx::micros))
-                .execute(self.writer())
+                .execute(&mut *self.writer().await?)
                 .await?;
                 Ok(())
             }
@@ -1037,7 +1037,7 @@ macro_rules! sql_backend {
                      FROM page_links WHERE token_hash = $1",
                 )
                 .bind(token_hash)
-                .fetch_optional(self.reader())
+                .fetch_optional(&mut *self.reader().await?)
                 .await?;
                 row.map(crate::sql::link_from_row).transpose()
             }
@@ -1113,7 +1113,7 @@ macro_rules! sql_backend {
                 )
                 .bind(token_hash)
                 .bind(crate::tx::micros(now))
-                .fetch_optional(self.reader())
+                .fetch_optional(&mut *self.reader().await?)
                 .await?;
                 row.map(crate::sql::session_from_row).transpose()
             }
@@ -1121,7 +1121,7 @@ macro_rules! sql_backend {
             async fn end_page_session(&self, token_hash: &str) -> Result<bool, crate::StoreError> {
                 Ok(sqlx::query("DELETE FROM page_sessions WHERE token_hash = $1")
                     .bind(token_hash)
-                    .execute(self.writer())
+                    .execute(&mut *self.writer().await?)
                     .await?
                     .rows_affected()
                     > 0)
@@ -1130,13 +1130,13 @@ macro_rules! sql_backend {
             async fn prune_pages(&self, now: jiff::Timestamp) -> Result<u64, crate::StoreError> {
                 let sessions = sqlx::query("DELETE FROM page_sessions WHERE expires_at_us <= $1")
                     .bind(crate::tx::micros(now))
-                    .execute(self.writer())
+                    .execute(&mut *self.writer().await?)
                     .await?
                     .rows_affected();
                 let kept_until = now.saturating_sub(crate::PAGE_LINK_KEPT).unwrap_or(now);
                 let links = sqlx::query("DELETE FROM page_links WHERE expires_at_us <= $1")
                     .bind(crate::tx::micros(kept_until))
-                    .execute(self.writer())
+                    .execute(&mut *self.writer().await?)
                     .await?
                     .rows_affected();
                 Ok(sessions + links)
@@ -1155,7 +1155,7 @@ macro_rules! sql_backend {
                 )
                 .bind(parent)
                 .bind(limit)
-                .fetch_all(self.reader())
+                .fetch_all(&mut *self.reader().await?)
                 .await?;
                 Ok(rows
                     .into_iter()
@@ -1175,7 +1175,7 @@ macro_rules! sql_backend {
                 let (done,): (i64,) = sqlx::query_as(
                     "SELECT value FROM counters WHERE name = 'parent_links_backfilled'",
                 )
-                .fetch_one(self.writer())
+                .fetch_one(&mut *self.writer().await?)
                 .await?;
                 if done != 0 {
                     return Ok(());

@@ -12,7 +12,7 @@ use ward_core::ids::{ChildId, ParentId};
 use ward_server::auth::{Scope, generate};
 use ward_server::clock::SystemClock;
 use ward_server::{AppState, Config, PagesConfig};
-use ward_store::{AnyStore, Store};
+use ward_store::{AnyStore, PoolSettings, Store};
 
 /// Where the database is: a SQLite file (created on first use) or a `postgres://` URL.
 #[derive(Debug, Clone, Args)]
@@ -51,6 +51,14 @@ pub(crate) struct Serve {
     /// https.
     #[arg(long, env = "WARD_SECURE_COOKIES")]
     secure_cookies: Option<bool>,
+    /// The most PostgreSQL connections this node opens for requests (the change feed has one
+    /// more of its own). Ignored for SQLite.
+    #[arg(long, env = "WARD_DATABASE_CONNECTIONS", default_value_t = PoolSettings::MAX_CONNECTIONS, value_parser = clap::value_parser!(u32).range(1..))]
+    database_connections: u32,
+    /// How long, in milliseconds, a request waits for a database connection before it is
+    /// answered 503 `unavailable`. A PostgreSQL server known to be down is refused at once.
+    #[arg(long, env = "WARD_DATABASE_TIMEOUT_MS", default_value_t = PoolSettings::ACQUIRE_TIMEOUT.as_millis() as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    database_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -218,6 +226,10 @@ pub(crate) fn serve(args: Serve) -> Result<ExitCode, String> {
             pages: PagesConfig {
                 public_url: args.public_url,
                 secure_cookies: args.secure_cookies,
+            },
+            pool: PoolSettings {
+                max_connections: args.database_connections,
+                acquire_timeout: std::time::Duration::from_millis(args.database_timeout_ms),
             },
         };
         let (state, bootstrap) = AppState::start(&config, Arc::new(SystemClock))

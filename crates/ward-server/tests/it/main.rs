@@ -13,6 +13,7 @@ mod flow;
 mod metrics;
 mod nodes;
 mod openapi;
+mod outage;
 mod pages;
 mod parental;
 mod policy;

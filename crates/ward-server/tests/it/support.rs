@@ -112,6 +112,7 @@ impl Server {
             database_url: database_url.clone(),
             bootstrap_key: false,
             pages,
+            pool: Default::default(),
         };
         let (state, _) = AppState::start(&config, Arc::new(clock.clone()))
             .await

@@ -9,6 +9,7 @@
 mod browser;
 mod crash;
 mod feed;
+mod outage;
 mod schemathesis;
 mod serve;
 mod tools;
