@@ -6,12 +6,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
 use ward_core::ids::{ChildId, ParentId};
 use ward_server::auth::{Scope, generate};
 use ward_server::clock::SystemClock;
-use ward_server::{AppState, Config, PagesConfig};
+use ward_server::{AppState, Config, ListenerConfig, PagesConfig};
 use ward_store::{AnyStore, Store};
 
 /// Where the database is: a SQLite file (created on first use) or a `postgres://` URL.
@@ -51,7 +52,75 @@ pub(crate) struct Serve {
     /// https.
     #[arg(long, env = "WARD_SECURE_COOKIES")]
     secure_cookies: Option<bool>,
+    /// How long a client may take to send a request's line and headers (from the accept
+    /// for a connection's first request, from its first byte for later ones); then the
+    /// connection is closed. `10s`, `500ms`, `2m`.
+    #[arg(long, env = "WARD_HEADER_TIMEOUT", default_value = "10s", value_parser = duration)]
+    header_timeout: Duration,
+    /// How long a request's body may take to arrive, from its headers; then 408
+    /// `request_timeout`.
+    #[arg(long, env = "WARD_BODY_TIMEOUT", default_value = "30s", value_parser = duration)]
+    body_timeout: Duration,
+    /// How long a kept-alive connection may wait for its next request (and a response for a
+    /// client that stopped reading it); then the connection is closed.
+    #[arg(long, env = "WARD_IDLE_TIMEOUT", default_value = "75s", value_parser = duration)]
+    idle_timeout: Duration,
+    /// Connections open at once; one more is answered 503 `too_many_connections` and closed.
+    /// Keep it below the open-file limit (`ulimit -n`), less what the database needs.
+    #[arg(long, env = "WARD_MAX_CONNECTIONS", default_value_t = 512,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
+    /// On SIGTERM or Ctrl-C, how long requests in flight may take to finish (alert streams
+    /// end at once); then they are dropped and ward exits.
+    #[arg(long, env = "WARD_SHUTDOWN_GRACE", default_value = "10s", value_parser = duration)]
+    shutdown_grace: Duration,
 }
+
+impl Serve {
+    /// The connection limits and timeouts given.
+    pub(crate) fn listener(&self) -> ListenerConfig {
+        ListenerConfig {
+            header_timeout: self.header_timeout,
+            body_timeout: self.body_timeout,
+            idle_timeout: self.idle_timeout,
+            max_connections: self.max_connections as usize,
+            shutdown_grace: self.shutdown_grace,
+        }
+    }
+}
+
+/// `250ms`, `10s`, `2m`, or a bare number of seconds; more than zero.
+fn duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration: write `10s`, `500ms` or `2m`"))?;
+    let duration = match unit.trim() {
+        "ms" => Duration::from_millis(number),
+        "s" => Duration::from_secs(number),
+        "m" => Duration::from_secs(number.saturating_mul(60)),
+        _ => {
+            return Err(format!(
+                "`{text}` is not a duration: write `10s`, `500ms` or `2m`"
+            ));
+        }
+    };
+    if duration.is_zero() {
+        return Err(format!("`{text}` is no time at all: give more than zero"));
+    }
+    Ok(duration)
+}
+
+/// How long the drift states left in memory at shutdown may take to be written.
+const LAST_DRIFT_FLUSH: Duration = Duration::from_secs(2);
+/// How long tasks still running after the server stopped (background loops, a webhook in
+/// the middle of its delivery) may keep the process: they are dropped, and what they were
+/// doing is retried by the next start (the outbox, the migration, the sweeper).
+const RUNTIME_SHUTDOWN: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub(crate) enum LogFormat {
@@ -197,10 +266,14 @@ async fn open(database: &Database) -> Result<AnyStore, String> {
         .map_err(|error| format!("cannot open `{}`: {error}", database.url))
 }
 
-/// Runs the service until SIGTERM or Ctrl-C; SIGHUP reloads the policy.
+/// Runs the service until SIGTERM or Ctrl-C; SIGHUP reloads the policy. Shutdown is bounded:
+/// the grace limit for requests in flight, then [`LAST_DRIFT_FLUSH`] and
+/// [`RUNTIME_SHUTDOWN`] at most.
 pub(crate) fn serve(args: Serve) -> Result<ExitCode, String> {
     init_logging(args.log_format);
-    runtime()?.block_on(async move {
+    let runtime = runtime()?;
+    let result = runtime.block_on(async move {
+        let listener_config = args.listener();
         let config = Config {
             policy_path: args.policy,
             database_url: args.database.url,
@@ -209,6 +282,7 @@ pub(crate) fn serve(args: Serve) -> Result<ExitCode, String> {
                 public_url: args.public_url,
                 secure_cookies: args.secure_cookies,
             },
+            listener: listener_config,
         };
         let (state, bootstrap) = AppState::start(&config, Arc::new(SystemClock))
             .await
@@ -236,13 +310,18 @@ pub(crate) fn serve(args: Serve) -> Result<ExitCode, String> {
         ward_server::serve(listener, state.clone(), shutdown_signal())
             .await
             .map_err(|error| format!("the server stopped: {error}"))?;
-        // Drift states are written behind requests: write what is left.
-        if let Err(error) = state.drifts().flush(state.store()).await {
-            tracing::warn!(%error, "could not store the last drift states");
+        // Drift states are written behind requests: write what is left, if the database
+        // answers in time.
+        match tokio::time::timeout(LAST_DRIFT_FLUSH, state.drifts().flush(state.store())).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "could not store the last drift states"),
+            Err(_) => tracing::warn!("the last drift states were not stored in time"),
         }
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
-    })
+    });
+    runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
+    result
 }
 
 #[cfg(unix)]

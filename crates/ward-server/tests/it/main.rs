@@ -15,4 +15,5 @@ mod openapi;
 mod pages;
 mod parental;
 mod policy;
+mod slow_clients;
 mod support;

@@ -10,6 +10,7 @@ mod browser;
 mod crash;
 mod feed;
 mod serve;
+mod shutdown;
 mod webhooks;
 
 use std::path::{Path, PathBuf};
