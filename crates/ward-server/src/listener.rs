@@ -19,8 +19,8 @@
 //! pages' forms) sees [`BodyTimedOut`] and answers `request_timeout`, never a hang.
 //!
 //! At most `max_connections` are open at once; one more is read up to the end of its
-//! request's head, answered with a JSON 503 (`too_many_connections`) and closed, never held
-//! (a client that sends nothing is closed after a second without an answer). A request head over [`MAX_HEADER_BYTES`]
+//! request's head (for at most a quarter of a second), answered with a JSON 503
+//! (`too_many_connections`) and closed, never held. A request head over [`MAX_HEADER_BYTES`]
 //! or [`MAX_HEADERS`] is answered with a JSON 431 (`headers_too_large`) before hyper holds
 //! it, so hyper's own limits (and its 431 without a body) are never reached.
 //!
@@ -55,8 +55,12 @@ pub const MAX_HEADERS: usize = 100;
 /// How long a refused connection is given to send its request and read the answer before
 /// it is closed.
 const LINGER: Duration = Duration::from_secs(1);
-/// Refused connections lingering at once; past this, one more is closed without an answer.
-const REFUSING_AT_ONCE: usize = 64;
+/// How long a connection over the cap is given to send its request's head before it is
+/// answered anyway (clients send it as soon as they connect).
+const REFUSAL_HEAD_WAIT: Duration = Duration::from_millis(250);
+/// Refused connections being answered at once; past this, one more is closed without an
+/// answer.
+const REFUSING_AT_ONCE: usize = 128;
 /// How long the accept loop pauses after an error such as running out of file descriptors.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(250);
 
@@ -218,8 +222,8 @@ async fn accept_failed(error: io::Error) {
 }
 
 /// Answers a connection over the cap with `response` once its request's head is in, and
-/// closes it, in the background and for at most [`LINGER`]; when too many are already being
-/// answered, closes it at once.
+/// closes it, in the background and for at most [`LINGER`]; when [`REFUSING_AT_ONCE`] are
+/// already being answered, closes it at once.
 fn refuse(stream: TcpStream, refusing: &Arc<Semaphore>, response: Bytes) {
     let Ok(permit) = refusing.clone().try_acquire_owned() else {
         return;
@@ -227,7 +231,7 @@ fn refuse(stream: TcpStream, refusing: &Arc<Semaphore>, response: Bytes) {
     tokio::spawn(async move {
         let _permit = permit;
         let mut stream = stream;
-        let mut refusal = Refusal::new(response, Some(HeadScan::default()));
+        let mut refusal = Refusal::before_head(response);
         std::future::poll_fn(|cx| refusal.poll(&mut stream, cx)).await;
     });
 }
@@ -247,28 +251,44 @@ fn canned(code: Code, message: &str, extra_headers: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-/// Writing an answer to a connection that will not be served, then closing it: the request's
-/// head read first when `head` is given (a client answered before it has sent its request
-/// takes the answer for a broken connection), then the answer, the end of the stream, and
-/// whatever the client still sends read and dropped until it closes (closing with its bytes
-/// unread would reset the connection, and the client could lose the answer). All within
-/// [`LINGER`].
+/// Writing an answer to a connection that will not be served, then closing it, all within
+/// [`LINGER`]. With `head`, the request's head is read first, for up to
+/// [`REFUSAL_HEAD_WAIT`]: a client answered before it has sent its request takes the answer
+/// for a broken connection. After the answer, the end of the stream; then, if the client
+/// sent anything, whatever more it sends is read and dropped until it closes (closing with
+/// its bytes unread would reset the connection, and the client could lose the answer).
 struct Refusal {
     response: Bytes,
-    head: Option<HeadScan>,
+    head: Option<(HeadScan, Pin<Box<Sleep>>)>,
+    /// The client sent something: linger after the answer.
+    heard: bool,
     written: usize,
     shut: bool,
     deadline: Pin<Box<Sleep>>,
 }
 
 impl Refusal {
-    fn new(response: Bytes, head: Option<HeadScan>) -> Self {
+    /// An answer to a client that has sent bytes ward will not read.
+    fn after_head(response: Bytes) -> Self {
         Self {
             response,
-            head,
+            head: None,
+            heard: true,
             written: 0,
             shut: false,
             deadline: Box::pin(tokio::time::sleep(LINGER)),
+        }
+    }
+
+    /// An answer to a client that has sent nothing yet.
+    fn before_head(response: Bytes) -> Self {
+        Self {
+            head: Some((
+                HeadScan::default(),
+                Box::pin(tokio::time::sleep(REFUSAL_HEAD_WAIT)),
+            )),
+            heard: false,
+            ..Self::after_head(response)
         }
     }
 
@@ -278,13 +298,15 @@ impl Refusal {
             return Poll::Ready(());
         }
         let mut scratch = [0u8; 4096];
-        if let Some(head) = &mut self.head {
-            loop {
+        if let Some((head, wait)) = &mut self.head {
+            // Past the wait, answer anyway.
+            while wait.as_mut().poll(cx).is_pending() {
                 let mut buf = ReadBuf::new(&mut scratch);
                 match ready!(Pin::new(&mut *stream).poll_read(cx, &mut buf)) {
                     // Gone before it asked: nobody to answer.
                     Ok(()) if buf.filled().is_empty() => return Poll::Ready(()),
                     Ok(()) => {
+                        self.heard = true;
                         // Past the limits there is no point waiting for the end.
                         if !head.scan(buf.filled()) || head.done {
                             break;
@@ -302,7 +324,7 @@ impl Refusal {
             }
         }
         if !self.shut {
-            if ready!(Pin::new(&mut *stream).poll_shutdown(cx)).is_err() {
+            if ready!(Pin::new(&mut *stream).poll_shutdown(cx)).is_err() || !self.heard {
                 return Poll::Ready(());
             }
             self.shut = true;
@@ -651,17 +673,14 @@ impl AsyncRead for Io {
         }
         // Hyper never sees these bytes: it holds at most the limit of any head.
         buf.set_filled(before);
-        this.refusal = Some(Refusal::new(
-            Bytes::from(canned(
-                Code::HeadersTooLarge,
-                &format!(
-                    "the request's headers are larger than ward accepts ({} KiB, {MAX_HEADERS} headers); send fewer or smaller ones",
-                    MAX_HEADER_BYTES >> 10
-                ),
-                "",
-            )),
-            None,
-        ));
+        this.refusal = Some(Refusal::after_head(Bytes::from(canned(
+            Code::HeadersTooLarge,
+            &format!(
+                "the request's headers are larger than ward accepts ({} KiB, {MAX_HEADERS} headers); send fewer or smaller ones",
+                MAX_HEADER_BYTES >> 10
+            ),
+            "",
+        ))));
         this.poll_refusal(cx)
     }
 }
@@ -876,7 +895,11 @@ mod tests {
         let config = ListenerConfig::default();
         let activity = Activity::new();
         activity.request_started(true);
-        assert_eq!(activity.deadline(&config), None, "an alert stream may live on");
+        assert_eq!(
+            activity.deadline(&config),
+            None,
+            "an alert stream may live on"
+        );
         activity.write_blocked(true);
         let (deadline, reason) = activity.deadline(&config).unwrap();
         assert_eq!(reason, Closed::WriteStalled);
