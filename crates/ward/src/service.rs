@@ -303,11 +303,16 @@ pub(crate) fn serve(args: Serve) -> Result<ExitCode, String> {
         let address = listener
             .local_addr()
             .map_err(|error| format!("cannot read the listening address: {error}"))?;
+        // Signals are listened for before anyone is told where ward listens: one arriving
+        // before its handler would kill the process outright (SIGTERM with no graceful
+        // shutdown, SIGHUP with no reload).
+        let shutdown = shutdown_signal();
+        let hangups = hangup_signal();
         // A plain line a supervisor (or a test that asked for port 0) can read.
         eprintln!("ward: listening on http://{address}");
         tracing::info!(%address, "listening");
-        tokio::spawn(reload_on_hangup(state.clone()));
-        ward_server::serve(listener, state.clone(), shutdown_signal())
+        tokio::spawn(reload_on_hangup(state.clone(), hangups));
+        ward_server::serve(listener, state.clone(), shutdown)
             .await
             .map_err(|error| format!("the server stopped: {error}"))?;
         // Drift states are written behind requests: write what is left, if the database
@@ -325,9 +330,23 @@ pub(crate) fn serve(args: Serve) -> Result<ExitCode, String> {
 }
 
 #[cfg(unix)]
-async fn reload_on_hangup(state: AppState) {
+type Hangups = Option<tokio::signal::unix::Signal>;
+#[cfg(not(unix))]
+type Hangups = ();
+
+/// Listens for SIGHUP from now on.
+#[cfg(unix)]
+fn hangup_signal() -> Hangups {
     use tokio::signal::unix::{SignalKind, signal};
-    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+    signal(SignalKind::hangup()).ok()
+}
+
+#[cfg(not(unix))]
+fn hangup_signal() -> Hangups {}
+
+#[cfg(unix)]
+async fn reload_on_hangup(state: AppState, hangups: Hangups) {
+    let Some(mut hangups) = hangups else {
         tracing::warn!("cannot listen for SIGHUP; reload with POST /v1/policy/reload");
         return;
     };
@@ -344,30 +363,44 @@ async fn reload_on_hangup(state: AppState) {
 }
 
 #[cfg(not(unix))]
-async fn reload_on_hangup(_state: AppState) {}
+async fn reload_on_hangup(_state: AppState, _hangups: Hangups) {}
 
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// Resolves on the first SIGTERM or Ctrl-C (SIGINT), listened for from this call on, not
+/// from the future's first poll.
+fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    {
+    let signals = {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
+        (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        )
+    };
+    async move {
+        #[cfg(unix)]
+        match signals {
+            (Ok(mut terminate), Ok(mut interrupt)) => {
                 tokio::select! {
-                    _ = interrupt => {}
                     _ = terminate.recv() => {}
+                    _ = interrupt.recv() => {}
                 }
             }
-            Err(_) => {
-                let _ = interrupt.await;
+            (Ok(mut terminate), Err(_)) => {
+                terminate.recv().await;
+            }
+            (Err(_), Ok(mut interrupt)) => {
+                interrupt.recv().await;
+            }
+            (Err(_), Err(_)) => {
+                let _ = tokio::signal::ctrl_c().await;
             }
         }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("shutting down");
     }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
-    }
-    tracing::info!("shutting down: finishing requests in flight");
 }
 
 /// Runs the migrations and exits.
