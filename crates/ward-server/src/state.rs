@@ -451,7 +451,7 @@ impl AppState {
     }
 
     /// How connections are served.
-    pub fn listener_config(&self) -> &ListenerConfig {
+    pub(crate) fn listener_config(&self) -> &ListenerConfig {
         &self.0.listener
     }
 
@@ -462,7 +462,7 @@ impl AppState {
     }
 
     /// Turns true when shutdown begins.
-    pub fn draining(&self) -> tokio::sync::watch::Receiver<bool> {
+    pub(crate) fn draining(&self) -> tokio::sync::watch::Receiver<bool> {
         self.0.draining.subscribe()
     }
 
