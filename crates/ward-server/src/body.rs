@@ -1,8 +1,8 @@
 //! Request bodies and query strings: JSON only, parsed strictly (unknown fields are errors,
 //! and `crate::strict` keeps serde to the document's shapes), every failure a precise
 //! [`ApiError`] — malformed JSON (400, with line and column), the wrong shape (422), no JSON
-//! content type (415), too large (413), a bad query string (400) — never axum's plain-text
-//! rejections.
+//! content type (415), too large (413), not arrived within the body timeout (408,
+//! `crate::listener`), a bad query string (400) — never axum's plain-text rejections.
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
@@ -53,7 +53,10 @@ impl<S: Send + Sync> FromRequest<S> for RawJson {
                             ),
                         )
                     }
-                    other => ApiError::new(Code::MalformedJson, other.body_text()),
+                    other => match crate::listener::body_timed_out(&other) {
+                        Some(timed_out) => request_timeout(timed_out),
+                        None => ApiError::new(Code::MalformedJson, other.body_text()),
+                    },
                 })?;
         Ok(Self(bytes))
     }
@@ -66,6 +69,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         let RawJson(bytes) = RawJson::from_request(request, state).await?;
         parse(&bytes).map(Self)
     }
+}
+
+/// A body that stalled: the client is told how long it had.
+pub(crate) fn request_timeout(timed_out: crate::listener::BodyTimedOut) -> ApiError {
+    ApiError::new(
+        Code::RequestTimeout,
+        format!("{timed_out} (ward's body timeout); send the whole body at once"),
+    )
 }
 
 /// A query string of type `T`; one that does not parse is `invalid_query` (400), in the

@@ -54,6 +54,12 @@ error_codes! {
     UnsupportedMediaType = ("unsupported_media_type", UNSUPPORTED_MEDIA_TYPE),
     /// The body is larger than the server accepts.
     PayloadTooLarge = ("payload_too_large", PAYLOAD_TOO_LARGE),
+    /// The request's headers are larger than the server accepts (answered by the listener).
+    HeadersTooLarge = ("headers_too_large", REQUEST_HEADER_FIELDS_TOO_LARGE),
+    /// The request's body did not arrive within the body timeout.
+    RequestTimeout = ("request_timeout", REQUEST_TIMEOUT),
+    /// The server has as many connections open as it accepts (answered by the listener).
+    TooManyConnections = ("too_many_connections", SERVICE_UNAVAILABLE),
     /// The query string does not parse: an unknown parameter, or a value of the wrong type.
     InvalidQuery = ("invalid_query", BAD_REQUEST),
     /// An id, in the path or the body, is malformed.

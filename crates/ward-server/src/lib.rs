@@ -18,6 +18,7 @@ mod children;
 pub mod clock;
 pub mod drift;
 pub mod error;
+pub mod listener;
 pub mod metrics;
 mod operations;
 mod pages;
@@ -29,6 +30,7 @@ pub mod webhooks;
 
 use std::future::Future;
 
+pub use listener::ListenerConfig;
 pub use state::{AppState, Config, PagesConfig, StartError};
 
 /// The largest request body accepted (a 10,000-request batch fits).
@@ -42,14 +44,13 @@ pub fn app(state: AppState) -> axum::Router {
     routes::router(state)
 }
 
-/// Serves the API on `listener` until `shutdown` resolves, then lets requests in flight
-/// finish.
+/// Serves the API on `listener` until `shutdown` resolves, under the limits and timeouts of
+/// the state's [`ListenerConfig`]; then stops accepting, ends the alert streams, lets
+/// requests in flight finish for up to the grace limit and drops what is left.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    listener::serve(listener, state, shutdown).await
 }

@@ -28,6 +28,7 @@ use crate::cache::{ChildCache, HotChild};
 use crate::clock::Clock;
 use crate::drift::DriftCache;
 use crate::error::{ApiError, Code};
+use crate::listener::ListenerConfig;
 use crate::metrics::Metrics;
 
 /// The policy in force.
@@ -80,6 +81,8 @@ pub struct Config {
     pub pages: PagesConfig,
     /// How the store uses its database's connections.
     pub pool: ward_store::PoolSettings,
+    /// Connection limits, timeouts and the shutdown grace (`crate::listener`).
+    pub listener: ListenerConfig,
 }
 
 /// How browsers reach the pages.
@@ -149,6 +152,10 @@ struct Inner {
     keys_read_at_ms: std::sync::atomic::AtomicI64,
     /// How the pages are reached.
     pages: PagesSettings,
+    /// How connections are served.
+    listener: ListenerConfig,
+    /// True once the server is shutting down: alert streams end.
+    draining: tokio::sync::watch::Sender<bool>,
 }
 
 /// What every handler shares. Cheap to clone.
@@ -302,6 +309,7 @@ impl AppState {
             Arc::new(loaded.compiled),
             config.policy_path.clone(),
             pages,
+            config.listener,
         )
         .await?;
         tracing::info!(
@@ -330,6 +338,7 @@ impl AppState {
         compiled: Arc<CompiledPolicy>,
         policy_path: PathBuf,
         pages: PagesSettings,
+        listener: ListenerConfig,
     ) -> Result<Self, StartError> {
         let keys = KeyTable::new(store.keys().await?, store.keys_version().await?);
         let active = Active::new(record.generation, record.hash.clone(), compiled.clone());
@@ -350,6 +359,8 @@ impl AppState {
             http: reqwest::Client::new(),
             keys_read_at_ms: std::sync::atomic::AtomicI64::new(0),
             pages,
+            listener,
+            draining: tokio::sync::watch::channel(false).0,
         })))
     }
 
@@ -376,6 +387,7 @@ impl AppState {
             Arc::new(compiled),
             PathBuf::new(),
             pages,
+            ListenerConfig::default(),
         )
         .await
     }
@@ -438,6 +450,22 @@ impl AppState {
     /// How the pages are reached.
     pub(crate) fn pages(&self) -> &PagesSettings {
         &self.0.pages
+    }
+
+    /// How connections are served.
+    pub(crate) fn listener_config(&self) -> &ListenerConfig {
+        &self.0.listener
+    }
+
+    /// Shutdown has begun: alert streams end, so their clients reconnect (elsewhere, or to
+    /// the restarted server) with `Last-Event-ID`.
+    pub(crate) fn begin_draining(&self) {
+        self.0.draining.send_replace(true);
+    }
+
+    /// Turns true when shutdown begins.
+    pub(crate) fn draining(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.0.draining.subscribe()
     }
 
     /// Re-reads the keys if nobody did in the last quarter second; true if it did. For a

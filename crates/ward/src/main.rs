@@ -220,4 +220,14 @@ mod tests {
         // clap's own checks: unique argument names, valid defaults, in every subcommand.
         super::Cli::command().debug_assert();
     }
+
+    #[test]
+    fn serve_defaults_to_the_listeners_defaults() {
+        use clap::Parser;
+        let cli = super::Cli::try_parse_from(["ward", "serve"]).unwrap();
+        let super::Command::Serve(serve) = cli.command else {
+            panic!("not serve")
+        };
+        assert_eq!(serve.listener(), ward_server::ListenerConfig::default());
+    }
 }

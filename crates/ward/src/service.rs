@@ -6,12 +6,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
 use ward_core::ids::{ChildId, ParentId};
 use ward_server::auth::{Scope, generate};
 use ward_server::clock::SystemClock;
-use ward_server::{AppState, Config, PagesConfig};
+use ward_server::{AppState, Config, ListenerConfig, PagesConfig};
 use ward_store::{AnyStore, PoolSettings, Store};
 
 /// Where the database is: a SQLite file (created on first use) or a `postgres://` URL.
@@ -59,7 +60,75 @@ pub(crate) struct Serve {
     /// answered 503 `unavailable`. A PostgreSQL server known to be down is refused at once.
     #[arg(long, env = "WARD_DATABASE_TIMEOUT_MS", default_value_t = PoolSettings::ACQUIRE_TIMEOUT.as_millis() as u64, value_parser = clap::value_parser!(u64).range(1..))]
     database_timeout_ms: u64,
+    /// How long a client may take to send a request's line and headers (from the accept
+    /// for a connection's first request, from its first byte for later ones); then the
+    /// connection is closed. `10s`, `500ms`, `2m`.
+    #[arg(long, env = "WARD_HEADER_TIMEOUT", default_value = "10s", value_parser = duration)]
+    header_timeout: Duration,
+    /// How long a request's body may take to arrive, from its headers; then 408
+    /// `request_timeout`.
+    #[arg(long, env = "WARD_BODY_TIMEOUT", default_value = "30s", value_parser = duration)]
+    body_timeout: Duration,
+    /// How long a kept-alive connection may wait for its next request (and a response for a
+    /// client that stopped reading it); then the connection is closed.
+    #[arg(long, env = "WARD_IDLE_TIMEOUT", default_value = "75s", value_parser = duration)]
+    idle_timeout: Duration,
+    /// Connections open at once; one more is answered 503 `too_many_connections` and closed.
+    /// Keep it below the open-file limit (`ulimit -n`), less what the database needs.
+    #[arg(long, env = "WARD_MAX_CONNECTIONS", default_value_t = 512,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
+    /// On SIGTERM or Ctrl-C, how long requests in flight may take to finish (alert streams
+    /// end at once); then they are dropped and ward exits.
+    #[arg(long, env = "WARD_SHUTDOWN_GRACE", default_value = "10s", value_parser = duration)]
+    shutdown_grace: Duration,
 }
+
+impl Serve {
+    /// The connection limits and timeouts given.
+    pub(crate) fn listener(&self) -> ListenerConfig {
+        ListenerConfig {
+            header_timeout: self.header_timeout,
+            body_timeout: self.body_timeout,
+            idle_timeout: self.idle_timeout,
+            max_connections: self.max_connections as usize,
+            shutdown_grace: self.shutdown_grace,
+        }
+    }
+}
+
+/// `250ms`, `10s`, `2m`, or a bare number of seconds; more than zero.
+fn duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration: write `10s`, `500ms` or `2m`"))?;
+    let duration = match unit.trim() {
+        "ms" => Duration::from_millis(number),
+        "s" => Duration::from_secs(number),
+        "m" => Duration::from_secs(number.saturating_mul(60)),
+        _ => {
+            return Err(format!(
+                "`{text}` is not a duration: write `10s`, `500ms` or `2m`"
+            ));
+        }
+    };
+    if duration.is_zero() {
+        return Err(format!("`{text}` is no time at all: give more than zero"));
+    }
+    Ok(duration)
+}
+
+/// How long the drift states left in memory at shutdown may take to be written.
+const LAST_DRIFT_FLUSH: Duration = Duration::from_secs(2);
+/// How long tasks still running after the server stopped (background loops, a webhook in
+/// the middle of its delivery) may keep the process: they are dropped, and what they were
+/// doing is retried by the next start (the outbox, the migration, the sweeper).
+const RUNTIME_SHUTDOWN: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub(crate) enum LogFormat {
@@ -215,10 +284,14 @@ async fn open(database: &Database) -> Result<AnyStore, String> {
         .map_err(|error| format!("cannot open `{}`: {error}", database.url))
 }
 
-/// Runs the service until SIGTERM or Ctrl-C; SIGHUP reloads the policy.
+/// Runs the service until SIGTERM or Ctrl-C; SIGHUP reloads the policy. Shutdown is bounded:
+/// the grace limit for requests in flight, then [`LAST_DRIFT_FLUSH`] and
+/// [`RUNTIME_SHUTDOWN`] at most.
 pub(crate) fn serve(args: Serve) -> Result<ExitCode, String> {
     init_logging(args.log_format);
-    runtime()?.block_on(async move {
+    let runtime = runtime()?;
+    let result = runtime.block_on(async move {
+        let listener_config = args.listener();
         let config = Config {
             policy_path: args.policy,
             database_url: args.database.url,
@@ -231,6 +304,7 @@ pub(crate) fn serve(args: Serve) -> Result<ExitCode, String> {
                 max_connections: args.database_connections,
                 acquire_timeout: std::time::Duration::from_millis(args.database_timeout_ms),
             },
+            listener: listener_config,
         };
         let (state, bootstrap) = AppState::start(&config, Arc::new(SystemClock))
             .await
@@ -251,26 +325,50 @@ pub(crate) fn serve(args: Serve) -> Result<ExitCode, String> {
         let address = listener
             .local_addr()
             .map_err(|error| format!("cannot read the listening address: {error}"))?;
+        // Signals are listened for before anyone is told where ward listens: one arriving
+        // before its handler would kill the process outright (SIGTERM with no graceful
+        // shutdown, SIGHUP with no reload).
+        let shutdown = shutdown_signal();
+        let hangups = hangup_signal();
         // A plain line a supervisor (or a test that asked for port 0) can read.
         eprintln!("ward: listening on http://{address}");
         tracing::info!(%address, "listening");
-        tokio::spawn(reload_on_hangup(state.clone()));
-        ward_server::serve(listener, state.clone(), shutdown_signal())
+        tokio::spawn(reload_on_hangup(state.clone(), hangups));
+        ward_server::serve(listener, state.clone(), shutdown)
             .await
             .map_err(|error| format!("the server stopped: {error}"))?;
-        // Drift states are written behind requests: write what is left.
-        if let Err(error) = state.drifts().flush(state.store()).await {
-            tracing::warn!(%error, "could not store the last drift states");
+        // Drift states are written behind requests: write what is left, if the database
+        // answers in time.
+        match tokio::time::timeout(LAST_DRIFT_FLUSH, state.drifts().flush(state.store())).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "could not store the last drift states"),
+            Err(_) => tracing::warn!("the last drift states were not stored in time"),
         }
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
-    })
+    });
+    runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
+    result
 }
 
 #[cfg(unix)]
-async fn reload_on_hangup(state: AppState) {
+type Hangups = Option<tokio::signal::unix::Signal>;
+#[cfg(not(unix))]
+type Hangups = ();
+
+/// Listens for SIGHUP from now on.
+#[cfg(unix)]
+fn hangup_signal() -> Hangups {
     use tokio::signal::unix::{SignalKind, signal};
-    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+    signal(SignalKind::hangup()).ok()
+}
+
+#[cfg(not(unix))]
+fn hangup_signal() -> Hangups {}
+
+#[cfg(unix)]
+async fn reload_on_hangup(state: AppState, hangups: Hangups) {
+    let Some(mut hangups) = hangups else {
         tracing::warn!("cannot listen for SIGHUP; reload with POST /v1/policy/reload");
         return;
     };
@@ -287,30 +385,44 @@ async fn reload_on_hangup(state: AppState) {
 }
 
 #[cfg(not(unix))]
-async fn reload_on_hangup(_state: AppState) {}
+async fn reload_on_hangup(_state: AppState, _hangups: Hangups) {}
 
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// Resolves on the first SIGTERM or Ctrl-C (SIGINT), listened for from this call on, not
+/// from the future's first poll.
+fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    {
+    let signals = {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
+        (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        )
+    };
+    async move {
+        #[cfg(unix)]
+        match signals {
+            (Ok(mut terminate), Ok(mut interrupt)) => {
                 tokio::select! {
-                    _ = interrupt => {}
                     _ = terminate.recv() => {}
+                    _ = interrupt.recv() => {}
                 }
             }
-            Err(_) => {
-                let _ = interrupt.await;
+            (Ok(mut terminate), Err(_)) => {
+                terminate.recv().await;
+            }
+            (Err(_), Ok(mut interrupt)) => {
+                interrupt.recv().await;
+            }
+            (Err(_), Err(_)) => {
+                let _ = tokio::signal::ctrl_c().await;
             }
         }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("shutting down");
     }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
-    }
-    tracing::info!("shutting down: finishing requests in flight");
 }
 
 /// Runs the migrations and exits.

@@ -284,7 +284,8 @@ impl FromRequestParts<AppState> for ParentSession {
     }
 }
 
-/// A form body (`application/x-www-form-urlencoded`); one that does not parse is a 400 page.
+/// A form body (`application/x-www-form-urlencoded`); one that does not parse is a 400 page,
+/// one that stalls past the body timeout a 408 page.
 #[derive(Debug)]
 pub(crate) struct PageForm<T>(pub(crate) T);
 
@@ -295,7 +296,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for PageForm<T> {
         axum::Form::<T>::from_request(request, state)
             .await
             .map(|axum::Form(value)| Self(value))
-            .map_err(|_| bad_form())
+            .map_err(
+                |rejection| match crate::listener::body_timed_out(&rejection) {
+                    Some(_) => PageError::new(
+                        StatusCode::REQUEST_TIMEOUT,
+                        "That form took too long to arrive",
+                        "Nothing was changed. Check your connection, then go back and try again.",
+                    ),
+                    None => bad_form(),
+                },
+            )
     }
 }
 

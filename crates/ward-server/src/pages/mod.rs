@@ -111,16 +111,20 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
 /// `Sec-Fetch-Site` other than `same-origin` or `none` (a sibling subdomain, `same-site`, is
 /// another site too), or an `Origin` that is not this server's — the `public_url`'s origin
 /// when one is set, else `http(s)://` and the request's `Host`. `Origin: null` (a sandboxed
-/// frame, a redirect chain) is refused. A request with neither header is not from a modern
-/// browser's page and passes; forms still need their CSRF token.
+/// frame, a page whose referrer policy hides its origin) passes only when `Sec-Fetch-Site`
+/// vouches for it. A request with neither header is not from a modern browser's page and
+/// passes; forms still need their CSRF token.
 pub(crate) fn from_this_site(state: &AppState, headers: &HeaderMap) -> bool {
-    let fetch_site_ok = headers
-        .get("sec-fetch-site")
-        .is_none_or(|value| matches!(value.as_bytes(), b"same-origin" | b"none"));
+    let fetch_site = headers.get("sec-fetch-site");
+    let fetch_site_ok =
+        fetch_site.is_none_or(|value| matches!(value.as_bytes(), b"same-origin" | b"none"));
     let origin_ok = headers.get(header::ORIGIN).is_none_or(|origin| {
         let Ok(origin) = origin.to_str() else {
             return false;
         };
+        if origin == "null" {
+            return fetch_site.is_some();
+        }
         match &state.pages().public_url {
             Some(public) => origin.eq_ignore_ascii_case(origin_of(public)),
             None => headers
@@ -167,7 +171,9 @@ pub(crate) async fn security_headers(
         for (name, value) in [
             ("content-security-policy", CONTENT_SECURITY_POLICY),
             ("x-frame-options", "DENY"),
-            ("referrer-policy", "no-referrer"),
+            // Other sites never get a referrer (links carry tokens); ward's own pages keep
+            // their origin, so a form's `Origin` is its real one, not `null`.
+            ("referrer-policy", "same-origin"),
         ] {
             headers.insert(name, HeaderValue::from_static(value));
         }

@@ -119,6 +119,8 @@ const ALERT_RECHECK: Duration = Duration::from_secs(5);
 /// its id, resumable with `Last-Event-ID` (or `?after=`) so a reconnecting page misses
 /// nothing. Without either, the stream starts with what happens next. Read with the
 /// parent's (or admin) key, or by the parent's own dashboard with its session cookie.
+/// The stream ends when the server begins to shut down, so the client reconnects (to
+/// another node, or the restarted server) and resumes.
 pub(crate) async fn alerts(
     State(state): State<AppState>,
     KeyOrSession(principal): KeyOrSession,
@@ -144,6 +146,7 @@ pub(crate) async fn alerts(
         None => latest_alert(&state, parent.as_str()).await?,
     };
     let wakeups = state.alert_wakeups();
+    let draining = state.draining();
     let stream = futures_util::stream::unfold(
         (
             state,
@@ -151,8 +154,9 @@ pub(crate) async fn alerts(
             after,
             wakeups,
             VecDeque::<AlertRecord>::new(),
+            draining,
         ),
-        |(state, parent, mut after, mut wakeups, mut queue)| async move {
+        |(state, parent, mut after, mut wakeups, mut queue, mut draining)| async move {
             loop {
                 if let Some(alert) = queue.pop_front() {
                     after = alert.seq;
@@ -160,7 +164,12 @@ pub(crate) async fn alerts(
                         .id(alert.seq.to_string())
                         .event(alert.kind)
                         .data(alert.body);
-                    return Some((Ok(event), (state, parent, after, wakeups, queue)));
+                    return Some((Ok(event), (state, parent, after, wakeups, queue, draining)));
+                }
+                if *draining.borrow() {
+                    // Shutting down: the stream ends cleanly and the client resumes after
+                    // the last id it got, from wherever it reconnects.
+                    return None;
                 }
                 match state.store().alerts_since(&parent, after, ALERT_PAGE).await {
                     Ok(alerts) if !alerts.is_empty() => {
@@ -183,7 +192,10 @@ pub(crate) async fn alerts(
                         }
                     }
                 };
-                let _ = tokio::time::timeout(ALERT_RECHECK, wait).await;
+                tokio::select! {
+                    _ = tokio::time::timeout(ALERT_RECHECK, wait) => {}
+                    _ = draining.wait_for(|draining| *draining) => return None,
+                }
             }
         },
     );

@@ -17,4 +17,5 @@ mod outage;
 mod pages;
 mod parental;
 mod policy;
+mod slow_clients;
 mod support;

@@ -56,7 +56,8 @@ pub(crate) struct Server {
     pub(crate) policy_path: PathBuf,
     pub(crate) database_url: String,
     _dir: Arc<tempfile::TempDir>,
-    _shutdown: oneshot::Sender<()>,
+    shutdown: oneshot::Sender<()>,
+    serving: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl Server {
@@ -71,12 +72,42 @@ impl Server {
         policy: &str,
         pages: ward_server::PagesConfig,
     ) -> Self {
+        Self::start_with(
+            backend,
+            policy,
+            pages,
+            ward_server::ListenerConfig::default(),
+        )
+        .await
+    }
+
+    /// A server on `backend` serving `policy` under the connection limits of `listener`.
+    pub(crate) async fn start_with_listener(
+        backend: &Backend,
+        policy: &str,
+        listener: ward_server::ListenerConfig,
+    ) -> Self {
+        Self::start_with(
+            backend,
+            policy,
+            ward_server::PagesConfig::default(),
+            listener,
+        )
+        .await
+    }
+
+    async fn start_with(
+        backend: &Backend,
+        policy: &str,
+        pages: ward_server::PagesConfig,
+        listener: ward_server::ListenerConfig,
+    ) -> Self {
         let dir = Arc::new(tempfile::tempdir().unwrap());
         let database_url = match backend {
             Backend::Sqlite => dir.path().join("ward.db").display().to_string(),
             Backend::Postgres(url) => url.clone(),
         };
-        Self::start_on(dir, database_url, policy, pages).await
+        Self::start_on(dir, database_url, policy, pages, listener).await
     }
 
     /// Another node on this server's database (its own pool, cache and change feed).
@@ -87,6 +118,7 @@ impl Server {
             self.database_url.clone(),
             &policy,
             ward_server::PagesConfig::default(),
+            ward_server::ListenerConfig::default(),
         )
         .await;
         node.admin = self.admin.clone();
@@ -98,6 +130,7 @@ impl Server {
         database_url: String,
         policy: &str,
         pages: ward_server::PagesConfig,
+        listener: ward_server::ListenerConfig,
     ) -> Self {
         // Server logs go to the test's output (shown when a test fails).
         let _ = tracing_subscriber::fmt()
@@ -113,6 +146,7 @@ impl Server {
             bootstrap_key: false,
             pages,
             pool: Default::default(),
+            listener,
         };
         let (state, _) = AppState::start(&config, Arc::new(clock.clone()))
             .await
@@ -124,7 +158,7 @@ impl Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (shutdown, stopped) = oneshot::channel::<()>();
-        tokio::spawn(ward_server::serve(listener, state.clone(), async move {
+        let serving = tokio::spawn(ward_server::serve(listener, state.clone(), async move {
             let _ = stopped.await;
         }));
         Self {
@@ -136,8 +170,15 @@ impl Server {
             policy_path,
             database_url,
             _dir: dir,
-            _shutdown: shutdown,
+            shutdown,
+            serving,
         }
+    }
+
+    /// Shuts the server down, as SIGTERM does; returns when `serve` has.
+    pub(crate) async fn shut_down(self) {
+        let _ = self.shutdown.send(());
+        self.serving.await.unwrap().unwrap();
     }
 
     /// A new key with `scope`, made through the API.
@@ -303,6 +344,22 @@ impl AlertStream {
             response,
             buffer: String::new(),
         }
+    }
+
+    /// Reads to the end of the stream, waiting at most ten seconds: true when it ended
+    /// cleanly, false when it broke off. Events on the way are dropped.
+    pub(crate) async fn ends_cleanly(&mut self) -> bool {
+        tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            loop {
+                match self.response.chunk().await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => return true,
+                    Err(_) => return false,
+                }
+            }
+        })
+        .await
+        .expect("the stream ended in time")
     }
 
     /// The next event, waiting at most ten seconds for it.

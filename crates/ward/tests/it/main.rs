@@ -12,6 +12,7 @@ mod feed;
 mod outage;
 mod schemathesis;
 mod serve;
+mod shutdown;
 mod tools;
 mod webhooks;
 

@@ -18,6 +18,11 @@ impl Serving {
     /// Starts `ward serve` on `database` with the example `policy`, on a free port, and
     /// waits for it to say where it listens.
     pub(crate) fn start(database: &str, policy: &Path) -> Self {
+        Self::start_with(database, policy, &[])
+    }
+
+    /// The same, with more flags for `ward serve`.
+    pub(crate) fn start_with(database: &str, policy: &Path, flags: &[&str]) -> Self {
         let mut process = Command::new(env!("CARGO_BIN_EXE_ward"))
             .args([
                 "serve",
@@ -29,6 +34,7 @@ impl Serving {
             ])
             .arg("--policy")
             .arg(policy)
+            .args(flags)
             .current_dir(repo_root())
             .env("NO_COLOR", "1")
             .env("WARD_LOG", "warn")
