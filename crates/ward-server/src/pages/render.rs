@@ -260,6 +260,10 @@ impl ControlsErrors {
 pub(crate) struct RequestCard {
     pub(crate) id: String,
     pub(crate) setting_name: String,
+    /// What the request is, in words: who asked for what, and why a parent is asked.
+    pub(crate) heading: String,
+    /// Above the texts: what the child saw (they asked), or is told for their age now.
+    pub(crate) shown: String,
     pub(crate) explain: String,
     pub(crate) ask_adult: String,
     pub(crate) text_version: String,

@@ -66,7 +66,7 @@ async fn decide_request(
     if request.child.is_empty() {
         return Err(ApiError::new(Code::InvalidBody, "`child` cannot be empty"));
     }
-    let child = state.hot_child(&request.child, active).await?;
+    let child = state.hot_child(&request.child, active, now).await?;
     let policy = &active.compiled;
     data.clear();
     data.extend(request.data.iter().map(|id| policy.data_idx(id)));
