@@ -132,6 +132,9 @@ fn card(
         label,
         status,
         refresh_due,
+        told: request
+            .filter(|r| *view == SettingValue::PendingParent && r.cause != RequestCause::Asked)
+            .map(|r| (r.explain.clone(), r.ask_adult.clone())),
         resettable: matches!(
             setting.category,
             Category::ContentRecommendation | Category::NewsFeed

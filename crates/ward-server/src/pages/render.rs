@@ -95,6 +95,10 @@ pub(crate) struct SettingCard {
     pub(crate) status: String,
     /// The child crossed the consent age: they may keep a parent's consent as their own.
     pub(crate) refresh_due: bool,
+    /// A parent is asked for something the child did not just see explained (their age
+    /// changed, or the purpose did): the band's `explain` and `ask_adult` texts, shown here
+    /// as the parent sees them.
+    pub(crate) told: Option<(String, String)>,
     /// Recommendations or a feed: "reset my recommendations" is offered.
     pub(crate) resettable: bool,
 }

@@ -880,6 +880,9 @@ async fn a_setting_waiting_for_a_parent_after_an_age_correction_reads_right_on_b
             "{}",
             page.html
         );
+        // And what it does, in the words for their age now: what the parent is shown too.
+        let told = page.html.find(r#"<div class="told">"#).expect("the band's words on the card");
+        assert!(page.html[told..].contains("Switching this on lets us use your watch history and likes to choose videos for you."), "{}", page.html);
         // The parent sees the same state, why they are asked, and the words for an 11-year-old.
         let mut mum = parent_browser(&server, "mum").await;
         let dashboard = mum.get("/pages/parent").await;
