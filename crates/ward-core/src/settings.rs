@@ -668,7 +668,10 @@ impl Child {
         }
     }
 
-    /// Records an age-assurance record and what it makes the child now.
+    /// Records an age-assurance record and what it makes the child now, and reconciles the
+    /// settings with it: below the consent age the child's own consents end and a parent is
+    /// asked; below `min_age`, or `unknown`, consent purposes go off; locked purposes lock or
+    /// unlock (see the module docs).
     pub fn set_age_record(
         &mut self,
         policy: &CompiledPolicy,
@@ -720,7 +723,8 @@ impl Child {
     }
 
     /// Lets time pass: birthdays (band changes, crossing the consent age) and consent
-    /// requests expiring. The store calls it before acting on a child.
+    /// requests expiring, then reconciles. The store calls it before acting on a child, and
+    /// the server before showing or deciding one.
     pub fn observe(&mut self, policy: &CompiledPolicy, now: Timestamp) -> Vec<Event> {
         let mut events = Vec::new();
         if now.as_second() >= self.state.age.valid_until {

@@ -1,5 +1,7 @@
 //! The switch-on state machine: one test per transition, and the illegal ones as typed errors
-//! that change nothing.
+//! that change nothing; then one test per path where the shown state and `decide` could
+//! disagree (age, jurisdiction, policy and parent changes), each checked with
+//! `agreement::agree`.
 
 use ward_core::policy::{ParentalConsentMethod, Toggle};
 use ward_core::settings::{
