@@ -15,7 +15,7 @@ use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 
 use crate::compiled::{CompiledPolicy, DataIdx, ObligationKind, PurposeIdx};
 use crate::policy::Category;
-use crate::settings::{ChildState, ConsentGiver, SettingValue};
+use crate::settings::{ChildState, SettingValue};
 
 /// Why a decision came out as it did: one per row of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -272,10 +272,9 @@ pub fn decide(
     // Row 11.
     if purpose.consent_basis {
         let needs_parent = status.needs_parent(child.jurisdiction, policy.min_age());
-        let live = slot.consent.is_some_and(|consent| {
-            consent.version == purpose.version
-                && (!needs_parent || consent.giver == ConsentGiver::Parent)
-        });
+        let live = slot
+            .consent
+            .is_some_and(|consent| consent.is_live(purpose.version, needs_parent));
         if !live {
             return Decision::deny(Reason::ConsentMissing);
         }

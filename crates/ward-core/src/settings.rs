@@ -14,6 +14,29 @@
 //!    └──────────────────────── switch_off (one step, withdraws consent) ◀───┴── off
 //! ```
 //! Adults switch on in one step. Nothing here stores, sends or reads a clock.
+//!
+//! **The shown state and `decide` agree.** After every operation [`Child`]'s private
+//! `reconcile` brings each slot in line with what [`crate::decide::decide`] answers for the
+//! child at that moment: `on` only where `decide` allows, `pending_parent` only where it
+//! answers `awaiting_parent` and a request waits, `locked_off` exactly where the purpose is
+//! locked for this (non-adult) user. It never switches anything on by itself; it takes away
+//! what `decide` would not honour (with the events that say so) and, where a parent can make
+//! it good again, asks them. The rules, in order, for each setting:
+//!
+//! - locked for a child (or a solely automated significant decision): `locked_off`, its
+//!   consent withdrawn and any request cancelled; no longer locked: `off`;
+//! - a consent for an old purpose version: dropped (`reconsent_required`); a child who needs
+//!   a parent has them asked again (a new request, cause `purpose_changed`), anyone else is
+//!   `off` with `preferred: on` until they switch it on again;
+//! - the child's own consent while they now need a parent's (an age correction, another
+//!   jurisdiction): withdrawn, and every linked parent asked (cause `consent_age`), or the
+//!   request waits as `no_parent_linked`;
+//! - below `min_age`, or `unknown` age: nothing on a consent basis stays on or pending
+//!   (consents withdrawn, requests cancelled), and nothing at all stays on below `min_age`;
+//! - a parent's consent is `refresh_due` exactly while the child could consent themself;
+//! - a waiting request says `no_parent_linked` exactly while no parent is linked, and a
+//!   change of that is announced again (`consent_requested`), so the service hears when the
+//!   last parent is unlinked and a newly linked parent hears what waits for them.
 
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -96,9 +119,18 @@ pub struct ChildState {
     pub profile: ProfileVisibility,
 }
 
+impl ConsentLink {
+    /// True when `decide` counts this consent (row 11): given to the purpose's current
+    /// `version`, and by a parent whenever the child `needs_parent`. Shared by `decide` and
+    /// every view of a consent, so "live" means one thing.
+    #[inline]
+    pub fn is_live(&self, version: PurposeVersion, needs_parent: bool) -> bool {
+        self.version == version && (!needs_parent || self.giver == ConsentGiver::Parent)
+    }
+}
+
 impl SettingSlot {
     /// On, and nothing left to ask: consent is held, or the purpose does not rest on consent.
-    /// (An `on` default for a consent purpose still needs the switch-on flow to gather it.)
     fn is_settled_on(&self, consent_basis: bool) -> bool {
         self.effective == SettingValue::On && (self.consent.is_some() || !consent_basis)
     }
@@ -163,6 +195,20 @@ pub struct Intervention {
     pub expires_at: Timestamp,
 }
 
+/// Why a parent is asked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestCause {
+    /// The child asked to switch the setting on and saw the texts.
+    #[default]
+    Asked,
+    /// The setting was on with the child's own consent, and their age or jurisdiction now
+    /// needs a parent's: the texts are those of the child's band now.
+    ConsentAge,
+    /// The purpose changed materially since it was consented to or asked for.
+    PurposeChanged,
+}
+
 /// A parental consent request, waiting for any linked parent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsentRequest {
@@ -184,8 +230,11 @@ pub struct ConsentRequest {
     pub requested_at: Timestamp,
     /// When it lapses (setting back to off).
     pub expires_at: Timestamp,
-    /// No parent was linked when it was asked: the service should invite one.
+    /// No parent is linked: the service should invite one.
     pub no_parent_linked: bool,
+    /// Why it was asked (requests stored before this field were all `asked`).
+    #[serde(default)]
+    pub cause: RequestCause,
 }
 
 /// A consent: who, what, which text, when, and when withdrawn.
@@ -305,7 +354,9 @@ pub enum EventKind {
         /// Who.
         by: Actor,
     },
-    /// Parental consent was requested.
+    /// Parental consent was requested; or, for a request already waiting, its addressees
+    /// changed: the last parent was unlinked (`no_parent_linked`, to the service alone) or
+    /// a parent was linked to a request nobody could answer.
     ConsentRequested {
         /// The request.
         request: ConsentRequest,
@@ -324,7 +375,9 @@ pub enum EventKind {
         /// The parent.
         parent: ParentId,
     },
-    /// Consent was withdrawn (switching off, or the purpose became locked for the child).
+    /// Consent was withdrawn: switched off, or ended by ward because it no longer counts
+    /// (the purpose became locked for the child, the child is below `min_age` or of unknown
+    /// age, or it was the child's own and they now need a parent's).
     ConsentWithdrawn {
         /// The setting.
         setting: SettingId,
@@ -615,7 +668,10 @@ impl Child {
         }
     }
 
-    /// Records an age-assurance record and what it makes the child now.
+    /// Records an age-assurance record and what it makes the child now, and reconciles the
+    /// settings with it: below the consent age the child's own consents end and a parent is
+    /// asked; below `min_age`, or `unknown`, consent purposes go off; locked purposes lock or
+    /// unlock (see the module docs).
     pub fn set_age_record(
         &mut self,
         policy: &CompiledPolicy,
@@ -632,7 +688,8 @@ impl Child {
                 band: self.state.age.status.band_str().to_owned(),
             },
         )];
-        self.after_age_change(policy, before, now, &mut events);
+        self.band_changed(before, now, &mut events);
+        self.reconcile(policy, now, &mut events);
         events
     }
 
@@ -661,19 +718,19 @@ impl Child {
                 jurisdiction: jurisdiction.to_string(),
             },
         )];
-        let status = self.status(policy, now);
-        self.mark_refresh_due(policy, status, now, &mut events);
+        self.reconcile(policy, now, &mut events);
         Ok(((), events))
     }
 
     /// Lets time pass: birthdays (band changes, crossing the consent age) and consent
-    /// requests expiring. The store calls it before acting on a child.
+    /// requests expiring, then reconciles. The store calls it before acting on a child, and
+    /// the server before showing or deciding one.
     pub fn observe(&mut self, policy: &CompiledPolicy, now: Timestamp) -> Vec<Event> {
         let mut events = Vec::new();
         if now.as_second() >= self.state.age.valid_until {
             let before = self.state.age.status;
             self.state.age = age_snapshot(self.state.age_record.as_ref(), policy.policy(), now);
-            self.after_age_change(policy, before, now, &mut events);
+            self.band_changed(before, now, &mut events);
         }
         let expired: Vec<SettingId> = self
             .requests
@@ -701,16 +758,11 @@ impl Child {
                 );
             }
         }
+        self.reconcile(policy, now, &mut events);
         events
     }
 
-    fn after_age_change(
-        &mut self,
-        policy: &CompiledPolicy,
-        before: AgeStatus,
-        now: Timestamp,
-        events: &mut Vec<Event>,
-    ) {
+    fn band_changed(&self, before: AgeStatus, now: Timestamp, events: &mut Vec<Event>) {
         let after = self.state.age.status;
         if before.band_str() != after.band_str() {
             events.push(self.event(
@@ -721,56 +773,210 @@ impl Child {
                 },
             ));
         }
-        // Locked purposes: locked off for children, left as they are for adults to choose.
-        for (idx, setting) in policy.settings().iter().enumerate() {
-            let locked = policy.purpose(setting.purpose).locked_for_children;
-            let slot = self.state.settings[idx];
-            if locked && !after.is_adult() && slot.effective != SettingValue::LockedOff {
-                self.withdraw(policy, SettingIdx(idx as u16), Actor::Ward, now, events);
-                self.set_effective(
-                    policy,
-                    SettingIdx(idx as u16),
-                    SettingValue::LockedOff,
-                    Actor::Ward,
-                    now,
-                    events,
-                );
-            } else if locked && after.is_adult() && slot.effective == SettingValue::LockedOff {
-                self.set_effective(
-                    policy,
-                    SettingIdx(idx as u16),
-                    SettingValue::Off,
-                    Actor::Ward,
-                    now,
-                    events,
-                );
-            }
-        }
-        self.mark_refresh_due(policy, after, now, events);
     }
 
-    /// A parent's consent for a child who no longer needs one stays live, marked for the child
-    /// to confirm.
-    fn mark_refresh_due(
-        &mut self,
-        policy: &CompiledPolicy,
-        status: AgeStatus,
-        now: Timestamp,
-        events: &mut Vec<Event>,
-    ) {
-        if status.needs_parent(self.state.jurisdiction, policy.min_age()) {
-            return;
-        }
-        for idx in 0..self.state.settings.len() {
-            let slot = &mut self.state.settings[idx];
-            if let Some(consent) = &mut slot.consent
-                && consent.giver == ConsentGiver::Parent
-                && !consent.refresh_due
-            {
-                consent.refresh_due = true;
-                let setting = policy.settings()[idx].id.clone();
-                events.push(self.event(now, EventKind::ConsentRefreshDue { setting }));
+    /// Brings every setting in line with what `decide` answers for this child at `now` (the
+    /// rules are in the module docs). Every operation that changes the child ends here, so
+    /// no operation, age record, jurisdiction, parent link, policy change or moment can leave
+    /// a setting shown `on` that `decide` denies, or `pending_parent` with nobody asked.
+    ///
+    /// Allocation-free when every slot already agrees (the common case on each write): it
+    /// only reads the slots and compares ids; events and requests are built when something
+    /// changes.
+    fn reconcile(&mut self, policy: &CompiledPolicy, now: Timestamp, events: &mut Vec<Event>) {
+        let status = self.status(policy, now);
+        let adult = status.is_adult();
+        let below = !adult && status.is_below(policy.min_age());
+        // Nothing on a consent basis can be on or asked for: below `min_age` the service
+        // refuses the child everything, and `unknown` must establish an age first.
+        let no_consent_here = below || status == AgeStatus::Unknown;
+        let needs_parent = status.needs_parent(self.state.jurisdiction, policy.min_age());
+        let no_parent = self.parents.is_empty();
+        let n_slots = self.state.settings.len().min(policy.settings().len());
+        for slot_idx in 0..n_slots {
+            let idx = SettingIdx(slot_idx as u16);
+            let setting = &policy.settings()[slot_idx];
+            let purpose = policy.purpose(setting.purpose);
+            let slot = self.state.settings[slot_idx];
+            let request_pos = self.requests.iter().position(|r| r.setting == setting.id);
+
+            if !adult && (purpose.locked_for_children || purpose.automated_significant) {
+                if slot.effective != SettingValue::LockedOff
+                    || slot.consent.is_some()
+                    || request_pos.is_some()
+                {
+                    self.withdraw(policy, idx, Actor::Ward, now, events);
+                    self.state.settings[slot_idx].preferred = SettingValue::LockedOff;
+                    self.set_effective(
+                        policy,
+                        idx,
+                        SettingValue::LockedOff,
+                        Actor::Ward,
+                        now,
+                        events,
+                    );
+                }
+                continue;
             }
+            if slot.effective == SettingValue::LockedOff {
+                // No longer locked (an adult now, or the policy unlocked it): off, theirs to
+                // choose.
+                self.withdraw(policy, idx, Actor::Ward, now, events);
+                self.state.settings[slot_idx].preferred = SettingValue::Off;
+                self.set_effective(policy, idx, SettingValue::Off, Actor::Ward, now, events);
+                continue;
+            }
+
+            let mut ask_parent = None;
+            if let Some(link) = slot.consent {
+                if link.version != purpose.version {
+                    self.drop_consent(idx, setting.id.as_str());
+                    events.push(self.event(
+                        now,
+                        EventKind::ReconsentRequired {
+                            setting: setting.id.clone(),
+                            purpose: purpose.id.clone(),
+                        },
+                    ));
+                    if purpose.consent_basis
+                        && slot.effective == SettingValue::On
+                        && needs_parent
+                        && !no_consent_here
+                    {
+                        ask_parent = Some(RequestCause::PurposeChanged);
+                    }
+                } else if slot.effective != SettingValue::On || no_consent_here {
+                    self.end_consent(policy, idx, Actor::Ward, now, events);
+                } else if needs_parent && link.giver == ConsentGiver::User {
+                    // Their own consent, from someone who now needs a parent's.
+                    self.end_consent(policy, idx, Actor::Ward, now, events);
+                    ask_parent = Some(RequestCause::ConsentAge);
+                } else if link.giver == ConsentGiver::Parent && link.refresh_due == needs_parent {
+                    // Due exactly while the child could consent themself; a correction back
+                    // below the consent age makes the parent's consent the right one again.
+                    if let Some(consent) = &mut self.state.settings[slot_idx].consent {
+                        consent.refresh_due = !needs_parent;
+                    }
+                    if !needs_parent {
+                        events.push(self.event(
+                            now,
+                            EventKind::ConsentRefreshDue {
+                                setting: setting.id.clone(),
+                            },
+                        ));
+                    }
+                }
+            }
+
+            if let Some(pos) = request_pos {
+                let stale = self.requests[pos].purpose_version != purpose.version;
+                let flag_wrong = self.requests[pos].no_parent_linked != no_parent;
+                if slot.effective != SettingValue::PendingParent
+                    || !purpose.consent_basis
+                    || no_consent_here
+                {
+                    self.requests.remove(pos);
+                } else if stale {
+                    self.requests.remove(pos);
+                    events.push(self.event(
+                        now,
+                        EventKind::ReconsentRequired {
+                            setting: setting.id.clone(),
+                            purpose: purpose.id.clone(),
+                        },
+                    ));
+                    if needs_parent {
+                        ask_parent = Some(RequestCause::PurposeChanged);
+                    }
+                } else if flag_wrong {
+                    // The service hears that nobody can answer it now (the last parent was
+                    // unlinked), or a newly linked parent hears what waits for them.
+                    let request = &mut self.requests[pos];
+                    request.no_parent_linked = no_parent;
+                    let request = request.clone();
+                    events.push(self.event(
+                        now,
+                        EventKind::ConsentRequested {
+                            request,
+                            parents: self.parents.clone(),
+                        },
+                    ));
+                }
+            }
+
+            if let Some(cause) = ask_parent {
+                let request = self.parent_request(policy, idx, status, cause, now);
+                self.requests.push(request.clone());
+                self.state.settings[slot_idx].preferred = SettingValue::On;
+                self.set_effective(
+                    policy,
+                    idx,
+                    SettingValue::PendingParent,
+                    Actor::Ward,
+                    now,
+                    events,
+                );
+                events.push(self.event(
+                    now,
+                    EventKind::ConsentRequested {
+                        request,
+                        parents: self.parents.clone(),
+                    },
+                ));
+                continue;
+            }
+            let slot = self.state.settings[slot_idx];
+            let waiting = self.requests.iter().any(|r| r.setting == setting.id);
+            let target = match slot.effective {
+                SettingValue::PendingParent if !waiting => SettingValue::Off,
+                SettingValue::On if below || (purpose.consent_basis && slot.consent.is_none()) => {
+                    SettingValue::Off
+                }
+                other => other,
+            };
+            self.set_effective(policy, idx, target, Actor::Ward, now, events);
+        }
+    }
+
+    /// A request to every linked parent for a setting the child did not just ask for (see
+    /// [`RequestCause`]), with the texts of the child's band now.
+    fn parent_request(
+        &self,
+        policy: &CompiledPolicy,
+        idx: SettingIdx,
+        status: AgeStatus,
+        cause: RequestCause,
+        now: Timestamp,
+    ) -> ConsentRequest {
+        let setting = policy.setting(idx);
+        let declared = policy.declared_purpose(setting.purpose);
+        let purpose = policy.purpose(setting.purpose);
+        let band = status.text_band(policy.min_age());
+        let text = |texts: &crate::policy::BandTexts| {
+            band.and_then(|b| texts.for_band(b))
+                .unwrap_or_default()
+                .to_owned()
+        };
+        // Its own kind of id, salted with the cause and version, so it never collides with
+        // the request the child's own acknowledgement makes at the same instant.
+        let kind = match cause {
+            RequestCause::Asked => "request",
+            RequestCause::ConsentAge => "request-consent-age",
+            RequestCause::PurposeChanged => "request-purpose-changed",
+        };
+        let salted = format!("{}\0{}", setting.id, purpose.version.0);
+        ConsentRequest {
+            id: derived_id(kind, &self.id, &salted, now),
+            setting: setting.id.clone(),
+            purpose: purpose.id.clone(),
+            purpose_version: purpose.version,
+            explain: text(&declared.explain),
+            ask_adult: text(&declared.ask_adult),
+            text_version: policy.text_version(setting.purpose, band),
+            requested_at: now,
+            expires_at: request_expiry(policy, now),
+            no_parent_linked: self.parents.is_empty(),
+            cause,
         }
     }
 
@@ -813,6 +1019,7 @@ impl Child {
                 now,
                 &mut events,
             );
+            self.reconcile(policy, now, &mut events);
             return Ok((SwitchOn::On, events));
         }
         let intervention = self.intervention(policy, idx, purpose_idx, status, now);
@@ -891,6 +1098,17 @@ impl Child {
         let idx = self.setting_idx(policy, intervention.setting.as_str())?;
         let purpose_idx = policy.setting(idx).purpose;
         let status = self.status(policy, now);
+        // What `request_on` refuses, refused here too: the age record or the policy may have
+        // changed since the intervention was shown.
+        if !status.is_adult() {
+            let purpose = policy.purpose(purpose_idx);
+            if purpose.locked_for_children || purpose.automated_significant {
+                return Err(FlowError::LockedForChildren(intervention.setting.clone()));
+            }
+            if status.is_below(policy.min_age()) {
+                return Err(FlowError::BelowMinAge);
+            }
+        }
         // The texts or the purpose changed, or the child's band did: what they saw is not
         // what they would be agreeing to.
         let fresh = self.intervention(policy, idx, purpose_idx, status, now);
@@ -917,9 +1135,6 @@ impl Child {
             },
         )];
         if fresh.required.contains(&Step::ParentalConsent) {
-            let ttl = SignedDuration::from_hours(
-                24 * i64::from(policy.policy().consent.request_ttl_days),
-            );
             let request = ConsentRequest {
                 id: derived_id("request", &self.id, intervention.setting.as_str(), now),
                 setting: intervention.setting.clone(),
@@ -929,8 +1144,9 @@ impl Child {
                 ask_adult: intervention.ask_adult.clone(),
                 text_version: intervention.text_version.clone(),
                 requested_at: now,
-                expires_at: now.saturating_add(ttl).unwrap_or(now),
+                expires_at: request_expiry(policy, now),
                 no_parent_linked: self.parents.is_empty(),
+                cause: RequestCause::Asked,
             };
             self.state.settings[idx.0 as usize].preferred = SettingValue::On;
             self.set_effective(
@@ -960,6 +1176,7 @@ impl Child {
             now,
             &mut events,
         );
+        self.reconcile(policy, now, &mut events);
         Ok((Acknowledged::On, events))
     }
 
@@ -1065,6 +1282,7 @@ impl Child {
             now,
             &mut events,
         );
+        self.reconcile(policy, now, &mut events);
         Ok(((), events))
     }
 
@@ -1094,9 +1312,11 @@ impl Child {
             now,
             &mut events,
         );
+        self.reconcile(policy, now, &mut events);
         Ok(((), events))
     }
 
+    /// Cancels any waiting request and withdraws any consent (with its event).
     fn withdraw(
         &mut self,
         policy: &CompiledPolicy,
@@ -1105,18 +1325,26 @@ impl Child {
         now: Timestamp,
         events: &mut Vec<Event>,
     ) {
+        let setting = &policy.setting(idx).id;
+        self.requests.retain(|r| r.setting != *setting);
+        self.end_consent(policy, idx, by, now, events);
+    }
+
+    /// Withdraws the setting's consent, if any, recording who ended it.
+    fn end_consent(
+        &mut self,
+        policy: &CompiledPolicy,
+        idx: SettingIdx,
+        by: Actor,
+        now: Timestamp,
+        events: &mut Vec<Event>,
+    ) {
         let setting = policy.setting(idx).id.clone();
-        self.requests.retain(|r| r.setting != setting);
-        if self.state.settings[idx.0 as usize].consent.take().is_some() {
-            let record = self
-                .consents
-                .iter()
-                .position(|c| c.setting == setting)
-                .map(|pos| {
-                    let mut record = self.consents.remove(pos);
-                    record.withdrawn_at = Some(now);
-                    record
-                });
+        if let Some(record) = self.drop_consent(idx, setting.as_str()) {
+            let record = record.map(|mut record| {
+                record.withdrawn_at = Some(now);
+                record
+            });
             let purpose = policy.purpose(policy.setting(idx).purpose).id.clone();
             events.push(self.event(
                 now,
@@ -1128,6 +1356,18 @@ impl Child {
                 },
             ));
         }
+    }
+
+    /// Removes the setting's consent link and record without an event: `None` when there
+    /// was no link, else the record (if one was kept).
+    fn drop_consent(&mut self, idx: SettingIdx, setting: &str) -> Option<Option<ConsentRecord>> {
+        self.state.settings[idx.0 as usize].consent.take()?;
+        let record = self
+            .consents
+            .iter()
+            .position(|c| c.setting.as_str() == setting)
+            .map(|pos| self.consents.remove(pos));
+        Some(record)
     }
 
     /// Switches a setting off in one step, withdrawing its consent and any waiting request.
@@ -1147,6 +1387,7 @@ impl Child {
             slot.preferred = SettingValue::Off;
             self.set_effective(policy, idx, SettingValue::Off, by, now, &mut events);
         }
+        self.reconcile(policy, now, &mut events);
         Ok(((), events))
     }
 
@@ -1167,6 +1408,7 @@ impl Child {
         let text_version = policy.text_version(purpose_idx, status.text_band(policy.min_age()));
         let mut events = Vec::new();
         self.turn_on(policy, idx, Grantor::User, text_version, now, &mut events);
+        self.reconcile(policy, now, &mut events);
         Ok(((), events))
     }
 
@@ -1199,46 +1441,56 @@ impl Child {
         vec![self.event(now, EventKind::SessionEnded { geolocation_reset })]
     }
 
-    /// Links a parent: the child is supervised, and waiting requests now reach them.
-    pub fn link_parent(&mut self, parent: ParentId, now: Timestamp) -> Outcome<()> {
+    /// Links a parent: the child is supervised, and waiting requests now reach them (a
+    /// request that waited with no parent linked is announced again, to them).
+    pub fn link_parent(
+        &mut self,
+        policy: &CompiledPolicy,
+        parent: ParentId,
+        now: Timestamp,
+    ) -> Outcome<()> {
         if self.parents.contains(&parent) {
             return Err(FlowError::ParentAlreadyLinked(parent));
         }
         self.parents.push(parent.clone());
         self.state.supervised = true;
-        for request in &mut self.requests {
-            request.no_parent_linked = false;
-        }
-        Ok((
-            (),
-            vec![self.event(now, EventKind::ParentLinked { parent })],
-        ))
+        let mut events = vec![self.event(now, EventKind::ParentLinked { parent })];
+        self.reconcile(policy, now, &mut events);
+        Ok(((), events))
     }
 
-    /// Unlinks a parent.
-    pub fn unlink_parent(&mut self, parent: &ParentId, now: Timestamp) -> Outcome<()> {
+    /// Unlinks a parent. When it was the last, waiting requests are marked
+    /// `no_parent_linked` and announced again, so the service can invite another.
+    pub fn unlink_parent(
+        &mut self,
+        policy: &CompiledPolicy,
+        parent: &ParentId,
+        now: Timestamp,
+    ) -> Outcome<()> {
         if !self.parents.contains(parent) {
             return Err(FlowError::ParentNotLinked(parent.clone()));
         }
         self.parents.retain(|p| p != parent);
         self.state.supervised = !self.parents.is_empty();
         let supervised = self.state.supervised;
-        Ok((
-            (),
-            vec![self.event(
-                now,
-                EventKind::ParentUnlinked {
-                    parent: parent.clone(),
-                    supervised,
-                },
-            )],
-        ))
+        let mut events = vec![self.event(
+            now,
+            EventKind::ParentUnlinked {
+                parent: parent.clone(),
+                supervised,
+            },
+        )];
+        self.reconcile(policy, now, &mut events);
+        Ok(((), events))
     }
 
     /// Moves the child from `old` to `new` policy: removed purposes drop their settings, new
-    /// ones start at their defaults, and a purpose whose category, description, data or lawful
-    /// basis changed no longer has live consent (the setting stays as the child left it, and
-    /// `decide` answers `consent_missing` until they, or a parent, consent again).
+    /// ones start at their defaults, the age is judged by the new policy's trusted methods,
+    /// and then every setting is reconciled with what `decide` answers under `new` (a purpose
+    /// whose category, description, data or lawful basis changed loses its consent, and its
+    /// parent is asked again or it goes off; a purpose now locked for children is locked off
+    /// with its consent withdrawn; one no longer locked is off; a raised `min_age` switches
+    /// off what a child now below it had on).
     pub fn apply_policy_change(
         &mut self,
         old: &CompiledPolicy,
@@ -1246,50 +1498,17 @@ impl Child {
         now: Timestamp,
     ) -> Vec<Event> {
         let mut events = Vec::new();
+        let before = self.state.age.status;
+        self.state.age = age_snapshot(self.state.age_record.as_ref(), new.policy(), now);
+        self.band_changed(before, now, &mut events);
         let status = self.status(new, now);
         let mut settings = Vec::with_capacity(new.settings().len());
         for setting in new.settings() {
             let old_slot = old
                 .setting_idx(setting.id.as_str())
                 .and_then(|idx| self.state.settings.get(idx.0 as usize).copied());
-            let new_purpose = new.purpose(setting.purpose);
             let slot = match old_slot {
-                Some(mut slot) => {
-                    if let Some(consent) = slot.consent
-                        && consent.version != new_purpose.version
-                    {
-                        slot.consent = None;
-                        self.consents.retain(|c| c.setting != setting.id);
-                        events.push(self.event(
-                            now,
-                            EventKind::ReconsentRequired {
-                                setting: setting.id.clone(),
-                                purpose: new_purpose.id.clone(),
-                            },
-                        ));
-                    }
-                    if slot.effective == SettingValue::PendingParent
-                        && self.requests.iter().any(|r| {
-                            r.setting == setting.id && r.purpose_version != new_purpose.version
-                        })
-                    {
-                        self.requests.retain(|r| r.setting != setting.id);
-                        slot.effective = SettingValue::Off;
-                        slot.preferred = SettingValue::Off;
-                        events.push(self.event(
-                            now,
-                            EventKind::ReconsentRequired {
-                                setting: setting.id.clone(),
-                                purpose: new_purpose.id.clone(),
-                            },
-                        ));
-                    }
-                    if new_purpose.locked_for_children && !status.is_adult() {
-                        slot.effective = SettingValue::LockedOff;
-                        slot.consent = None;
-                    }
-                    slot
-                }
+                Some(slot) => slot,
                 None => {
                     let slot = default_slot(new, setting.purpose, status);
                     events.push(self.event(
@@ -1317,8 +1536,15 @@ impl Child {
             }
         }
         self.state.settings = settings.into_boxed_slice();
+        self.reconcile(new, now, &mut events);
         events
     }
+}
+
+/// When a consent request asked at `now` lapses (`[consent] request_ttl_days`).
+fn request_expiry(policy: &CompiledPolicy, now: Timestamp) -> Timestamp {
+    let ttl = SignedDuration::from_hours(24 * i64::from(policy.policy().consent.request_ttl_days));
+    now.saturating_add(ttl).unwrap_or(now)
 }
 
 /// A stable id for something a child caused at `now`: the first 16 bytes of SHA-256 over a
@@ -1347,23 +1573,37 @@ fn unreachable_jurisdiction() -> Jurisdiction {
     panic!("the consent-age table lost GB")
 }
 
+/// A setting as a new child (or a new purpose) starts: the policy's default, as `decide`
+/// would honour it. Locked for a child: `locked_off`. A default of `on` that `decide` would
+/// not allow — a consent purpose (nobody has consented yet), or a child below `min_age` — is
+/// `off` with `preferred: on`: the switch-on flow gathers the consent.
 pub(crate) fn default_slot(
     policy: &CompiledPolicy,
     purpose: PurposeIdx,
     status: AgeStatus,
 ) -> SettingSlot {
     let compiled = policy.purpose(purpose);
-    let value = if compiled.locked_for_children && !status.is_adult() {
-        SettingValue::LockedOff
-    } else {
-        match policy.declared_purpose(purpose).default {
-            Toggle::On => SettingValue::On,
-            Toggle::Off => SettingValue::Off,
-        }
+    let child = !status.is_adult();
+    if child && (compiled.locked_for_children || compiled.automated_significant) {
+        return SettingSlot {
+            preferred: SettingValue::LockedOff,
+            effective: SettingValue::LockedOff,
+            consent: None,
+        };
+    }
+    let preferred = match policy.declared_purpose(purpose).default {
+        Toggle::On => SettingValue::On,
+        Toggle::Off => SettingValue::Off,
     };
+    let below = child && status.is_below(policy.min_age());
+    let honoured = !compiled.consent_basis && !below;
     SettingSlot {
-        preferred: value,
-        effective: value,
+        preferred,
+        effective: if honoured {
+            preferred
+        } else {
+            SettingValue::Off
+        },
         consent: None,
     }
 }

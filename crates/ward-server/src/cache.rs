@@ -35,11 +35,20 @@ pub struct HotChild {
     pub time_zone: Option<TimeZone>,
     /// Their parents' controls.
     pub controls: Controls,
+    /// Unix seconds from which time alone may change this state (the next birthday, the
+    /// earliest waiting request's expiry): from then on the hot path reads the child afresh,
+    /// so `decide` never answers from a state the child's `GET` no longer shows.
+    pub fresh_until: i64,
 }
 
 impl HotChild {
-    /// The hot part of `child`.
+    /// The hot part of `child` (observed at the time it was read or written).
     pub fn of(child: &Child) -> Self {
+        let fresh_until = child
+            .requests
+            .iter()
+            .map(|request| request.expires_at.as_second())
+            .fold(child.state.age.valid_until, i64::min);
         Self {
             state: child.state.clone(),
             time_zone: child
@@ -47,7 +56,13 @@ impl HotChild {
                 .as_deref()
                 .and_then(|zone| TimeZone::get(zone).ok()),
             controls: child.controls.clone(),
+            fresh_until,
         }
+    }
+
+    /// True while time alone cannot have changed this state.
+    pub fn is_fresh_at(&self, now: jiff::Timestamp) -> bool {
+        now.as_second() < self.fresh_until
     }
 }
 
@@ -119,7 +134,8 @@ impl ChildCache {
     }
 
     /// Puts what was read at `epoch`, unless `id` was invalidated since or a newer version
-    /// is already there.
+    /// is already there. The same version may replace itself: a child read afresh because
+    /// time moved on (see [`HotChild::fresh_until`]) is the same document, observed later.
     pub fn put(&self, id: &str, epoch: Epoch, entry: Cached) {
         if !self.enabled.load(Ordering::Acquire) {
             return;
@@ -129,7 +145,7 @@ impl ChildCache {
             dashmap::Entry::Occupied(mut occupied) => {
                 // Checked under the entry's lock, which invalidation also takes to remove.
                 if cell.load(Ordering::Acquire) == epoch.0
-                    && occupied.get().version() < entry.version()
+                    && occupied.get().version() <= entry.version()
                 {
                     occupied.insert(entry);
                 }
@@ -190,6 +206,7 @@ mod tests {
             state: Arc::new(HotChild {
                 time_zone: None,
                 controls: Controls::default(),
+                fresh_until: i64::MAX,
                 state: ChildState {
                     age: ward_core::child::AgeSnapshot {
                         status: ward_core::child::AgeStatus::Unknown,

@@ -80,11 +80,17 @@ impl AppState {
         }
     }
 
-    /// What the hot paths read for `id`: from the cache, else from the store (and cached);
-    /// a child never stored gets the policy's defaults.
-    pub async fn hot_child(&self, id: &str, active: &Active) -> Result<Arc<HotChild>, ApiError> {
+    /// What the hot paths read for `id` at `now`: from the cache while time cannot have
+    /// changed it, else from the store, observed at `now` (as `GET` shows it), and cached; a
+    /// child never stored gets the policy's defaults.
+    pub async fn hot_child(
+        &self,
+        id: &str,
+        active: &Active,
+        now: Timestamp,
+    ) -> Result<Arc<HotChild>, ApiError> {
         match self.cache().get(id) {
-            Some(Cached::Known { state, .. }) => {
+            Some(Cached::Known { state, .. }) if state.is_fresh_at(now) => {
                 self.metrics().cache_hit();
                 return Ok(state);
             }
@@ -92,7 +98,8 @@ impl AppState {
                 self.metrics().cache_hit();
                 return Ok(active.defaults.clone());
             }
-            None => self.metrics().cache_miss(),
+            // Not cached, or a birthday or a request's expiry has come since it was read.
+            Some(Cached::Known { .. }) | None => self.metrics().cache_miss(),
         }
         let epoch = self.cache().epoch(id);
         let Ok(child_id) = ChildId::parse(id) else {
@@ -104,14 +111,13 @@ impl AppState {
             return Ok(active.defaults.clone());
         };
         let version = stored.version;
-        let now = self.now();
-        let child = match materialize(self, stored.clone(), active, now) {
-            Ok((child, _)) => child,
+        let (mut child, policy) = match materialize(self, stored.clone(), active, now) {
+            Ok((child, _)) => (child, active.compiled.clone()),
             Err(Refusal::NeedGeneration(generation)) => {
                 self.prepare_generation(generation).await?;
                 let active = self.active();
                 match materialize(self, stored, &active, now) {
-                    Ok((child, _)) => child,
+                    Ok((child, _)) => (child, active.compiled.clone()),
                     Err(Refusal::Api(error)) => return Err(error),
                     Err(Refusal::NeedGeneration(generation)) => {
                         return Err(ApiError::internal("policy generation missing", &generation));
@@ -120,6 +126,9 @@ impl AppState {
             }
             Err(Refusal::Api(error)) => return Err(error),
         };
+        // Time since the last write (an expired request, a birthday), as `load_child` sees
+        // it; the events are written with the child's next change.
+        child.observe(&policy, now);
         let state = Arc::new(HotChild::of(&child));
         self.cache().put(
             id,

@@ -196,7 +196,7 @@ impl AppState {
         parent: ParentId,
     ) -> Result<ChildView, ApiError> {
         self.change_child(child, false, move |child, policy, now, events, _| {
-            events.extend(child.link_parent(parent, now)?.1);
+            events.extend(child.link_parent(policy, parent, now)?.1);
             Ok(ChildView::new(child, policy, now))
         })
         .await
@@ -209,7 +209,7 @@ impl AppState {
         parent: ParentId,
     ) -> Result<ChildView, ApiError> {
         self.change_child(child, false, move |child, policy, now, events, _| {
-            events.extend(child.unlink_parent(&parent, now)?.1);
+            events.extend(child.unlink_parent(policy, &parent, now)?.1);
             Ok(ChildView::new(child, policy, now))
         })
         .await

@@ -81,7 +81,8 @@ pub struct ConsentView {
     pub given_at: Option<Timestamp>,
     /// The child crossed the age of digital consent: they should confirm it themselves.
     pub refresh_due: bool,
-    /// It covers the purpose as the policy now describes it.
+    /// `decide` counts it: it covers the purpose as the policy now describes it, and it is a
+    /// parent's whenever the child needs one (the same test as `decide`'s row 11).
     pub live: bool,
 }
 
@@ -90,6 +91,7 @@ impl ChildView {
     pub fn new(child: &Child, policy: &CompiledPolicy, now: Timestamp) -> Self {
         let status = child.state.age_status(policy, now);
         let min_age = policy.min_age();
+        let needs_parent = status.needs_parent(child.state.jurisdiction, min_age);
         let settings = policy
             .settings()
             .iter()
@@ -112,7 +114,7 @@ impl ChildView {
                         method: record.and_then(|r| r.method),
                         given_at: record.map(|r| r.given_at),
                         refresh_due: link.refresh_due,
-                        live: link.version == purpose.version,
+                        live: link.is_live(purpose.version, needs_parent),
                     }),
                 }
             })
@@ -128,7 +130,7 @@ impl ChildView {
             below_min_age: status.is_below(min_age),
             jurisdiction: child.state.jurisdiction.to_string(),
             consent_age: child.state.jurisdiction.consent_age(),
-            needs_parent: status.needs_parent(child.state.jurisdiction, min_age),
+            needs_parent,
             time_zone: child.time_zone.clone(),
             supervised: child.state.supervised,
             parents: child.parents.clone(),

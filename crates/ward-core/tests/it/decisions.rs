@@ -4,7 +4,7 @@
 use jiff::civil::date;
 use ward_core::decide::{Obligation, Reason};
 use ward_core::policy::ParentalConsentMethod;
-use ward_core::settings::{Actor, SettingValue};
+use ward_core::settings::SettingValue;
 
 use crate::world::{
     POLICY, ask, ask_at, child_aged, child_born, compiled, days, now, parent, switch_on,
@@ -245,8 +245,9 @@ fn row_10_a_setting_that_is_not_on_is_denied() {
 #[test]
 fn row_11_a_consent_purpose_without_live_consent_from_the_right_person_is_denied() {
     let policy = world();
-    // Switched on by a 14-year-old themself, then their age is corrected to 11: their own
-    // consent is no longer from the right person.
+    // Switched on by a 14-year-old themself, then read as an 11-year-old: their own consent
+    // is not from the right person. (No operation leaves this state — an age correction asks
+    // a parent, see transitions.rs — but `decide` must not trust one it is handed.)
     let mut child = child_aged(&policy, 14, "GB");
     switch_on(&policy, &mut child, "ads");
     allowed(
@@ -254,17 +255,25 @@ fn row_11_a_consent_purpose_without_live_consent_from_the_right_person_is_denied
         Reason::SettingOn,
         Some(Obligation::MaxAdAge { age: 14 }),
     );
-    child.set_age_record(
-        &policy,
-        ward_core::child::AgeRecord {
-            method: ward_core::policy::AgeMethod::Verified,
-            evidence: ward_core::child::AgeEvidence::Age(11),
-            at: now(),
-        },
-        now(),
-    );
+    let mut as_eleven = child.clone();
+    as_eleven.state.age = ward_core::child::AgeRecord {
+        method: ward_core::policy::AgeMethod::Verified,
+        evidence: ward_core::child::AgeEvidence::Age(11),
+        at: now(),
+    }
+    .snapshot(&policy.policy().service.adult_age_methods, now());
     denied(
-        ask(&policy, &child, "ads", &[], false),
+        ask(&policy, &as_eleven, "ads", &[], false),
+        Reason::ConsentMissing,
+    );
+    // Consent to an older version of the purpose, before the child is moved to the policy
+    // that changed it.
+    let reworded = compiled(&POLICY.replace(
+        "Uses the videos you watch to choose the adverts shown between videos.",
+        "Uses the videos you watch and like to choose the adverts shown between videos.",
+    ));
+    denied(
+        ask(&reworded, &child, "ads", &[], false),
         Reason::ConsentMissing,
     );
 }
@@ -504,9 +513,21 @@ fn a_purpose_whose_description_changed_needs_consent_again() {
     let mut child = child_aged(&old, 14, "GB");
     switch_on(&old, &mut child, "ads");
     switch_on(&old, &mut child, "recommend");
-    let events = child.apply_policy_change(&old, &new, now());
-    assert_eq!(crate::world::event_types(&events), ["reconsent_required"]);
+    // At once, before the child is moved: consent to the old words is not consent to these.
     denied(ask(&new, &child, "ads", &[], false), Reason::ConsentMissing);
+    let events = child.apply_policy_change(&old, &new, now());
+    assert_eq!(
+        crate::world::event_types(&events),
+        ["reconsent_required", "setting_changed"]
+    );
+    // Moved: a 14-year-old consents themself, so the setting is off, as they asked for it,
+    // until they switch it on again.
+    denied(ask(&new, &child, "ads", &[], false), Reason::SettingOff);
+    let ads = child.state.slot(new.setting_idx("ads").unwrap()).unwrap();
+    assert_eq!(
+        (ads.preferred, ads.effective),
+        (SettingValue::On, SettingValue::Off)
+    );
     // The unchanged purpose keeps its consent.
     allowed(
         ask(&new, &child, "recommend", &[], false),
@@ -514,7 +535,6 @@ fn a_purpose_whose_description_changed_needs_consent_again() {
         Some(Obligation::FilterFeed { age: 14 }),
     );
     // Asked again, the child can consent to the new version.
-    child.switch_off(&new, "ads", Actor::Child, now()).unwrap();
     switch_on(&new, &mut child, "ads");
     allowed(
         ask(&new, &child, "ads", &[], false),
@@ -628,7 +648,7 @@ fn parent_consent_for_an_approved_request_is_checked_against_days_passing() {
     // A request left unanswered past request_ttl_days (7) lapses back to off.
     let policy = world();
     let mut child = child_aged(&policy, 11, "GB");
-    child.link_parent(parent("dad"), now()).unwrap();
+    child.link_parent(&policy, parent("dad"), now()).unwrap();
     let (outcome, _) = child.request_on(&policy, "recommend", now()).unwrap();
     let ward_core::settings::SwitchOn::Intervention(intervention) = outcome else {
         panic!()

@@ -6,6 +6,7 @@
     reason = "tests fail loudly"
 )]
 
+mod agreement;
 mod controls;
 mod decisions;
 mod documents;

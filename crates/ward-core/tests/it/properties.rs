@@ -33,34 +33,51 @@ const CATEGORIES: [&str; 12] = [
 ];
 const BASES: [&str; 3] = ["consent", "legitimate_interests", "contract"];
 
+/// One purpose of a random policy; `wording` picks one of a few descriptions (a change of
+/// wording changes the purpose's version).
 #[derive(Debug, Clone)]
-struct PurposeSpec {
-    category: usize,
-    basis: usize,
-    locked: bool,
-    core: bool,
-    default_on: bool,
+pub(crate) struct PurposeSpec {
+    pub(crate) category: usize,
+    pub(crate) basis: usize,
+    pub(crate) locked: bool,
+    pub(crate) core: bool,
+    pub(crate) default_on: bool,
+    pub(crate) wording: usize,
 }
 
-fn purpose_spec() -> impl Strategy<Value = PurposeSpec> {
+const WORDINGS: [&str; 3] = [
+    "Uses the games you play to choose the next games we suggest.",
+    "Uses the games you play and finish to choose the next games we suggest.",
+    "Uses the games your friends play to choose the next games we suggest.",
+];
+
+pub(crate) fn purpose_spec() -> impl Strategy<Value = PurposeSpec> {
     (
         0..CATEGORIES.len(),
         0..BASES.len(),
         any::<bool>(),
         any::<bool>(),
         any::<bool>(),
+        0..WORDINGS.len(),
     )
-        .prop_map(|(category, basis, locked, core, default_on)| PurposeSpec {
-            category,
-            basis,
-            locked,
-            core,
-            default_on,
-        })
+        .prop_map(
+            |(category, basis, locked, core, default_on, wording)| PurposeSpec {
+                category,
+                basis,
+                locked,
+                core,
+                default_on,
+                wording,
+            },
+        )
 }
 
 /// Builds a policy from the specs, then keeps only what `ward check` passes.
-fn build(min_age: u8, jurisdictions: &str, specs: &[PurposeSpec]) -> Option<CompiledPolicy> {
+pub(crate) fn build(
+    min_age: u8,
+    jurisdictions: &str,
+    specs: &[PurposeSpec],
+) -> Option<CompiledPolicy> {
     let purposes = specs.iter().enumerate().map(|(idx, spec)| {
         let category = CATEGORIES[spec.category];
         // Steer towards what `ward check` accepts, so most cases reach `decide`.
@@ -68,6 +85,7 @@ fn build(min_age: u8, jurisdictions: &str, specs: &[PurposeSpec]) -> Option<Comp
         let basis = if advertising { "consent" } else { BASES[spec.basis] };
         let default_on = spec.default_on && !advertising && !spec.locked && category != "location";
         let mut p = purpose(&format!("p{idx}"), category)
+            .set("description", &format!("\"{}\"", WORDINGS[spec.wording % WORDINGS.len()]))
             .set("lawful_basis", &format!("\"{basis}\""))
             .set("safeguards", "[\"age_rating_filter\", \"harm_tag_filter\", \"user_reporting\", \"adult_contact_filter\", \"editorial_control\"]");
         let required_category = ["core_service", "age_assurance", "safeguarding", "legal_obligation"].contains(&category);
@@ -100,7 +118,7 @@ fn build(min_age: u8, jurisdictions: &str, specs: &[PurposeSpec]) -> Option<Comp
     CompiledPolicy::new(parsed).ok()
 }
 
-fn age_record() -> impl Strategy<Value = Option<AgeRecord>> {
+pub(crate) fn age_record() -> impl Strategy<Value = Option<AgeRecord>> {
     let method = prop_oneof![
         Just(AgeMethod::SelfDeclared),
         Just(AgeMethod::ParentDeclared),

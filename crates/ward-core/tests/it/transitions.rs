@@ -1,5 +1,7 @@
 //! The switch-on state machine: one test per transition, and the illegal ones as typed errors
-//! that change nothing.
+//! that change nothing; then one test per path where the shown state and `decide` could
+//! disagree (age, jurisdiction, policy and parent changes), each checked with
+//! `agreement::agree`.
 
 use ward_core::policy::{ParentalConsentMethod, Toggle};
 use ward_core::settings::{
@@ -97,8 +99,8 @@ fn acknowledging_with_own_consent_switches_on_with_a_consent_record() {
 fn acknowledging_below_the_consent_age_asks_every_linked_parent() {
     let policy = world();
     let mut child = child_aged(&policy, 11, "GB");
-    child.link_parent(parent("mum"), now()).unwrap();
-    child.link_parent(parent("dad"), now()).unwrap();
+    child.link_parent(&policy, parent("mum"), now()).unwrap();
+    child.link_parent(&policy, parent("dad"), now()).unwrap();
     let shown = intervention(&policy, &mut child, "recommend");
     let (outcome, events) = child.acknowledge(&policy, &shown, now()).unwrap();
     let Acknowledged::PendingParent(request) = outcome else {
@@ -136,7 +138,7 @@ fn with_no_parent_linked_the_request_waits_and_says_so() {
     };
     assert!(request.no_parent_linked);
     // A parent linked later can answer it.
-    child.link_parent(parent("mum"), now()).unwrap();
+    child.link_parent(&policy, parent("mum"), now()).unwrap();
     assert!(!child.requests[0].no_parent_linked);
     child
         .approve(
@@ -154,8 +156,8 @@ fn with_no_parent_linked_the_request_waits_and_says_so() {
 fn the_first_parents_answer_stands() {
     let policy = world();
     let mut child = child_aged(&policy, 11, "GB");
-    child.link_parent(parent("mum"), now()).unwrap();
-    child.link_parent(parent("dad"), now()).unwrap();
+    child.link_parent(&policy, parent("mum"), now()).unwrap();
+    child.link_parent(&policy, parent("dad"), now()).unwrap();
     let shown = intervention(&policy, &mut child, "ads");
     child.acknowledge(&policy, &shown, now()).unwrap();
     let (_, events) = child
@@ -183,7 +185,7 @@ fn the_first_parents_answer_stands() {
 fn a_parents_denial_switches_it_off() {
     let policy = world();
     let mut child = child_aged(&policy, 11, "GB");
-    child.link_parent(parent("mum"), now()).unwrap();
+    child.link_parent(&policy, parent("mum"), now()).unwrap();
     let shown = intervention(&policy, &mut child, "ads");
     child.acknowledge(&policy, &shown, now()).unwrap();
     let (_, events) = child.deny(&policy, "ads", &parent("mum"), now()).unwrap();
@@ -253,7 +255,7 @@ fn illegal_transitions_are_typed_errors_that_change_nothing() {
         FlowError::LockedForChildren(setting("dating")),
         |c| c.request_on(&policy, "dating", now()),
     );
-    child.link_parent(parent("mum"), now()).unwrap();
+    child.link_parent(&policy, parent("mum"), now()).unwrap();
     refused(&mut child, FlowError::NotPending(setting("ads")), |c| {
         c.approve(
             &policy,
@@ -287,7 +289,7 @@ fn illegal_transitions_are_typed_errors_that_change_nothing() {
     refused(
         &mut child,
         FlowError::ParentAlreadyLinked(parent("mum")),
-        |c| c.link_parent(parent("mum"), now()),
+        |c| c.link_parent(&policy, parent("mum"), now()),
     );
     refused(
         &mut child,
@@ -325,12 +327,12 @@ fn linking_a_parent_supervises_the_child_until_the_last_one_is_unlinked() {
     let policy = world();
     let mut child = child_aged(&policy, 11, "GB");
     assert!(!child.state.supervised);
-    let (_, events) = child.link_parent(parent("mum"), now()).unwrap();
+    let (_, events) = child.link_parent(&policy, parent("mum"), now()).unwrap();
     assert_eq!(event_types(&events), ["parent_linked"]);
-    child.link_parent(parent("dad"), now()).unwrap();
-    child.unlink_parent(&parent("mum"), now()).unwrap();
+    child.link_parent(&policy, parent("dad"), now()).unwrap();
+    child.unlink_parent(&policy, &parent("mum"), now()).unwrap();
     assert!(child.state.supervised);
-    child.unlink_parent(&parent("dad"), now()).unwrap();
+    child.unlink_parent(&policy, &parent("dad"), now()).unwrap();
     assert!(!child.state.supervised);
 }
 
@@ -385,4 +387,526 @@ fn every_event_names_the_child_and_the_time() {
         assert_eq!(json["at"], "2026-06-01T12:30:00Z");
         assert!(json["type"].is_string());
     }
+}
+
+// What the state shows and what `decide` answers agree after every change: one test per
+// path that could split them (the property in agreement.rs covers their sequences).
+
+fn record(age: u8) -> ward_core::child::AgeRecord {
+    ward_core::child::AgeRecord {
+        method: ward_core::policy::AgeMethod::Verified,
+        evidence: ward_core::child::AgeEvidence::Age(age),
+        at: now(),
+    }
+}
+
+#[track_caller]
+fn agrees(policy: &ward_core::compiled::CompiledPolicy, child: &ward_core::settings::Child) {
+    crate::agreement::agree(policy, child, now()).unwrap();
+}
+
+fn reason(
+    policy: &ward_core::compiled::CompiledPolicy,
+    child: &ward_core::settings::Child,
+    purpose: &str,
+) -> ward_core::decide::Reason {
+    crate::world::ask(policy, child, purpose, &[], false).reason
+}
+
+fn slot(
+    child: &ward_core::settings::Child,
+    policy: &ward_core::compiled::CompiledPolicy,
+    setting: &str,
+) -> ward_core::settings::SettingSlot {
+    *child
+        .state
+        .slot(policy.setting_idx(setting).unwrap())
+        .unwrap()
+}
+
+fn requested(events: &[ward_core::settings::Event]) -> Vec<serde_json::Value> {
+    events
+        .iter()
+        .map(|e| serde_json::to_value(e).unwrap())
+        .filter(|e| e["type"] == "consent_requested")
+        .collect()
+}
+
+#[test]
+fn an_age_correction_below_the_consent_age_ends_the_childs_own_consent_and_asks_every_parent() {
+    use ward_core::decide::Reason;
+    let policy = world();
+    let mut child = child_aged(&policy, 14, "GB");
+    child.link_parent(&policy, parent("mum"), now()).unwrap();
+    child.link_parent(&policy, parent("dad"), now()).unwrap();
+    switch_on(&policy, &mut child, "ads");
+    assert_eq!(child.consents[0].given_by, ConsentGiver::User);
+    assert_eq!(reason(&policy, &child, "ads"), Reason::SettingOn);
+
+    let events = child.set_age_record(&policy, record(11), now());
+    assert_eq!(
+        event_types(&events),
+        [
+            "age_recorded",
+            "band_changed",
+            "consent_withdrawn",
+            "setting_changed",
+            "consent_requested"
+        ]
+    );
+    assert_eq!(
+        effective(&child, &policy, "ads"),
+        SettingValue::PendingParent
+    );
+    assert_eq!(reason(&policy, &child, "ads"), Reason::AwaitingParent);
+    assert!(child.consents.is_empty());
+    let asked = &requested(&events)[0];
+    assert_eq!(asked["parents"], serde_json::json!(["mum", "dad"]));
+    let request = &child.requests[0];
+    assert_eq!(request.cause, ward_core::settings::RequestCause::ConsentAge);
+    assert!(!request.no_parent_linked);
+    // The texts are the ones an 11-year-old switching it on would see now.
+    let SwitchOn::Intervention(eleven) = child_aged(&policy, 11, "GB")
+        .request_on(&policy, "ads", now())
+        .unwrap()
+        .0
+    else {
+        panic!()
+    };
+    assert_eq!(request.text_version, eleven.text_version);
+    agrees(&policy, &child);
+    // Either parent can answer it.
+    child
+        .approve(
+            &policy,
+            "ads",
+            &parent("dad"),
+            ParentalConsentMethod::EmailPlus,
+            now(),
+        )
+        .unwrap();
+    assert_eq!(reason(&policy, &child, "ads"), Reason::SettingOn);
+    agrees(&policy, &child);
+}
+
+#[test]
+fn an_age_correction_below_the_consent_age_with_no_parent_waits_as_no_parent_linked() {
+    let policy = world();
+    let mut child = child_aged(&policy, 14, "GB");
+    switch_on(&policy, &mut child, "recommend");
+    let events = child.set_age_record(&policy, record(11), now());
+    let asked = &requested(&events)[0];
+    assert_eq!(asked["parents"], serde_json::json!([]));
+    assert_eq!(asked["request"]["no_parent_linked"], true);
+    assert!(child.requests[0].no_parent_linked);
+    agrees(&policy, &child);
+}
+
+#[test]
+fn an_age_correction_below_min_age_leaves_nothing_on_or_waiting() {
+    use ward_core::decide::Reason;
+    let policy = world();
+    let mut child = child_aged(&policy, 11, "GB");
+    switch_on(&policy, &mut child, "ads");
+    let shown = intervention(&policy, &mut child, "recommend");
+    child.acknowledge(&policy, &shown, now()).unwrap();
+    assert_eq!(effective(&child, &policy, "subtitles"), SettingValue::On);
+
+    let events = child.set_age_record(&policy, record(6), now());
+    assert_eq!(
+        event_types(&events),
+        [
+            "age_recorded",
+            "band_changed",
+            "setting_changed",
+            "consent_withdrawn",
+            "setting_changed",
+            "setting_changed"
+        ]
+    );
+    for setting in ["recommend", "ads", "subtitles"] {
+        assert_eq!(effective(&child, &policy, setting), SettingValue::Off);
+        assert_eq!(reason(&policy, &child, setting), Reason::BelowMinAge);
+    }
+    assert!(child.requests.is_empty() && child.consents.is_empty());
+    // What the child asked for stays on record: the default, and the consents they gave.
+    assert_eq!(
+        slot(&child, &policy, "subtitles").preferred,
+        SettingValue::On
+    );
+    agrees(&policy, &child);
+    // An intervention shown before the correction cannot switch anything on now.
+    let mut older = child_aged(&policy, 9, "GB");
+    let shown = intervention(&policy, &mut older, "nudges");
+    older.set_age_record(&policy, record(7), now());
+    refused(&mut older, FlowError::BelowMinAge, |c| {
+        c.acknowledge(&policy, &shown, now())
+    });
+}
+
+#[test]
+fn an_adult_re_recorded_as_a_child_has_locked_purposes_locked_off_and_their_consent_withdrawn() {
+    use ward_core::decide::Reason;
+    let policy = world();
+    let mut user = child_aged(&policy, 30, "GB");
+    switch_on(&policy, &mut user, "dating");
+    switch_on(&policy, &mut user, "ads");
+    assert_eq!(reason(&policy, &user, "dating"), Reason::SettingOn);
+
+    let events = user.set_age_record(&policy, record(15), now());
+    assert_eq!(
+        event_types(&events),
+        [
+            "age_recorded",
+            "band_changed",
+            "consent_withdrawn",
+            "setting_changed"
+        ]
+    );
+    assert_eq!(effective(&user, &policy, "dating"), SettingValue::LockedOff);
+    assert_eq!(reason(&policy, &user, "dating"), Reason::LockedForChildren);
+    // A 15-year-old in Britain consents themself: their own consent to ads stands.
+    assert_eq!(reason(&policy, &user, "ads"), Reason::SettingOn);
+    agrees(&policy, &user);
+}
+
+#[test]
+fn a_child_who_becomes_an_adult_finds_locked_purposes_off_to_choose() {
+    use ward_core::decide::Reason;
+    let policy = world();
+    let mut child = child_aged(&policy, 17, "GB");
+    assert_eq!(
+        effective(&child, &policy, "dating"),
+        SettingValue::LockedOff
+    );
+    let events = child.set_age_record(&policy, record(18), now());
+    assert_eq!(
+        event_types(&events),
+        ["age_recorded", "band_changed", "setting_changed"]
+    );
+    assert_eq!(
+        (
+            slot(&child, &policy, "dating").preferred,
+            effective(&child, &policy, "dating")
+        ),
+        (SettingValue::Off, SettingValue::Off)
+    );
+    assert_eq!(reason(&policy, &child, "dating"), Reason::SettingOff);
+    agrees(&policy, &child);
+    assert_eq!(
+        child.request_on(&policy, "dating", now()).unwrap().0,
+        SwitchOn::On
+    );
+    agrees(&policy, &child);
+}
+
+#[test]
+fn an_age_correction_across_the_consent_age_marks_a_parents_consent_due_and_back_unmarks_it() {
+    use ward_core::decide::Reason;
+    let policy = world();
+    let mut child = child_aged(&policy, 11, "GB");
+    switch_on(&policy, &mut child, "ads");
+    let events = child.set_age_record(&policy, record(14), now());
+    assert_eq!(
+        event_types(&events),
+        ["age_recorded", "band_changed", "consent_refresh_due"]
+    );
+    assert!(slot(&child, &policy, "ads").consent.unwrap().refresh_due);
+    assert_eq!(reason(&policy, &child, "ads"), Reason::SettingOn);
+    agrees(&policy, &child);
+    // Corrected back: the parent's consent is the one needed again, nothing to confirm.
+    child.set_age_record(&policy, record(12), now());
+    assert!(!slot(&child, &policy, "ads").consent.unwrap().refresh_due);
+    let setting = ward_core::ids::SettingId::parse("ads").unwrap();
+    refused(&mut child, FlowError::NoRefreshDue(setting), |c| {
+        c.confirm_consent(&policy, "ads", now())
+    });
+    agrees(&policy, &child);
+}
+
+#[test]
+fn a_fourteen_year_old_moving_to_germany_needs_a_parent_and_back_in_britain_does_not() {
+    use ward_core::decide::Reason;
+    use ward_core::jurisdiction::Jurisdiction;
+    let policy = world();
+    let mut child = child_aged(&policy, 14, "GB");
+    child.link_parent(&policy, parent("mum"), now()).unwrap();
+    switch_on(&policy, &mut child, "recommend");
+    let (_, events) = child
+        .set_jurisdiction(&policy, Jurisdiction::parse("DE").unwrap(), now())
+        .unwrap();
+    assert_eq!(
+        event_types(&events),
+        [
+            "jurisdiction_changed",
+            "consent_withdrawn",
+            "setting_changed",
+            "consent_requested"
+        ]
+    );
+    assert_eq!(reason(&policy, &child, "recommend"), Reason::AwaitingParent);
+    agrees(&policy, &child);
+    child
+        .approve(
+            &policy,
+            "recommend",
+            &parent("mum"),
+            ParentalConsentMethod::EmailPlus,
+            now(),
+        )
+        .unwrap();
+    assert_eq!(reason(&policy, &child, "recommend"), Reason::SettingOn);
+    let (_, events) = child
+        .set_jurisdiction(&policy, Jurisdiction::parse("GB").unwrap(), now())
+        .unwrap();
+    assert_eq!(
+        event_types(&events),
+        ["jurisdiction_changed", "consent_refresh_due"]
+    );
+    assert_eq!(reason(&policy, &child, "recommend"), Reason::SettingOn);
+    agrees(&policy, &child);
+}
+
+#[test]
+fn a_changed_purpose_asks_the_parent_again_for_a_child_who_needs_one() {
+    use ward_core::decide::Reason;
+    let old = world();
+    let new = compiled(&POLICY.replace(
+        "Uses the videos you watch to choose the adverts shown between videos.",
+        "Uses the videos you watch and like to choose the adverts shown between videos.",
+    ));
+    let mut child = child_aged(&old, 11, "GB");
+    switch_on(&old, &mut child, "ads");
+    // And one still waiting, for the purpose's old version.
+    let shown = intervention(&old, &mut child, "friends");
+    child.acknowledge(&old, &shown, now()).unwrap();
+    let friends = compiled(&POLICY.replace(
+        "Suggests children from your class who share friends with you.",
+        "Suggests children from your school who share friends with you.",
+    ));
+    let old_request = child.requests[0].clone();
+    let events = child.apply_policy_change(&old, &friends, now());
+    assert_eq!(
+        event_types(&events),
+        ["reconsent_required", "consent_requested"]
+    );
+    let request = &child.requests[0];
+    assert_ne!(request.id, old_request.id);
+    assert_ne!(request.purpose_version, old_request.purpose_version);
+    agrees(&friends, &child);
+
+    let events = child.apply_policy_change(&friends, &new, now());
+    // `friends` changed back as well.
+    assert_eq!(
+        event_types(&events),
+        [
+            "reconsent_required",
+            "setting_changed",
+            "consent_requested",
+            "reconsent_required",
+            "consent_requested"
+        ]
+    );
+    assert_eq!(effective(&child, &new, "ads"), SettingValue::PendingParent);
+    assert_eq!(reason(&new, &child, "ads"), Reason::AwaitingParent);
+    let ads = child
+        .requests
+        .iter()
+        .find(|r| r.setting.as_str() == "ads")
+        .unwrap();
+    assert_eq!(ads.cause, ward_core::settings::RequestCause::PurposeChanged);
+    assert_eq!(
+        ads.purpose_version,
+        new.purpose(new.purpose_idx("ads").unwrap()).version
+    );
+    agrees(&new, &child);
+    child
+        .approve(
+            &new,
+            "ads",
+            &parent("mum"),
+            ParentalConsentMethod::EmailPlus,
+            now(),
+        )
+        .unwrap();
+    assert_eq!(reason(&new, &child, "ads"), Reason::SettingOn);
+}
+
+#[test]
+fn a_purpose_newly_locked_for_children_is_locked_off_with_the_withdrawal_recorded() {
+    use ward_core::decide::Reason;
+    let old = world();
+    let new = compiled(&POLICY.replace(
+        "setting = \"friends\"\nlawful_basis = \"consent\"",
+        "setting = \"friends\"\nlawful_basis = \"consent\"\nlocked_for_children = true",
+    ));
+    let mut child = child_aged(&old, 14, "GB");
+    switch_on(&old, &mut child, "friends");
+    let events = child.apply_policy_change(&old, &new, now());
+    assert_eq!(
+        event_types(&events),
+        ["consent_withdrawn", "setting_changed"]
+    );
+    assert_eq!(effective(&child, &new, "friends"), SettingValue::LockedOff);
+    assert_eq!(reason(&new, &child, "friends"), Reason::LockedForChildren);
+    assert!(child.consents.is_empty());
+    agrees(&new, &child);
+    // And unlocked again: off, for them to choose.
+    let events = child.apply_policy_change(&new, &old, now());
+    assert_eq!(event_types(&events), ["setting_changed"]);
+    assert_eq!(
+        (
+            slot(&child, &old, "friends").preferred,
+            effective(&child, &old, "friends")
+        ),
+        (SettingValue::Off, SettingValue::Off)
+    );
+    assert_eq!(reason(&old, &child, "friends"), Reason::SettingOff);
+    agrees(&old, &child);
+}
+
+#[test]
+fn a_raised_min_age_switches_off_what_a_child_now_below_it_had_on() {
+    use ward_core::decide::Reason;
+    let old = world();
+    let new = compiled(&POLICY.replace("min_age = 8", "min_age = 13"));
+    let mut child = child_aged(&old, 11, "GB");
+    switch_on(&old, &mut child, "recommend");
+    let events = child.apply_policy_change(&old, &new, now());
+    assert_eq!(
+        event_types(&events),
+        ["consent_withdrawn", "setting_changed", "setting_changed"]
+    );
+    for setting in ["recommend", "subtitles"] {
+        assert_eq!(effective(&child, &new, setting), SettingValue::Off);
+        assert_eq!(reason(&new, &child, setting), Reason::BelowMinAge);
+    }
+    agrees(&new, &child);
+}
+
+#[test]
+fn a_policy_that_stops_trusting_an_age_method_treats_its_adults_as_unknown() {
+    use ward_core::decide::Reason;
+    let old = world();
+    let new = compiled(&POLICY.replace(
+        "min_age = 8",
+        "min_age = 8\nadult_age_methods = [\"verified\"]",
+    ));
+    let (mut user, _) =
+        ward_core::settings::Child::new(ward_core::ids::ChildId::parse("c1").unwrap(), &old, now());
+    user.set_age_record(
+        &old,
+        ward_core::child::AgeRecord {
+            method: ward_core::policy::AgeMethod::Estimated,
+            ..record(30)
+        },
+        now(),
+    );
+    switch_on(&old, &mut user, "dating");
+    let events = user.apply_policy_change(&old, &new, now());
+    assert_eq!(
+        event_types(&events),
+        ["band_changed", "consent_withdrawn", "setting_changed"]
+    );
+    assert_eq!(reason(&new, &user, "dating"), Reason::LockedForChildren);
+    agrees(&new, &user);
+}
+
+#[test]
+fn unlinking_the_last_parent_marks_waiting_requests_no_parent_linked_and_tells_the_service() {
+    let policy = world();
+    let mut child = child_aged(&policy, 11, "GB");
+    child.link_parent(&policy, parent("mum"), now()).unwrap();
+    child.link_parent(&policy, parent("dad"), now()).unwrap();
+    let shown = intervention(&policy, &mut child, "ads");
+    child.acknowledge(&policy, &shown, now()).unwrap();
+    // Another parent is still there: nothing to tell.
+    let (_, events) = child.unlink_parent(&policy, &parent("mum"), now()).unwrap();
+    assert_eq!(event_types(&events), ["parent_unlinked"]);
+    assert!(!child.requests[0].no_parent_linked);
+
+    let (_, events) = child.unlink_parent(&policy, &parent("dad"), now()).unwrap();
+    assert_eq!(
+        event_types(&events),
+        ["parent_unlinked", "consent_requested"]
+    );
+    assert!(child.requests[0].no_parent_linked);
+    let told = &requested(&events)[0];
+    assert_eq!(told["request"]["id"], child.requests[0].id.as_str());
+    assert_eq!(told["request"]["no_parent_linked"], true);
+    assert_eq!(told["parents"], serde_json::json!([]));
+    // As an alert: to no parent (dad hears he was unlinked), so to the service alone.
+    let alerts = ward_core::alerts::alerts(&child, &events);
+    assert_eq!(alerts.len(), 2);
+    assert_eq!(
+        alerts[1].kind,
+        ward_core::alerts::AlertKind::ConsentRequested
+    );
+    assert!(alerts[1].parents.is_empty());
+    agrees(&policy, &child);
+
+    // A parent linked now is told what waits for them.
+    let (_, events) = child.link_parent(&policy, parent("gran"), now()).unwrap();
+    assert_eq!(event_types(&events), ["parent_linked", "consent_requested"]);
+    assert_eq!(
+        requested(&events)[0]["parents"],
+        serde_json::json!(["gran"])
+    );
+    assert!(!child.requests[0].no_parent_linked);
+    agrees(&policy, &child);
+}
+
+#[test]
+fn an_age_that_becomes_unknown_ends_consent_purposes() {
+    use ward_core::decide::Reason;
+    let policy = world();
+    let mut child = child_aged(&policy, 11, "GB");
+    switch_on(&policy, &mut child, "ads");
+    let shown = intervention(&policy, &mut child, "recommend");
+    child.acknowledge(&policy, &shown, now()).unwrap();
+    // A self-declared 18+ is `unknown`: no age is established, so no consent purpose runs.
+    child.set_age_record(
+        &policy,
+        ward_core::child::AgeRecord {
+            method: ward_core::policy::AgeMethod::SelfDeclared,
+            ..record(21)
+        },
+        now(),
+    );
+    for setting in ["ads", "recommend"] {
+        assert_eq!(effective(&child, &policy, setting), SettingValue::Off);
+        assert_eq!(reason(&policy, &child, setting), Reason::SettingOff);
+    }
+    assert!(child.consents.is_empty() && child.requests.is_empty());
+    // Not consent purposes: they stay as they were.
+    assert_eq!(reason(&policy, &child, "subtitles"), Reason::SettingOn);
+    agrees(&policy, &child);
+}
+
+#[test]
+fn a_consent_purpose_on_by_default_starts_off_until_someone_consents() {
+    use ward_core::decide::Reason;
+    let policy = compiled(&POLICY.replace(
+        "setting = \"friends\"\nlawful_basis = \"consent\"",
+        "setting = \"friends\"\ndefault = \"on\"\ncompelling_reason = \"Classmates find each other.\"\nlawful_basis = \"consent\"",
+    ));
+    let (new, events) = ward_core::settings::Child::new(
+        ward_core::ids::ChildId::parse("c1").unwrap(),
+        &policy,
+        now(),
+    );
+    assert_eq!(event_types(&events), ["child_created"]);
+    agrees(&policy, &new);
+    let mut child = child_aged(&policy, 14, "GB");
+    assert_eq!(
+        (
+            slot(&child, &policy, "friends").preferred,
+            effective(&child, &policy, "friends")
+        ),
+        (SettingValue::On, SettingValue::Off)
+    );
+    assert_eq!(reason(&policy, &child, "friends"), Reason::SettingOff);
+    agrees(&policy, &child);
+    switch_on(&policy, &mut child, "friends");
+    assert_eq!(reason(&policy, &child, "friends"), Reason::SettingOn);
 }

@@ -211,7 +211,7 @@ pub(crate) fn switch_on(policy: &CompiledPolicy, child: &mut Child, setting: &st
     if let Acknowledged::PendingParent(_) = acknowledged {
         let mum = parent("mum");
         if !child.parents.contains(&mum) {
-            events.extend(child.link_parent(mum.clone(), now()).unwrap().1);
+            events.extend(child.link_parent(policy, mum.clone(), now()).unwrap().1);
         }
         events.extend(
             child

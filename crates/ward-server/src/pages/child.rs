@@ -16,7 +16,7 @@ use serde::Deserialize;
 use ward_core::age::AgeBand;
 use ward_core::compiled::CompiledPolicy;
 use ward_core::policy::{Category, ProfileVisibility, Toggle};
-use ward_core::settings::{Acknowledged, Child, SettingValue, Step};
+use ward_core::settings::{Acknowledged, Child, ConsentRequest, RequestCause, SettingValue, Step};
 
 use super::access::{ChildSession, CsrfOnly, PageForm, bad_form};
 use super::render::{
@@ -79,7 +79,31 @@ fn frame(child: &Child, policy: &CompiledPolicy, now: Timestamp, title: String) 
     }
 }
 
-fn card(view: &SettingValue, setting: &crate::views::SettingView) -> SettingCard {
+/// The line under a setting that waits for a parent: why they are asked, and whether one can
+/// answer yet.
+fn waiting_status(request: Option<&ConsentRequest>) -> String {
+    let why = match request.map(|r| r.cause) {
+        Some(RequestCause::ConsentAge) => {
+            "Waiting for a parent to say yes: at your age, a parent has to agree to this. It is off until they do."
+        }
+        Some(RequestCause::PurposeChanged) => {
+            "Waiting for a parent to say yes again: what this does has changed. It is off until they do."
+        }
+        Some(RequestCause::Asked) | None => "Waiting for a parent to say yes.",
+    };
+    let nobody = if request.is_some_and(|r| r.no_parent_linked) {
+        " No parent is linked to your account yet; we have told the app to ask one."
+    } else {
+        ""
+    };
+    format!("{why}{nobody} Switch it off to stop asking.")
+}
+
+fn card(
+    view: &SettingValue,
+    setting: &crate::views::SettingView,
+    request: Option<&ConsentRequest>,
+) -> SettingCard {
     let refresh_due = setting.consent.as_ref().is_some_and(|c| c.refresh_due);
     let (checked, label, status) = match view {
         SettingValue::On => (
@@ -90,11 +114,7 @@ fn card(view: &SettingValue, setting: &crate::views::SettingView) -> SettingCard
                 _ => "On.".to_owned(),
             },
         ),
-        SettingValue::PendingParent => (
-            true,
-            "Waiting",
-            "Waiting for a parent to say yes. Switch it off to stop asking.".to_owned(),
-        ),
+        SettingValue::PendingParent => (true, "Waiting", waiting_status(request)),
         SettingValue::LockedOff => (
             false,
             "Off",
@@ -112,6 +132,9 @@ fn card(view: &SettingValue, setting: &crate::views::SettingView) -> SettingCard
         label,
         status,
         refresh_due,
+        told: request
+            .filter(|r| *view == SettingValue::PendingParent && r.cause != RequestCause::Asked)
+            .map(|r| (r.explain.clone(), r.ask_adult.clone())),
         resettable: matches!(
             setting.category,
             Category::ContentRecommendation | Category::NewsFeed
@@ -132,7 +155,11 @@ pub(crate) async fn page(
     let view = ChildView::new(&child, policy, now);
     let mut groups: Vec<Group> = Vec::new();
     for setting in &view.settings {
-        let card = card(&setting.effective, setting);
+        let request = view
+            .pending_requests
+            .iter()
+            .find(|r| r.setting == setting.id);
+        let card = card(&setting.effective, setting, request);
         let category = setting.category;
         match groups.iter_mut().find(|g| g.category == category.as_str()) {
             Some(group) => group.settings.push(card),

@@ -21,7 +21,7 @@ use ward_core::controls::{
 };
 use ward_core::ids::{ChildId, ParentId, SettingId};
 use ward_core::policy::{DailyWindow, ProfileVisibility, Toggle};
-use ward_core::settings::{Event, EventKind, SettingValue};
+use ward_core::settings::{Event, EventKind, RequestCause, SettingValue};
 use ward_store::{AlertRecord, RequestRow, RequestStatus, Store};
 
 use super::access::{CsrfOnly, PageForm, ParentSession};
@@ -71,7 +71,21 @@ fn status_label(row: &RequestRow) -> String {
         RequestStatus::Approved => format!("Approved{by}"),
         RequestStatus::Denied => format!("Denied{by}"),
         RequestStatus::Expired => "Expired without an answer".to_owned(),
-        RequestStatus::Withdrawn => "Withdrawn (switched off)".to_owned(),
+        RequestStatus::Withdrawn => "Withdrawn (switched off, or no longer asked for)".to_owned(),
+    }
+}
+
+/// What a consent request is, in words, by why it was made (the dashboard's request cards and
+/// its alerts say the same).
+fn request_heading(child: &str, setting: &str, cause: RequestCause) -> String {
+    match cause {
+        RequestCause::Asked => format!("{child} asked to switch on “{setting}”"),
+        RequestCause::ConsentAge => format!(
+            "{child} switched on “{setting}” themselves; their age or country now means a parent must agree"
+        ),
+        RequestCause::PurposeChanged => {
+            format!("“{setting}” changed what it does; {child} needs a parent to agree again")
+        }
     }
 }
 
@@ -144,6 +158,17 @@ async fn build(
                     row.status == RequestStatus::Pending,
                     RequestCard {
                         id: request.id.clone(),
+                        heading: request_heading(
+                            id.as_str(),
+                            &setting_name(request.setting.as_str()),
+                            request.cause,
+                        ),
+                        shown: match request.cause {
+                            RequestCause::Asked => format!("What {id} was shown:"),
+                            RequestCause::ConsentAge | RequestCause::PurposeChanged => {
+                                format!("What {id} is told about it at their age:")
+                            }
+                        },
                         setting_name: setting_name(request.setting.as_str()),
                         explain: request.explain.clone(),
                         ask_adult: request.ask_adult.clone(),
@@ -257,8 +282,8 @@ fn alert_card(
     };
     let text = match &event.kind {
         EventKind::ConsentRequested { request, .. } => format!(
-            "{child} asked to switch on “{}”. It stays off until a parent answers.",
-            name(&request.setting)
+            "{}. It stays off until a parent answers.",
+            request_heading(child, &name(&request.setting), request.cause)
         ),
         EventKind::ConsentRequestExpired { setting } => format!(
             "Nobody answered {child}’s request to switch on “{}” in time, so it stays off.",

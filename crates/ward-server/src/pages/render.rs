@@ -95,6 +95,10 @@ pub(crate) struct SettingCard {
     pub(crate) status: String,
     /// The child crossed the consent age: they may keep a parent's consent as their own.
     pub(crate) refresh_due: bool,
+    /// A parent is asked for something the child did not just see explained (their age
+    /// changed, or the purpose did): the band's `explain` and `ask_adult` texts, shown here
+    /// as the parent sees them.
+    pub(crate) told: Option<(String, String)>,
     /// Recommendations or a feed: "reset my recommendations" is offered.
     pub(crate) resettable: bool,
 }
@@ -260,6 +264,10 @@ impl ControlsErrors {
 pub(crate) struct RequestCard {
     pub(crate) id: String,
     pub(crate) setting_name: String,
+    /// What the request is, in words: who asked for what, and why a parent is asked.
+    pub(crate) heading: String,
+    /// Above the texts: what the child saw (they asked), or is told for their age now.
+    pub(crate) shown: String,
     pub(crate) explain: String,
     pub(crate) ask_adult: String,
     pub(crate) text_version: String,

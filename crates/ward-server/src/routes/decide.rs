@@ -67,7 +67,7 @@ async fn decide_request(
     // Judged as a path id would be: a malformed one is `invalid_id`, never decided.
     ChildId::check(&request.child)
         .map_err(|error| ApiError::new(Code::InvalidId, format!("`child`: {error}")))?;
-    let child = state.hot_child(&request.child, active).await?;
+    let child = state.hot_child(&request.child, active, now).await?;
     let policy = &active.compiled;
     data.clear();
     data.extend(request.data.iter().map(|id| policy.data_idx(id)));

@@ -79,8 +79,8 @@ pub(crate) async fn filter(
     }
     let child_id = body_child_id(&body.child)?;
     let active = state.active();
-    let hot = state.hot_child(child_id.as_str(), &active).await?;
     let now = state.now();
+    let hot = state.hot_child(child_id.as_str(), &active, now).await?;
     let age = hot.state.age_status(&active.compiled, now);
     let child = FeedChild {
         age,

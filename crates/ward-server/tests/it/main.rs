@@ -7,6 +7,7 @@
     reason = "tests fail loudly"
 )]
 
+mod agreement;
 mod auth;
 mod bad_input;
 mod flow;

@@ -858,6 +858,65 @@ async fn link_parent(server: &Server, child: &str, parent: &str) {
     assert_eq!(status, StatusCode::CREATED, "{body}");
 }
 
+#[tokio::test]
+async fn a_setting_waiting_for_a_parent_after_an_age_correction_reads_right_on_both_pages() {
+    on_both("pages age correction", |backend: Backend| async move {
+        let server = Server::start(&backend, CLIPSTREAM).await;
+        server.child("kid-14", 14, "GB").await;
+        link_parent(&server, "kid-14", "mum").await;
+        let intervention = server.request_on("kid-14", "recommend-videos").await;
+        server.acknowledge(&intervention).await;
+        let mut child = child_browser(&server, "kid-14").await;
+        assert!(child.get("/pages/child").await.html.contains(r#"aria-checked="true" aria-labelledby="name-recommend-videos""#));
+
+        let (status, _) = server
+            .put("/v1/children/kid-14", json!({"age": {"method": "verified", "age": 11}}))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(reason(&server.decide("kid-14", "recommend-videos").await), "awaiting_parent");
+        // The child sees what they asked for, waiting, and why: not "you asked just now".
+        let page = child.get("/pages/child").await;
+        assert!(page.html.contains(r#"aria-checked="true" aria-labelledby="name-recommend-videos""#), "{}", page.html);
+        assert!(
+            page.html.contains("Waiting for a parent to say yes: at your age, a parent has to agree to this. It is off until they do. Switch it off to stop asking."),
+            "{}",
+            page.html
+        );
+        // And what it does, in the words for their age now: what the parent is shown too.
+        let told = page.html.find(r#"<div class="told">"#).expect("the band's words on the card");
+        assert!(page.html[told..].contains("Switching this on lets us use your watch history and likes to choose videos for you."), "{}", page.html);
+        // The parent sees the same state, why they are asked, and the words for an 11-year-old.
+        let mut mum = parent_browser(&server, "mum").await;
+        let dashboard = mum.get("/pages/parent").await;
+        let heading = "kid-14 switched on “Videos picked for you” themselves; their age or country now means a parent must agree";
+        assert!(dashboard.html.contains(heading), "{}", dashboard.html);
+        assert!(dashboard.html.contains(&format!("{heading}. It stays off until a parent answers.")), "the alert says the same");
+        assert!(!dashboard.html.contains("kid-14 asked to switch on"), "{}", dashboard.html);
+        assert!(dashboard.html.contains("What kid-14 is told about it at their age:"));
+        assert!(dashboard.html.contains("Switching this on lets us use your watch history and likes to choose videos for you."));
+        assert!(dashboard.html.contains("<dt>Videos picked for you</dt><dd>Waiting for a parent</dd>"), "{}", dashboard.html);
+        let (_, requests) = server.get("/v1/children/kid-14/consent-requests").await;
+        let pending: Vec<&serde_json::Value> = requests["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|row| row["status"] == "pending")
+            .collect();
+        assert_eq!(pending.len(), 1, "{requests}");
+        let request_id = pending[0]["request"]["id"].as_str().unwrap();
+        let approved = mum
+            .post(&format!("/pages/parent/requests/{request_id}/approve"), &[])
+            .await;
+        assert_eq!(approved.status, StatusCode::SEE_OTHER, "{}", approved.html);
+        assert_eq!(reason(&server.decide("kid-14", "recommend-videos").await), "setting_on");
+        let page = child.get("/pages/child").await;
+        assert!(page.html.contains("On. A parent said yes."), "{}", page.html);
+        let dashboard = mum.get("/pages/parent").await;
+        assert!(dashboard.html.contains("<dt>Videos picked for you</dt><dd>On</dd>"), "{}", dashboard.html);
+    })
+    .await;
+}
+
 /// The controls stored for `child`, as the API writes them.
 async fn stored_controls(server: &Server, child: &str) -> serde_json::Value {
     let (status, export) = server.get(&format!("/v1/children/{child}/export")).await;

@@ -12,7 +12,7 @@ use ward_server::webhooks::{SIGNATURE_HEADER, TIMESTAMP_HEADER, verify};
 
 use crate::support::{Backend, CLIPSTREAM, Server, at, on_both, reason};
 
-async fn link(server: &Server, child: &str, parent: &str) {
+pub(crate) async fn link(server: &Server, child: &str, parent: &str) {
     let (status, body) = server
         .call(
             Method::PUT,
@@ -273,7 +273,10 @@ async fn a_reconnecting_stream_gets_exactly_the_alerts_it_missed() {
 }
 
 /// A receiver that checks each delivery's signature and records the event ids it accepted.
-async fn receiver(secret: Arc<Mutex<String>>, seen: Arc<Mutex<Vec<(String, Value)>>>) -> String {
+pub(crate) async fn receiver(
+    secret: Arc<Mutex<String>>,
+    seen: Arc<Mutex<Vec<(String, Value)>>>,
+) -> String {
     use axum::routing::post;
     let app = axum::Router::new().route(
         "/hook",

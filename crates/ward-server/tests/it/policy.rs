@@ -66,8 +66,19 @@ async fn a_changed_description_needs_consent_again_and_children_move_to_the_new_
         assert_eq!(status, StatusCode::OK, "{reloaded}");
         assert_eq!(reloaded["generation"], 2);
         assert_eq!(reloaded["changes"], json!({"added": ["keep-subtitles"], "removed": ["remember-subtitles"], "reconsent": ["recommend-videos"]}));
-        // Consent to the old description is not consent to the new one, at once.
-        assert_eq!(reason(&server.decide("kid-14", "recommend-videos").await), "consent_missing");
+        // Consent to the old description is not consent to the new one, at once; and what
+        // the child's state shows agrees: off, as they asked for it, until they switch it on
+        // again (a 14-year-old in Britain consents themself).
+        assert_eq!(reason(&server.decide("kid-14", "recommend-videos").await), "setting_off");
+        let (_, kid) = server.get("/v1/children/kid-14").await;
+        let setting = kid["settings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == "recommend-videos")
+            .unwrap();
+        assert_eq!((&setting["preferred"], &setting["effective"]), (&json!("on"), &json!("off")));
+        assert_eq!(setting["consent"], json!(null));
         assert_eq!(reason(&server.decide("kid-14", "keep-subtitles").await), "setting_on");
 
         // The background task moves stored children; doing it here as well finds none left.

@@ -29,9 +29,9 @@ async fn set_parent(
     let stored = store.child(id).await.unwrap().unwrap();
     let mut child = Child::from_document(stored.document, policy, now);
     let (_, events) = if link {
-        child.link_parent(parent(who), now).unwrap()
+        child.link_parent(policy, parent(who), now).unwrap()
     } else {
-        child.unlink_parent(&parent(who), now).unwrap()
+        child.unlink_parent(policy, &parent(who), now).unwrap()
     };
     save(store, policy, &child, &events).await;
 }
@@ -273,7 +273,7 @@ async fn a_parents_latest_alerts_come_newest_first() {
         for who in ["mum", "dad", "gran"] {
             let stored = store.child(&id).await.unwrap().unwrap();
             let mut child = Child::from_document(stored.document, &policy, now);
-            let (_, events) = child.link_parent(parent(who), now).unwrap();
+            let (_, events) = child.link_parent(&policy, parent(who), now).unwrap();
             let alerts = ward_core::alerts::alerts(&child, &events)
                 .into_iter()
                 .map(|alert| NewAlert {
