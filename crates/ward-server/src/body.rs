@@ -20,45 +20,77 @@ pub struct JsonBody<T>(pub T);
 #[derive(Debug)]
 pub struct RawJson(pub Bytes);
 
+/// True when the request says its body is JSON (`application/json` or `application/…+json`).
+fn says_json(request: &Request) -> bool {
+    request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|mime| {
+            let mime = mime.trim();
+            mime.eq_ignore_ascii_case("application/json")
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
+        })
+}
+
+fn not_json() -> ApiError {
+    ApiError::new(
+        Code::UnsupportedMediaType,
+        "send the body as JSON, with `Content-Type: application/json`",
+    )
+}
+
+/// The whole body, within the size limit and the body timeout.
+async fn read<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| match rejection {
+            BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => {
+                ApiError::new(
+                    Code::PayloadTooLarge,
+                    format!(
+                        "the body is larger than ward accepts ({} MiB); split the request",
+                        crate::MAX_BODY_BYTES >> 20
+                    ),
+                )
+            }
+            other => match crate::listener::body_timed_out(&other) {
+                Some(timed_out) => request_timeout(timed_out),
+                None => ApiError::new(Code::MalformedJson, other.body_text()),
+            },
+        })
+}
+
 impl<S: Send + Sync> FromRequest<S> for RawJson {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let is_json = request
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.split(';').next())
-            .is_some_and(|mime| {
-                let mime = mime.trim();
-                mime.eq_ignore_ascii_case("application/json")
-                    || (mime.starts_with("application/") && mime.ends_with("+json"))
-            });
-        if !is_json {
-            return Err(ApiError::new(
-                Code::UnsupportedMediaType,
-                "send the body as JSON, with `Content-Type: application/json`",
-            ));
+        if !says_json(&request) {
+            return Err(not_json());
         }
-        let bytes =
-            Bytes::from_request(request, state)
-                .await
-                .map_err(|rejection| match rejection {
-                    BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => {
-                        ApiError::new(
-                            Code::PayloadTooLarge,
-                            format!(
-                                "the body is larger than ward accepts ({} MiB); split the request",
-                                crate::MAX_BODY_BYTES >> 20
-                            ),
-                        )
-                    }
-                    other => match crate::listener::body_timed_out(&other) {
-                        Some(timed_out) => request_timeout(timed_out),
-                        None => ApiError::new(Code::MalformedJson, other.body_text()),
-                    },
-                })?;
-        Ok(Self(bytes))
+        read(request, state).await.map(Self)
+    }
+}
+
+/// A body that may be left out (the operation then takes its defaults): empty, with or without
+/// a content type, is `None`; anything else must be JSON of type `T`, as [`JsonBody`].
+#[derive(Debug)]
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json = says_json(&request);
+        let bytes = read(request, state).await?;
+        if bytes.is_empty() {
+            return Ok(Self(None));
+        }
+        if !json {
+            return Err(not_json());
+        }
+        parse(&bytes).map(|value| Self(Some(value)))
     }
 }
 

@@ -6,8 +6,7 @@
 //! `operations`, and these handlers only add the JSON shapes and status codes.
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{FromRequest, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
@@ -23,7 +22,7 @@ use ward_store::Store;
 
 use super::{Segments, path_id};
 use crate::auth::Principal;
-use crate::body::{JsonBody, parse};
+use crate::body::{JsonBody, OptionalJson};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::operations::{Answer, Switched};
 use crate::state::AppState;
@@ -309,7 +308,7 @@ pub(crate) async fn acknowledge(
 /// `{"method": "email_plus"}`, optional: how the parent was verified.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ApproveBody {
+pub(crate) struct ApproveBody {
     #[serde(default)]
     method: Option<ParentalConsentMethod>,
 }
@@ -319,14 +318,12 @@ pub(crate) async fn approve(
     State(state): State<AppState>,
     principal: Principal,
     segments: Segments,
-    body: Bytes,
+    request: axum::extract::Request,
 ) -> ApiResult<Response> {
+    // Who asks is judged before the body is read.
     principal.require_a_parent()?;
-    let body: ApproveBody = if body.is_empty() {
-        ApproveBody::default()
-    } else {
-        parse(&body)?
-    };
+    let OptionalJson(body) = OptionalJson::<ApproveBody>::from_request(request, &state).await?;
+    let body = body.unwrap_or_default();
     let view = state
         .answer_request(
             &principal,

@@ -189,6 +189,7 @@ pub(crate) async fn set_interests(
 ) -> ApiResult<Response> {
     principal.require_admin()?;
     let id = path_id(segments.get(0), ChildId::parse)?;
+    check_interests(&body.interests)?;
     if state.load_child(&id).await?.is_none() {
         return Err(ApiError::child_not_found(id.as_str()));
     }
@@ -204,6 +205,28 @@ pub(crate) async fn set_interests(
         "interests": drift.anchor_topics().collect::<Vec<_>>(),
     }))
     .into_response())
+}
+
+/// The interests as sent, judged as the document describes them: at most
+/// [`MAX_TOPICS`](ward_core::feed::MAX_TOPICS) (duplicates count: they are what was sent),
+/// each at most [`MAX_TOPIC_LEN`](ward_core::feed::MAX_TOPIC_LEN) characters and not blank.
+fn check_interests(interests: &[String]) -> Result<(), ApiError> {
+    use ward_core::feed::{MAX_TOPIC_LEN, MAX_TOPICS};
+    if interests.len() > MAX_TOPICS {
+        return Err(invalid(format!(
+            "`interests` holds at most {MAX_TOPICS} topics, this one {}",
+            interests.len()
+        )));
+    }
+    match interests
+        .iter()
+        .find(|topic| topic.chars().count() > MAX_TOPIC_LEN)
+    {
+        Some(topic) => Err(invalid(format!(
+            "`{topic}` is longer than {MAX_TOPIC_LEN} characters"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// A drift state as the export shows it.

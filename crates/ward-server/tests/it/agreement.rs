@@ -211,9 +211,10 @@ async fn unlinking_the_last_parent_tells_the_service_and_a_parent_linked_later_c
                 None,
             )
             .await;
+        // To a parent no longer linked, the request is as if it did not exist (no oracle).
         assert_eq!(
             status,
-            StatusCode::FORBIDDEN,
+            StatusCode::NOT_FOUND,
             "an unlinked parent cannot answer"
         );
 

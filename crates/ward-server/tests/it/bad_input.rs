@@ -423,3 +423,94 @@ async fn ids_in_bodies_and_paths_are_judged_alike() {
         "setting_off"
     );
 }
+
+/// Bodies are read exactly as the OpenAPI document describes them, where serde alone is more
+/// lenient: a struct only from an object (an array of its fields was a key), an enum only from
+/// its string, no `null` for a field left optional; an integer as JSON Schema counts one.
+/// Query strings are judged in the same JSON error shape. Nothing refused changes anything.
+#[tokio::test]
+async fn the_server_takes_exactly_what_the_document_describes() {
+    let server = Server::start(&Backend::Sqlite, CLIPSTREAM).await;
+    server.child("kid", 10, "GB").await;
+    let json_type = Some("application/json");
+    let (_, keys) = server.get("/v1/keys").await;
+    let n_keys = keys["keys"].as_array().unwrap().len();
+    let cases: Vec<(Method, &str, &[u8], (StatusCode, String))> = vec![
+        // An array where an object is documented, at the top and nested.
+        (Method::POST, "/v1/keys", br#"["decide"]"#, case(422, "invalid_body")),
+        (Method::POST, "/v1/decide", br#"["kid", "recommend-videos"]"#, case(422, "invalid_body")),
+        (Method::PUT, "/v1/children/kid", br#"{"age": ["parent_declared", null, 12]}"#, case(422, "invalid_body")),
+        (Method::POST, "/v1/decide", br#"{"child": "kid", "purpose": "p", "context": [true]}"#, case(422, "invalid_body")),
+        (Method::POST, "/v1/feed/filter", br#"{"child": "kid", "items": [["v1", "video"]]}"#, case(422, "invalid_body")),
+        // An enum written as a map.
+        (Method::POST, "/v1/children/kid/settings/recommend-videos", br#"{"value": {"on": null}}"#, case(422, "invalid_body")),
+        // `null` for a field documented as a string (or an object).
+        (Method::PUT, "/v1/children/kid", br#"{"time_zone": null}"#, case(422, "invalid_body")),
+        (Method::PUT, "/v1/children/kid", br#"{"jurisdiction": null}"#, case(422, "invalid_body")),
+        (Method::PUT, "/v1/children/kid", br#"{"age": null}"#, case(422, "invalid_body")),
+        (Method::PUT, "/v1/children/kid/account", br#"{"geolocation": null}"#, case(422, "invalid_body")),
+        (Method::POST, "/v1/feed/filter", br#"{"child": "kid", "items": [{"id": "v1", "kind": "video", "tags": null}]}"#, case(422, "invalid_body")),
+        // Past the documented bounds.
+        (Method::POST, "/v1/children/kid/usage", br#"{"minutes_today": 1441}"#, case(422, "invalid_body")),
+        (Method::POST, "/v1/children/kid/usage", br#"{"minutes_today": 30.5}"#, case(422, "invalid_body")),
+        (Method::PUT, "/v1/children/kid/interests", &br#"{"interests": ["a","b","c","d","e","f","g","h","i","j","k","l","m","n","o","p","q","r","s","t","u","v","w","x","y","z","a","b","c","d","e","f","g","h","i","j","k","l","m","n","o","p","q","r","s","t","u","v","w","x","y","z","a","b","c","d","e","f","g","h","i","j","k"]}"#[..], case(422, "invalid_body")),
+    ];
+    for (method, path, body, expected) in cases {
+        let label = format!("{method} {path} {}", String::from_utf8_lossy(body));
+        assert_eq!(
+            raw(&server, method, path, json_type, body.to_vec()).await,
+            expected,
+            "{label}"
+        );
+    }
+    // An integer as JSON Schema counts one: 30.0 and 3e1 are 30.
+    for body in [
+        &br#"{"minutes_today": 30.0}"#[..],
+        br#"{"minutes_today": 3e1}"#,
+    ] {
+        let response = server
+            .client
+            .post(format!("{}/v1/children/kid/usage", server.base))
+            .bearer_auth(&server.admin)
+            .header("content-type", "application/json")
+            .body(body.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    // Query strings: the JSON error shape, and the document's bounds.
+    for path in [
+        "/v1/webhooks/deliveries?limit=lots",
+        "/v1/webhooks/deliveries?limit=0",
+        "/v1/webhooks/deliveries?limit=1001",
+        "/v1/webhooks/deliveries?colour=red",
+        "/v1/parents/mum/alerts?after=-1",
+        "/v1/parents/mum/alerts?after=soon",
+    ] {
+        let response = server
+            .client
+            .get(format!("{}{path}", server.base))
+            .bearer_auth(&server.admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json"),
+            "{path}"
+        );
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "invalid_query", "{path}");
+    }
+    // Nothing refused was stored: no key made from `["decide"]`, the child as they were.
+    let (_, keys) = server.get("/v1/keys").await;
+    assert_eq!(keys["keys"].as_array().unwrap().len(), n_keys);
+    let (_, child) = server.get("/v1/children/kid").await;
+    assert_eq!(child["age"], 10);
+    assert_eq!(child["time_zone"], Value::Null);
+    assert_eq!(child["settings"][0]["effective"], "off");
+}
