@@ -424,6 +424,9 @@ async fn ids_in_bodies_and_paths_are_judged_alike() {
     );
 }
 
+/// The status and error code a request must get.
+type Expected = (StatusCode, String);
+
 /// Bodies are read exactly as the OpenAPI document describes them, where serde alone is more
 /// lenient: a struct only from an object (an array of its fields was a key), an enum only from
 /// its string, no `null` for a field left optional; an integer as JSON Schema counts one.
@@ -435,7 +438,7 @@ async fn the_server_takes_exactly_what_the_document_describes() {
     let json_type = Some("application/json");
     let (_, keys) = server.get("/v1/keys").await;
     let n_keys = keys["keys"].as_array().unwrap().len();
-    let cases: Vec<(Method, &str, &[u8], (StatusCode, String))> = vec![
+    let cases: Vec<(Method, &str, &[u8], Expected)> = vec![
         // An array where an object is documented, at the top and nested.
         (Method::POST, "/v1/keys", br#"["decide"]"#, case(422, "invalid_body")),
         (Method::POST, "/v1/decide", br#"["kid", "recommend-videos"]"#, case(422, "invalid_body")),
