@@ -9,6 +9,7 @@
 
 mod auth;
 mod bad_input;
+mod feed;
 mod flow;
 mod nodes;
 mod openapi;
