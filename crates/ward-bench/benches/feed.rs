@@ -6,8 +6,11 @@
 //! some "NR"), the rest assessed or not; 6% carry a harm tag; 30% of ads are in a CAP-restricted
 //! category; 15% of notifications respond to inactivity; topics lean on the child's four
 //! favourites, with about 10% on sensitive topics. The child is 11, with a parent's blocks
-//! (two tags, a topic, a source), at noon (no quiet hours). "with drift" adds the drift update
-//! from a state anchored on declared interests; each iteration starts from that same state.
+//! (two tags, a topic, a source), at noon (no quiet hours). The policy declares the feed's
+//! descriptive tags and unrestricted ad categories harmless (`[feed] harmless_tags`,
+//! `harmless_ad_categories`), as a service would, so the guard looks each one up. "with
+//! drift" adds the drift update from a state anchored on declared interests; each iteration
+//! starts from that same state.
 //!
 //! Before timing, the naive guard's kept set and removal reasons are checked against ward's.
 #![allow(
@@ -27,6 +30,7 @@ use ward_core::controls::Controls;
 use ward_core::feed::{
     Code, DriftState, FeedChild, FeedOutcome, FeedPolicy, Item, filter_into, parse_catalogue,
 };
+use ward_core::policy::FeedConfig;
 
 const N_ITEMS: usize = 10_000;
 const AGE: u8 = 11;
@@ -66,6 +70,10 @@ const HARM: &[&str] = &[
     "alcohol",
     "weapons",
 ];
+/// Tags that name no harm, and ad categories the CAP Code does not restrict: the words the
+/// bench policy declares harmless.
+const DESCRIPTIVE_TAGS: &[&str] = &["funny", "tutorial", "horror", "live", "asmr"];
+const OTHER_AD_CATEGORIES: &[&str] = &["toys", "games", "clothing", "films"];
 const SOURCES: &[&str] = &[
     "ugc",
     "ugc",
@@ -165,7 +173,7 @@ fn feed_jsonl() -> String {
                     tags.push(rng.pick(HARM));
                 }
                 if rng.chance(20) {
-                    tags.push(rng.pick(&["funny", "tutorial", "horror", "live", "asmr"]));
+                    tags.push(rng.pick(DESCRIPTIVE_TAGS));
                 }
                 if !tags.is_empty() {
                     let tags: Vec<String> = tags.iter().map(|t| format!("\"{t}\"")).collect();
@@ -185,7 +193,7 @@ fn feed_jsonl() -> String {
                             "e_cigarette",
                         ])
                     } else {
-                        rng.pick(&["toys", "games", "clothing", "films"])
+                        rng.pick(OTHER_AD_CATEGORIES)
                     };
                     fields.push(format!(r#""ad_category": "{category}""#));
                 }
@@ -258,9 +266,18 @@ fn naive_items(jsonl: &str) -> Vec<NaiveItem> {
         .collect()
 }
 
-/// RUNTIME.md's tables, looked up by string every time.
+/// RUNTIME.md's spelling rule, applied at every comparison as a first implementation would.
+fn naive_normalise(word: &str) -> String {
+    word.to_lowercase()
+        .split(|c: char| c == '-' || c == '_' || c.is_whitespace())
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join("_")
+}
+
+/// RUNTIME.md's tables, looked up by string every time. `explicit: false` is no age rating.
 fn naive_min_age(system: &str, value: &str) -> Option<u8> {
-    let value = value.trim().to_uppercase();
+    let value = naive_normalise(value).to_uppercase().replace('_', "-");
     let age = match (system, value.as_str()) {
         ("bbfc", "U" | "PG") => 0,
         ("bbfc", "12A" | "12") => 12,
@@ -281,7 +298,6 @@ fn naive_min_age(system: &str, value: &str) -> Option<u8> {
         ("tv", "TV-14") => 14,
         ("tv", "TV-MA") => 17,
         ("explicit", "TRUE") => 18,
-        ("explicit", "FALSE") => 0,
         _ => return None,
     };
     Some(age)
@@ -413,8 +429,19 @@ fn naive_filter(
 ) -> (Vec<usize>, Vec<(usize, Vec<&'static str>)>) {
     let mut kept = Vec::new();
     let mut removed = Vec::new();
+    // The parent's lists are spelt once per feed; each item's words once per item.
+    let normalise_all =
+        |words: &[String]| -> Vec<String> { words.iter().map(|w| naive_normalise(w)).collect() };
+    let (blocked_tags, blocked_topics, blocked_sources) = (
+        normalise_all(&blocks.tags),
+        normalise_all(&blocks.topics),
+        normalise_all(&blocks.sources),
+    );
     for (idx, item) in items.iter().enumerate() {
         let mut reasons = Vec::new();
+        let tags = normalise_all(&item.tags);
+        let harm = |tag: &String| NAIVE_HARM.contains(&tag.as_str());
+        let known_tag = |tag: &String| harm(tag) || DESCRIPTIVE_TAGS.contains(&tag.as_str());
         let strictest = item
             .ratings
             .iter()
@@ -423,18 +450,22 @@ fn naive_filter(
         if strictest.is_some_and(|min| min > age) {
             reasons.push("age_rating");
         }
-        if item.tags.iter().any(|t| NAIVE_HARM.contains(&t.as_str())) {
+        if tags.iter().any(harm) {
             reasons.push("harm_tag");
         }
-        if item
-            .ad_category
+        let category = item.ad_category.as_deref().map(naive_normalise);
+        if category
             .as_deref()
             .is_some_and(|c| naive_ad_min_age(c) > age)
         {
             reasons.push("ad_category");
         }
+        let unknown_word = !tags.iter().all(known_tag)
+            || category
+                .as_deref()
+                .is_some_and(|c| naive_ad_min_age(c) == 0 && !OTHER_AD_CATEGORIES.contains(&c));
         let content = matches!(item.kind.as_str(), "video" | "post" | "ad");
-        if content && strictest.is_none() && item.assessed != Some(true) {
+        if (content && strictest.is_none() && item.assessed != Some(true)) || unknown_word {
             reasons.push("precaution");
         }
         if item.kind == "notification" && item.trigger.as_deref() == Some("inactivity") {
@@ -443,16 +474,20 @@ fn naive_filter(
         if item.kind == "user" && item.adult != Some(false) && item.known_to_child != Some(true) {
             reasons.push("adult_contact");
         }
-        if item.tags.iter().any(|t| blocks.tags.contains(t)) {
+        if tags.iter().any(|t| blocked_tags.contains(t)) {
             reasons.push("parent_blocked_tag");
         }
-        if item.topics.iter().any(|t| blocks.topics.contains(t)) {
+        if item
+            .topics
+            .iter()
+            .any(|t| blocked_topics.contains(&naive_normalise(t)))
+        {
             reasons.push("parent_blocked_topic");
         }
         if item
             .source
             .as_ref()
-            .is_some_and(|s| blocks.sources.contains(s))
+            .is_some_and(|s| blocked_sources.contains(&naive_normalise(s)))
         {
             reasons.push("parent_blocked_source");
         }
@@ -475,7 +510,19 @@ fn bench(c: &mut Criterion) {
     let jsonl = feed_jsonl();
     let items: Vec<Item> = parse_catalogue(&jsonl).expect("the bench feed parses");
     let naive = naive_items(&jsonl);
-    let policy = FeedPolicy::default();
+    let config = FeedConfig {
+        harmless_tags: DESCRIPTIVE_TAGS.iter().map(|t| (*t).to_owned()).collect(),
+        harmless_ad_categories: OTHER_AD_CATEGORIES
+            .iter()
+            .map(|c| (*c).to_owned())
+            .collect(),
+        ..FeedConfig::default()
+    };
+    let policy = FeedPolicy::from_config(
+        &config,
+        0,
+        jiff::tz::TimeZone::get("Europe/London").unwrap(),
+    );
     let now: Timestamp = "2026-01-14T12:00:00Z".parse().unwrap();
     let age = AgeStatus::Child {
         age: Some(AGE),

@@ -14,8 +14,8 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 
-use crate::feed::Name;
 use crate::policy::DailyWindow;
+use crate::vocab::Name;
 
 /// Minutes in a day: the most a daily limit may allow.
 pub const MINUTES_PER_DAY: u16 = 24 * 60;
@@ -134,7 +134,8 @@ impl BlockList {
         self.names.is_empty()
     }
 
-    /// True when `name` is blocked.
+    /// True when `name` is blocked (in any spelling).
+    #[inline]
     pub fn contains(&self, name: &Name) -> bool {
         name.is_in(&self.names)
     }

@@ -26,6 +26,7 @@ pub mod policy;
 pub mod report;
 pub mod settings;
 pub mod span;
+pub mod vocab;
 
 /// A commented starter `ward.toml` that passes `ward check` (what `ward init` writes).
 pub const STARTER_POLICY: &str = include_str!("starter.toml");

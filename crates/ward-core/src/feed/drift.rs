@@ -26,7 +26,7 @@ use std::collections::VecDeque;
 use serde::{Deserialize, Serialize};
 
 use super::FeedPolicy;
-use super::item::Name;
+use crate::vocab::Name;
 
 /// Named topic slots a drift state holds; further topics share the "other" slot.
 pub const MAX_TOPICS: usize = 62;
@@ -495,11 +495,10 @@ impl DriftState {
         mask
     }
 
+    /// The slot of `topic`, spelt any way ward takes as the same (`Body Image` is
+    /// `body_image`).
     fn find(&self, topic: &Name) -> Option<usize> {
-        let hash = topic.hash();
-        self.topics
-            .iter()
-            .position(|name| name.hash() == hash && name.as_str() == topic.as_str())
+        self.topics.iter().position(|name| name == topic)
     }
 
     /// Gives `topic` a slot: a free one, else one neither the anchor nor the window uses, else
@@ -668,37 +667,62 @@ impl DriftState {
             return Err(invalid("too many topics"));
         }
         let mut state = Self::new();
+        // Where each stored slot goes. A state written before names were normalised may hold
+        // two spellings of one topic (`Football`, `football`) in two slots: they become one.
+        let mut slot_of: Vec<usize> = Vec::with_capacity(repr.topics.len());
         for text in &repr.topics {
             if text.is_empty() || text.len() > MAX_TOPIC_LEN {
                 return Err(invalid("a topic is empty or too long"));
             }
             let name = Name::new(text);
-            if name.is_in(&state.topics) {
-                return Err(invalid("a topic is listed twice"));
+            match state.find(&name) {
+                Some(slot) if state.topics[slot].as_str() == text => {
+                    return Err(invalid("a topic is listed twice"));
+                }
+                Some(slot) => slot_of.push(slot),
+                None => {
+                    state.topics.push(name);
+                    slot_of.push(state.topics.len() - 1);
+                }
             }
-            state.topics.push(name);
         }
-        let n_topics = state.topics.len();
+        let n_stored = slot_of.len();
+        let remap = |slot: usize| {
+            if slot == OTHER_SLOT {
+                OTHER_SLOT
+            } else {
+                slot_of.get(slot).copied().unwrap_or(OTHER_SLOT)
+            }
+        };
         for (slot, weight) in repr.anchor {
             let slot = usize::from(slot);
-            if slot >= n_topics && slot != OTHER_SLOT {
+            if slot >= n_stored && slot != OTHER_SLOT {
                 return Err(invalid("an anchor weight names no topic"));
             }
-            state.add_anchor(slot, weight);
+            state.add_anchor(remap(slot), weight);
         }
         if repr.window.len() > MAX_WINDOW {
             return Err(invalid("the window is longer than any policy allows"));
         }
-        let known_slots = ((1u64 << n_topics) - 1) | (1 << OTHER_SLOT) | SENSITIVE_BIT;
+        let known_slots = ((1u64 << n_stored) - 1) | (1 << OTHER_SLOT) | SENSITIVE_BIT;
         for mask in &repr.window {
             if mask & !known_slots != 0 {
                 return Err(invalid("a window entry names no topic"));
             }
         }
-        for mask in &repr.window {
-            state.count(*mask);
+        let mut window = VecDeque::with_capacity(repr.window.len());
+        for stored in repr.window {
+            let mut mask = stored & SENSITIVE_BIT;
+            let mut bits = stored & SLOT_BITS;
+            while bits != 0 {
+                let slot = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                mask |= 1 << remap(slot);
+            }
+            state.count(mask);
+            window.push_back(mask);
         }
-        state.window = repr.window;
+        state.window = window;
         state.anchor_items = repr.anchor_items;
         state.declared = repr.declared;
         state.capped = repr.capped;

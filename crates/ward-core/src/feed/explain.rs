@@ -14,7 +14,7 @@ use super::{
     Removal, RemovalReason,
 };
 use crate::controls::{BlockList, Controls, window_text};
-use crate::policy::Precaution;
+use crate::policy::{Precaution, UnknownTags};
 
 /// One reason, as a stable code and a sentence for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -212,19 +212,7 @@ impl<'a> Explainer<'a> {
                 },
                 _ => "an advert the CAP Code keeps from this age".to_owned(),
             },
-            RemovalReason::Precaution => {
-                let mut sentence = format!(
-                    "{} with no recognised rating that nobody has assessed: removed as a precaution (`[feed] precaution = \"remove\"`)",
-                    a_kind(item.kind())
-                );
-                if !item.ratings().unrecognised().is_empty() {
-                    sentence.push_str(&format!(
-                        "; {} is not a rating ward recognises",
-                        list(item.ratings().unrecognised().iter().map(|r| &*r.value))
-                    ));
-                }
-                sentence
-            }
+            RemovalReason::Precaution => self.precaution_sentence(item),
             RemovalReason::InactivityNudge => {
                 "a notification responding to inactivity: never sent to children".to_owned()
             }
@@ -268,6 +256,60 @@ impl<'a> Explainer<'a> {
                 }
             }
         }
+    }
+
+    /// Why the precaution removed `item`: unrated and unassessed, words ward does not know,
+    /// or both; each part names what it found.
+    fn precaution_sentence(&self, item: &Item) -> String {
+        let unrated = item.is_unrated_and_unassessed();
+        let unknown_tags: Vec<&str> = self
+            .policy
+            .unknown_tags_of(item)
+            .map(|tag| tag.as_str())
+            .collect();
+        let unknown_category = self.policy.unknown_ad_category_of(item);
+        let unknown = !unknown_tags.is_empty() || unknown_category.is_some();
+        let mut parts = Vec::new();
+        if unrated {
+            parts.push("with no recognised rating that nobody has assessed".to_owned());
+        }
+        match unknown_tags.len() {
+            0 => {}
+            1 => parts.push(format!(
+                "tagged {} (a tag ward does not know)",
+                list(&unknown_tags)
+            )),
+            _ => parts.push(format!(
+                "tagged {} (tags ward does not know)",
+                list(&unknown_tags)
+            )),
+        }
+        if let Some(category) = unknown_category {
+            parts.push(format!(
+                "in ad category `{category}` (a category ward does not know)"
+            ));
+        }
+        let keys = match (unrated, unknown) {
+            (true, true) => "`[feed] precaution = \"remove\"`, `unknown_tags = \"remove\"`",
+            (false, true) => "`[feed] unknown_tags = \"remove\"`",
+            _ => "`[feed] precaution = \"remove\"`",
+        };
+        let mut sentence = format!(
+            "{} {}: removed as a precaution ({keys})",
+            a_kind(item.kind()),
+            parts.join(" and ")
+        );
+        if unrated && !item.ratings().unrecognised().is_empty() {
+            sentence.push_str(&format!(
+                "; {} is not a rating ward recognises",
+                list(item.ratings().unrecognised().iter().map(|r| &*r.value))
+            ));
+        }
+        if unrated && item.ratings().only_not_explicit() {
+            sentence
+                .push_str("; `explicit: false` says it is not explicit, not which ages it suits");
+        }
+        sentence
     }
 
     fn blocked(
@@ -334,12 +376,54 @@ impl<'a> Explainer<'a> {
                 }
                 NoteKind::UnassessedKept => out.push(Explained::new(
                     kind,
-                    "no recognised rating and not assessed: kept because `[feed] precaution = \"keep\"`"
-                        .to_owned(),
+                    if item.is_unrated_and_unassessed() {
+                        "no recognised rating and not assessed: kept because `[feed] precaution = \"keep\"`"
+                    } else {
+                        "counts as unassessed (a word ward does not know): kept because `[feed] precaution = \"keep\"`"
+                    }
+                    .to_owned(),
                 )),
+                NoteKind::UnknownTag => {
+                    for tag in self.policy.unknown_tags_of(item) {
+                        out.push(Explained::new(
+                            kind,
+                            format!(
+                                "`{tag}` is not a tag ward knows (neither a harm tag nor in `[feed] harmless_tags`){}",
+                                self.unknown_consequence(note.index)
+                            ),
+                        ));
+                    }
+                }
+                NoteKind::UnknownAdCategory => {
+                    if let Some(category) = self.policy.unknown_ad_category_of(item) {
+                        out.push(Explained::new(
+                            kind,
+                            format!(
+                                "`{category}` is not an ad category ward knows (neither one the CAP Code restricts nor in `[feed] harmless_ad_categories`){}",
+                                self.unknown_consequence(note.index)
+                            ),
+                        ));
+                    }
+                }
             }
         }
         out
+    }
+
+    /// What an unknown word did to the item at `index`, for its note.
+    fn unknown_consequence(&self, index: u32) -> &'static str {
+        let removed = self.outcome.removed.iter().any(|r| r.index == index);
+        if self.outcome.unfiltered {
+            ""
+        } else if self.policy.unknown_tags == UnknownTags::Keep {
+            if removed {
+                ""
+            } else {
+                ": kept because `[feed] unknown_tags = \"keep\"`"
+            }
+        } else {
+            ": for children the item counts as unassessed"
+        }
     }
 
     /// Why a kept item may be shown: its rating and what the other rules found. Empty for an
@@ -372,20 +456,45 @@ impl<'a> Explainer<'a> {
                 }
                 _ => "not rated".to_owned(),
             });
+            if item.ratings().only_not_explicit() {
+                out.push("marked not explicit, which is not an age rating".to_owned());
+            }
         }
         if !item.tags().is_empty() {
-            out.push(format!(
-                "tagged {}: no harm tag, nothing a parent blocked",
-                list(item.tags().iter().map(|t| t.as_str()))
-            ));
+            let unknown: Vec<&str> = self
+                .policy
+                .unknown_tags_of(item)
+                .map(|tag| tag.as_str())
+                .collect();
+            out.push(if unknown.is_empty() {
+                format!(
+                    "tagged {}: no harm tag, nothing a parent blocked",
+                    list(item.tags().iter().map(|t| t.as_str()))
+                )
+            } else {
+                format!(
+                    "tagged {}: no harm tag, nothing a parent blocked; ward does not know {}, kept because `[feed] {}`",
+                    list(item.tags().iter().map(|t| t.as_str())),
+                    list(&unknown),
+                    self.unknown_kept_by()
+                )
+            });
         }
         match item.ad_category() {
             Some(AdCategory::Restricted(category)) => out.push(format!(
                 "an advert for `{category}`: the CAP Code allows it from {}",
                 category.min_age().unwrap_or(0)
             )),
+            Some(AdCategory::Other(category))
+                if self.policy.unknown_ad_category_of(item).is_some() =>
+            {
+                out.push(format!(
+                    "an advert for `{category}`: not a category ward knows, kept because `[feed] {}`",
+                    self.unknown_kept_by()
+                ));
+            }
             Some(AdCategory::Other(category)) => out.push(format!(
-                "an advert for `{category}`: not a category the CAP Code restricts"
+                "an advert for `{category}`: not a category the CAP Code restricts (`[feed] harmless_ad_categories`)"
             )),
             None if item.kind() == ItemKind::Ad => {
                 out.push("an advert in no restricted category".to_owned());
@@ -416,6 +525,15 @@ impl<'a> Explainer<'a> {
             });
         }
         out
+    }
+
+    /// The key that let a kept item with an unknown word through.
+    fn unknown_kept_by(&self) -> &'static str {
+        if self.policy.unknown_tags == UnknownTags::Keep {
+            "unknown_tags = \"keep\""
+        } else {
+            "precaution = \"keep\""
+        }
     }
 
     /// The response a service receives.

@@ -2,8 +2,9 @@
 //! values so the guard's loop never parses a string.
 //!
 //! Deserializing an [`Item`] turns ratings into [`Rating`] values and their strictest minimum
-//! age, harm tags into a bit set, the ad category into [`AdCategory`], and every tag, topic and
-//! source into a [`Name`] carrying its hash. Unknown fields are an error, never ignored: a
+//! age, harm tags into a bit set, the ad category into [`AdCategory`], and every tag, topic,
+//! source and trigger into a [`Name`], normalised once (`Self-Harm` is `self_harm`, see
+//! [`crate::vocab`]) and carrying its hash. Unknown fields are an error, never ignored: a
 //! misspelt `tgas` would otherwise let a harmful item through.
 //!
 //! Not for judging items: that is [`crate::feed::filter`].
@@ -14,78 +15,11 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
 use super::{Codes, RemovalReason};
+pub use crate::vocab::{CapCategory, HarmTag, Name};
+use crate::vocab::{normalise, normalise_ascii};
 
 /// A minimum age meaning "never shown to children" (BBFC R18, the CAP's banned categories).
 pub(crate) const NEVER: u8 = u8::MAX;
-
-/// A tag, topic or source name with its hash, so sets of names compare by a number first.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Name {
-    hash: u64,
-    text: Box<str>,
-}
-
-impl Name {
-    /// A name for `text` (kept exactly as written: names are ids, compared byte for byte).
-    pub fn new(text: &str) -> Self {
-        Self {
-            hash: name_hash(text),
-            text: text.into(),
-        }
-    }
-
-    /// The text.
-    pub fn as_str(&self) -> &str {
-        &self.text
-    }
-
-    /// Its hash (FNV-1a, 64 bits: stable across runs and machines).
-    pub(crate) fn hash(&self) -> u64 {
-        self.hash
-    }
-
-    /// True when `self` is one of `names`.
-    pub(crate) fn is_in(&self, names: &[Name]) -> bool {
-        names
-            .iter()
-            .any(|name| name.hash == self.hash && name.text == self.text)
-    }
-}
-
-impl fmt::Debug for Name {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.text, f)
-    }
-}
-
-impl fmt::Display for Name {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
-    }
-}
-
-impl Serialize for Name {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.text)
-    }
-}
-
-impl<'de> Deserialize<'de> for Name {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        Ok(Self::new(&text))
-    }
-}
-
-/// FNV-1a: tiny, dependency-free and stable, which is all a short name needs.
-pub(crate) fn name_hash(text: &str) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in text.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    hash
-}
 
 /// What an item is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -196,7 +130,7 @@ pub enum Rating {
     TvMa,
     /// `explicit: true`.
     Explicit,
-    /// `explicit: false`: assessed and not explicit.
+    /// `explicit: false`: not explicit, which says nothing of the ages it suits.
     NotExplicit,
 }
 
@@ -205,6 +139,9 @@ struct RatingRow {
     rating: Rating,
     system: RatingSystem,
     label: &'static str,
+    /// `label` normalised ([`normalise`]), written out so parsing allocates nothing per row
+    /// (a test checks each).
+    key: &'static str,
     min_age: u8,
     advisory: Option<&'static str>,
 }
@@ -212,7 +149,7 @@ struct RatingRow {
 const fn row(
     rating: Rating,
     system: RatingSystem,
-    label: &'static str,
+    (label, key): (&'static str, &'static str),
     min_age: u8,
     advisory: Option<&'static str>,
 ) -> RatingRow {
@@ -220,6 +157,7 @@ const fn row(
         rating,
         system,
         label,
+        key,
         min_age,
         advisory,
     }
@@ -230,55 +168,67 @@ const RATINGS: [RatingRow; 25] = {
     use Rating as R;
     use RatingSystem::{Bbfc, Explicit, Mpa, Pegi, Tv};
     [
-        row(R::BbfcU, Bbfc, "U", 0, None),
-        row(R::BbfcPg, Bbfc, "PG", 0, Some("advisory for under 8s")),
+        row(R::BbfcU, Bbfc, ("U", "u"), 0, None),
+        row(
+            R::BbfcPg,
+            Bbfc,
+            ("PG", "pg"),
+            0,
+            Some("advisory for under 8s"),
+        ),
         row(
             R::Bbfc12A,
             Bbfc,
-            "12A",
+            ("12A", "12a"),
             12,
             Some("advisory: under 12s only with an adult"),
         ),
-        row(R::Bbfc12, Bbfc, "12", 12, None),
-        row(R::Bbfc15, Bbfc, "15", 15, None),
-        row(R::Bbfc18, Bbfc, "18", 18, None),
-        row(R::BbfcR18, Bbfc, "R18", NEVER, None),
-        row(R::Pegi3, Pegi, "3", 3, None),
-        row(R::Pegi7, Pegi, "7", 7, None),
-        row(R::Pegi12, Pegi, "12", 12, None),
-        row(R::Pegi16, Pegi, "16", 16, None),
-        row(R::Pegi18, Pegi, "18", 18, None),
-        row(R::MpaG, Mpa, "G", 0, None),
+        row(R::Bbfc12, Bbfc, ("12", "12"), 12, None),
+        row(R::Bbfc15, Bbfc, ("15", "15"), 15, None),
+        row(R::Bbfc18, Bbfc, ("18", "18"), 18, None),
+        row(R::BbfcR18, Bbfc, ("R18", "r18"), NEVER, None),
+        row(R::Pegi3, Pegi, ("3", "3"), 3, None),
+        row(R::Pegi7, Pegi, ("7", "7"), 7, None),
+        row(R::Pegi12, Pegi, ("12", "12"), 12, None),
+        row(R::Pegi16, Pegi, ("16", "16"), 16, None),
+        row(R::Pegi18, Pegi, ("18", "18"), 18, None),
+        row(R::MpaG, Mpa, ("G", "g"), 0, None),
         row(
             R::MpaPg,
             Mpa,
-            "PG",
+            ("PG", "pg"),
             0,
             Some("advisory: parental guidance suggested, some material may not suit children"),
         ),
         row(
             R::MpaPg13,
             Mpa,
-            "PG-13",
+            ("PG-13", "pg_13"),
             13,
             Some("advisory: parents strongly cautioned, some material may not suit under 13s"),
         ),
-        row(R::MpaR, Mpa, "R", 17, None),
-        row(R::MpaNc17, Mpa, "NC-17", 18, None),
-        row(R::TvY, Tv, "TV-Y", 0, None),
-        row(R::TvY7, Tv, "TV-Y7", 7, None),
-        row(R::TvG, Tv, "TV-G", 0, None),
+        row(R::MpaR, Mpa, ("R", "r"), 17, None),
+        row(R::MpaNc17, Mpa, ("NC-17", "nc_17"), 18, None),
+        row(R::TvY, Tv, ("TV-Y", "tv_y"), 0, None),
+        row(R::TvY7, Tv, ("TV-Y7", "tv_y7"), 7, None),
+        row(R::TvG, Tv, ("TV-G", "tv_g"), 0, None),
         row(
             R::TvPg,
             Tv,
-            "TV-PG",
+            ("TV-PG", "tv_pg"),
             0,
             Some("advisory: parental guidance suggested"),
         ),
-        row(R::Tv14, Tv, "TV-14", 14, None),
-        row(R::TvMa, Tv, "TV-MA", 17, None),
-        row(R::Explicit, Explicit, "explicit", 18, None),
-        row(R::NotExplicit, Explicit, "not explicit", 0, None),
+        row(R::Tv14, Tv, ("TV-14", "tv_14"), 14, None),
+        row(R::TvMa, Tv, ("TV-MA", "tv_ma"), 17, None),
+        row(R::Explicit, Explicit, ("explicit", "explicit"), 18, None),
+        row(
+            R::NotExplicit,
+            Explicit,
+            ("not explicit", "not_explicit"),
+            0,
+            None,
+        ),
     ]
 };
 
@@ -296,15 +246,27 @@ impl Rating {
         &RATINGS[self as usize]
     }
 
-    /// Reads a value of `system` as written in a catalogue (case and surrounding spaces
-    /// ignored). `None` when the value is not in the system's table.
+    /// Reads a value of `system` as written in a catalogue, spelt any way [`normalise`] takes
+    /// as the same (`pg-13`, `PG 13`, ` PG_13 `). `None` when the value is not in the
+    /// system's table.
     pub fn parse(system: RatingSystem, text: &str) -> Option<Self> {
-        let text = text.trim();
+        let mut buf = [0u8; 16];
+        let key = match normalise_ascii(text, &mut buf) {
+            Some(key) => std::borrow::Cow::Borrowed(key),
+            None => normalise(text),
+        };
         RATINGS
             .iter()
             .filter(|row| row.system == system && system != RatingSystem::Explicit)
-            .find(|row| row.label.eq_ignore_ascii_case(text))
+            .find(|row| row.key == key)
             .map(|row| row.rating)
+    }
+
+    /// True for a rating that says which ages it suits: every one but `explicit: false`,
+    /// which says only that the item is not explicit (`RUNTIME.md`: "`explicit: false` alone
+    /// is not an age rating").
+    pub fn is_age_rating(self) -> bool {
+        self != Self::NotExplicit
     }
 
     /// Its system.
@@ -374,13 +336,19 @@ impl Ratings {
             by_system[rating.system().index()] = Some(rating);
         }
         // The strictest wins; on a tie, the first system in `RatingSystem::ALL` names it.
-        let strictest = by_system.iter().flatten().copied().reduce(|best, next| {
-            if next.min_age_raw() > best.min_age_raw() {
-                next
-            } else {
-                best
-            }
-        });
+        // `explicit: false` is no age rating, so it is never the strictest.
+        let strictest = by_system
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|rating| rating.is_age_rating())
+            .reduce(|best, next| {
+                if next.min_age_raw() > best.min_age_raw() {
+                    next
+                } else {
+                    best
+                }
+            });
         Self {
             by_system,
             unrecognised: unrecognised.into_boxed_slice(),
@@ -398,14 +366,21 @@ impl Ratings {
         self.by_system.iter().flatten().copied()
     }
 
-    /// The strictest recognised rating: the one whose minimum age decides.
+    /// The strictest recognised age rating: the one whose minimum age decides.
     pub fn strictest(&self) -> Option<Rating> {
         self.strictest
     }
 
-    /// True when at least one rating is recognised.
+    /// True when at least one recognised rating says which ages the item suits
+    /// (`explicit: false` alone does not).
     pub fn is_rated(&self) -> bool {
         self.strictest.is_some()
+    }
+
+    /// True when `explicit: false` is the only recognised rating: no age rating, for the
+    /// precautionary rule.
+    pub fn only_not_explicit(&self) -> bool {
+        !self.is_rated() && self.get(RatingSystem::Explicit) == Some(Rating::NotExplicit)
     }
 
     /// Values given that ward does not recognise.
@@ -424,135 +399,23 @@ impl Ratings {
     }
 }
 
-macro_rules! name_enum {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum $name {
-            $($(#[$vdoc])* $variant),+
-        }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The value as written in the item JSON.
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-
-            /// Reads a value; `None` when it is not one of these.
-            pub fn parse(text: &str) -> Option<Self> {
-                match text { $($text => Some($name::$variant),)+ _ => None }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-name_enum!(
-    /// A tag naming harm (`RUNTIME.md`): the first eight are removed for every child, the
-    /// last four below 18.
-    HarmTag {
-        /// Self-harm.
-        SelfHarm = "self_harm",
-        /// Suicide.
-        Suicide = "suicide",
-        /// Eating disorders (pro-anorexia and the like).
-        EatingDisorder = "eating_disorder",
-        /// Dangerous challenges and stunts.
-        DangerousChallenge = "dangerous_challenge",
-        /// Pornography.
-        Pornography = "pornography",
-        /// Sexual content.
-        Sexual = "sexual",
-        /// Graphic violence.
-        GraphicViolence = "graphic_violence",
-        /// Hate.
-        Hate = "hate",
-        /// Gambling.
-        Gambling = "gambling",
-        /// Alcohol.
-        Alcohol = "alcohol",
-        /// Drugs.
-        Drugs = "drugs",
-        /// Weapons.
-        Weapons = "weapons",
-    }
-);
-
-impl HarmTag {
-    /// True for tags removed for every child; false for those removed below 18 only.
-    pub fn for_no_child(self) -> bool {
-        self < Self::Gambling
-    }
-}
-
-name_enum!(
-    /// An advertising category the CAP Code restricts for children.
-    CapCategory {
-        /// Alcohol.
-        Alcohol = "alcohol",
-        /// Gambling.
-        Gambling = "gambling",
-        /// Lotteries.
-        Lottery = "lottery",
-        /// Cosmetic interventions.
-        CosmeticIntervention = "cosmetic_intervention",
-        /// Weight-loss products and services.
-        WeightLoss = "weight_loss",
-        /// Food and drink high in fat, salt or sugar.
-        HfssFood = "hfss_food",
-        /// Over-the-counter medicines.
-        Medicine = "medicine",
-        /// Tobacco.
-        Tobacco = "tobacco",
-        /// E-cigarettes.
-        ECigarette = "e_cigarette",
-        /// Prescription-only medicines.
-        PrescriptionMedicine = "prescription_medicine",
-        /// Infant formula.
-        InfantFormula = "infant_formula",
-    }
-);
-
-impl CapCategory {
-    /// The youngest age it may be advertised to; `None` for never.
-    pub fn min_age(self) -> Option<u8> {
-        match self {
-            Self::Alcohol
-            | Self::Gambling
-            | Self::Lottery
-            | Self::CosmeticIntervention
-            | Self::WeightLoss => Some(18),
-            Self::HfssFood | Self::Medicine => Some(16),
-            Self::Tobacco | Self::ECigarette | Self::PrescriptionMedicine | Self::InfantFormula => {
-                None
-            }
-        }
-    }
-}
-
-/// An item's advertising category: one the CAP Code restricts, or any other (unrestricted).
+/// An item's advertising category: one the CAP Code restricts, or any other. Another
+/// category restricts no age by itself, but ward knows it only when the policy declares it
+/// harmless (`[feed] harmless_ad_categories`); unknown, it counts as unassessed for children.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AdCategory {
     /// Restricted by the CAP Code.
     Restricted(CapCategory),
-    /// Any other category, as written: no age restriction.
-    Other(Box<str>),
+    /// Any other category.
+    Other(Name),
 }
 
 impl AdCategory {
-    /// As written in the item JSON.
+    /// The CAP category's own spelling, or the other category as written.
     pub fn as_str(&self) -> &str {
         match self {
             Self::Restricted(category) => category.as_str(),
-            Self::Other(text) => text,
+            Self::Other(name) => name.as_str(),
         }
     }
 
@@ -578,11 +441,18 @@ pub struct Item {
     pub(crate) topics: Box<[Name]>,
     pub(crate) tags: Box<[Name]>,
     pub(crate) source: Option<Name>,
+    /// Bit `i` set when `tags[i]` is a harm tag, for the first 64 tags (later ones are
+    /// looked up again: no item needs that many). The others are the tags the policy must
+    /// know for the item to count as assessed.
+    harm_positions: u64,
+    /// True when a word may be unknown to the policy (a tag that is no harm tag, or an ad
+    /// category the CAP Code does not restrict), so the guard's loop asks only then.
+    pub(crate) may_be_unknown: bool,
     id: Box<str>,
     ratings: Ratings,
     harm: u16,
     ad_category: Option<AdCategory>,
-    trigger: Option<Box<str>>,
+    trigger: Option<Name>,
     assessed: Option<bool>,
     adult: Option<bool>,
     known_to_child: Option<bool>,
@@ -639,6 +509,25 @@ impl Item {
         &self.tags
     }
 
+    /// The tags that are not harm tags, in order.
+    pub fn plain_tags(&self) -> impl Iterator<Item = &Name> + '_ {
+        self.tags
+            .iter()
+            .enumerate()
+            .filter(|(idx, tag)| !self.is_harm_tag_at(*idx, tag))
+            .map(|(_, tag)| tag)
+    }
+
+    /// True when `tag`, at `idx` in the tags, is a harm tag.
+    #[inline]
+    pub(crate) fn is_harm_tag_at(&self, idx: usize, tag: &Name) -> bool {
+        if idx < 64 {
+            self.harm_positions & (1 << idx) != 0
+        } else {
+            HarmTag::parse(tag.key()).is_some()
+        }
+    }
+
     /// The harm tags among its tags.
     pub fn harm_tags(&self) -> impl Iterator<Item = HarmTag> + '_ {
         HarmTag::ALL
@@ -662,14 +551,15 @@ impl Item {
         self.source.as_ref()
     }
 
-    /// What fires it, for a notification.
+    /// What fires it, for a notification, as written.
     pub fn trigger(&self) -> Option<&str> {
-        self.trigger.as_deref()
+        self.trigger.as_ref().map(Name::as_str)
     }
 
-    /// True when it is a notification responding to inactivity.
+    /// True when it is a notification responding to inactivity (`Inactivity` too).
     pub fn is_inactivity_nudge(&self) -> bool {
-        self.kind == ItemKind::Notification && self.trigger.as_deref() == Some("inactivity")
+        self.kind == ItemKind::Notification
+            && self.trigger.as_ref().map(Name::key) == Some("inactivity")
     }
 
     /// Whether the service says a person assessed it (absent counts as not assessed).
@@ -688,7 +578,7 @@ impl Item {
     }
 
     /// True when the precautionary rule covers it: content (video, post, ad) with no
-    /// recognised rating that nobody has assessed.
+    /// recognised age rating (`explicit: false` alone is none) that nobody has assessed.
     pub fn is_unrated_and_unassessed(&self) -> bool {
         self.kind.is_content() && !self.ratings.is_rated() && self.assessed != Some(true)
     }
@@ -709,10 +599,10 @@ struct RawItem {
     kind: ItemKind,
     ratings: Option<RawRatings>,
     tags: Option<Vec<Name>>,
-    ad_category: Option<String>,
+    ad_category: Option<Name>,
     topics: Option<Vec<Name>>,
     source: Option<Name>,
-    trigger: Option<String>,
+    trigger: Option<Name>,
     assessed: Option<bool>,
     adult: Option<bool>,
     known_to_child: Option<bool>,
@@ -800,14 +690,27 @@ impl TryFrom<RawItem> for Item {
             .map(RawRatings::into_ratings)
             .unwrap_or_default();
         let tags = raw.tags.unwrap_or_default().into_boxed_slice();
-        let harm = tags
-            .iter()
-            .filter_map(|tag| HarmTag::parse(tag.as_str()))
-            .fold(0u16, |bits, tag| bits | (1 << (tag as u16)));
-        let ad_category = raw.ad_category.map(|text| match CapCategory::parse(&text) {
-            Some(category) => AdCategory::Restricted(category),
-            None => AdCategory::Other(text.into()),
-        });
+        let mut harm = 0u16;
+        let mut harm_positions = 0u64;
+        let mut any_plain = false;
+        for (idx, tag) in (0u32..).zip(tags.iter()) {
+            match HarmTag::parse(tag.key()) {
+                Some(harm_tag) => {
+                    harm |= 1 << (harm_tag as u16);
+                    if idx < u64::BITS {
+                        harm_positions |= 1 << idx;
+                    }
+                }
+                None => any_plain = true,
+            }
+        }
+        let ad_category = raw
+            .ad_category
+            .map(|name| match CapCategory::parse(name.key()) {
+                Some(category) => AdCategory::Restricted(category),
+                None => AdCategory::Other(name),
+            });
+        let may_be_unknown = any_plain || matches!(ad_category, Some(AdCategory::Other(_)));
         let mut item = Self {
             child_reasons: Codes::EMPTY,
             rating_min_age: ratings.min_age_raw(),
@@ -817,11 +720,13 @@ impl TryFrom<RawItem> for Item {
             topics: raw.topics.unwrap_or_default().into_boxed_slice(),
             tags,
             source: raw.source,
+            harm_positions,
+            may_be_unknown,
             id: raw.id.into(),
             ratings,
             harm,
             ad_category,
-            trigger: raw.trigger.map(String::into_boxed_str),
+            trigger: raw.trigger,
             assessed: raw.assessed,
             adult: raw.adult,
             known_to_child: raw.known_to_child,
@@ -841,6 +746,7 @@ impl TryFrom<RawItem> for Item {
             reasons.insert(RemovalReason::AdultContact);
         }
         item.child_reasons = reasons;
+        // Words the policy may not know add notes too; the guard asks about them per policy.
         item.has_notes = item.ratings.advisories().next().is_some()
             || !item.ratings.unrecognised().is_empty()
             || item.is_unrated_and_unassessed();
@@ -852,5 +758,17 @@ impl<'de> Deserialize<'de> for Item {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = RawItem::deserialize(deserializer)?;
         Item::try_from(raw).map_err(de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rating_key_is_its_label_normalised() {
+        for row in &RATINGS {
+            assert_eq!(normalise(row.label), row.key, "{:?}", row.rating);
+        }
     }
 }

@@ -9,6 +9,11 @@
 //! indices and reason bit sets, and sentences are built only when asked for
 //! ([`FeedOutcome::explain`]). [`filter_into`] reuses the caller's buffers.
 //!
+//! Every word is compared as [`crate::vocab`] spells it (`Self-Harm` is `self_harm`), and a
+//! tag or ad category the policy does not know (neither a harm tag or CAP category nor one
+//! `[feed]` declares harmless) is named in the notes and, for children, makes the item
+//! unassessed for the precautionary rule (`RUNTIME.md`, "Vocabulary").
+//!
 //! Pure: `now` and the drift state come in, the drift state goes out; nothing here stores,
 //! sends or reads a clock. Not for deciding whether a child may be profiled at all: that is
 //! [`crate::decide`], whose `filter_feed` obligation sends the caller here.
@@ -26,7 +31,8 @@ use serde::Serialize;
 
 use crate::child::AgeStatus;
 use crate::controls::{Controls, local_time, window_is_valid};
-use crate::policy::{DailyWindow, FeedConfig, Policy, Precaution};
+use crate::policy::{DailyWindow, FeedConfig, Policy, Precaution, UnknownTags};
+use crate::vocab::NameSet;
 
 pub use drift::{
     ANCHOR_ITEMS, AnchorSource, DriftError, DriftReport, DriftState, MAX_TOPIC_LEN, MAX_TOPICS,
@@ -234,6 +240,11 @@ code_enum!(
         UnrecognisedRating = "unrecognised_rating",
         /// Unrated and unassessed, kept because `[feed] precaution = "keep"`.
         UnassessedKept = "unassessed_kept",
+        /// A tag ward does not know: neither a harm tag nor in `[feed] harmless_tags`.
+        UnknownTag = "unknown_tag",
+        /// An ad category ward does not know: neither one the CAP Code restricts nor in
+        /// `[feed] harmless_ad_categories`.
+        UnknownAdCategory = "unknown_ad_category",
     }
 );
 
@@ -249,6 +260,9 @@ pub struct FeedPolicy {
     pub(crate) drift_threshold: f64,
     pub(crate) sensitive_cap: f64,
     pub(crate) sensitive: Box<[Name]>,
+    pub(crate) unknown_tags: UnknownTags,
+    pub(crate) harmless_tags: NameSet,
+    pub(crate) harmless_ad_categories: NameSet,
 }
 
 /// Why a policy's feed guard cannot be built.
@@ -288,6 +302,22 @@ impl FeedPolicy {
                 sensitive.push(name);
             }
         }
+        // A harm tag or CAP category is never harmless (the parser refuses one; a config
+        // built in code is brought into line the same way).
+        let harmless_tags = NameSet::new(
+            config
+                .harmless_tags
+                .iter()
+                .map(|tag| Name::new(tag))
+                .filter(|tag| !tag.key().is_empty() && HarmTag::parse(tag.key()).is_none()),
+        );
+        let harmless_ad_categories = NameSet::new(
+            config
+                .harmless_ad_categories
+                .iter()
+                .map(|category| Name::new(category))
+                .filter(|c| !c.key().is_empty() && CapCategory::parse(c.key()).is_none()),
+        );
         Self {
             min_age: min_age.min(17),
             precaution: config.precaution,
@@ -297,7 +327,68 @@ impl FeedPolicy {
             drift_threshold: fraction(config.drift_threshold),
             sensitive_cap: fraction(config.sensitive_cap),
             sensitive: sensitive.into_boxed_slice(),
+            unknown_tags: config.unknown_tags,
+            harmless_tags,
+            harmless_ad_categories,
         }
+    }
+
+    /// `[feed] unknown_tags`.
+    pub fn unknown_tags(&self) -> UnknownTags {
+        self.unknown_tags
+    }
+
+    /// `[feed] harmless_tags`, normalised, in no particular order.
+    pub fn harmless_tags(&self) -> &[Name] {
+        self.harmless_tags.names()
+    }
+
+    /// `[feed] harmless_ad_categories`, normalised, in no particular order.
+    pub fn harmless_ad_categories(&self) -> &[Name] {
+        self.harmless_ad_categories.names()
+    }
+
+    /// The item's tags ward does not know, in order.
+    pub fn unknown_tags_of<'a>(&'a self, item: &'a Item) -> impl Iterator<Item = &'a Name> + 'a {
+        item.plain_tags()
+            .filter(|tag| !self.harmless_tags.contains(tag))
+    }
+
+    /// The item's ad category, when ward does not know it.
+    pub fn unknown_ad_category_of<'a>(&self, item: &'a Item) -> Option<&'a Name> {
+        match item.ad_category() {
+            Some(AdCategory::Other(name)) if !self.harmless_ad_categories.contains(name) => {
+                Some(name)
+            }
+            _ => None,
+        }
+    }
+
+    /// Which words of `item` ward does not know, as note kinds (empty for most items: only
+    /// those with a tag that is no harm tag, or an unrestricted ad category, are looked at).
+    #[inline]
+    fn unknown_words(&self, item: &Item) -> Codes<NoteKind> {
+        if item.may_be_unknown {
+            self.unknown_words_slow(item)
+        } else {
+            Codes::EMPTY
+        }
+    }
+
+    fn unknown_words_slow(&self, item: &Item) -> Codes<NoteKind> {
+        let mut kinds = Codes::EMPTY;
+        for (idx, tag) in item.tags.iter().enumerate() {
+            if !item.is_harm_tag_at(idx, tag) && !self.harmless_tags.contains(tag) {
+                kinds.insert(NoteKind::UnknownTag);
+                break;
+            }
+        }
+        if let Some(AdCategory::Other(name)) = item.ad_category()
+            && !self.harmless_ad_categories.contains(name)
+        {
+            kinds.insert(NoteKind::UnknownAdCategory);
+        }
+        kinds
     }
 
     /// The service's `min_age` (the age `unknown` users are judged at).
@@ -529,8 +620,9 @@ pub fn filter_into(
                 state.admit(policy, &item.topics, false, &mut events);
             }
             out.kept.push(index);
-            if item.has_notes {
-                push_notes(out, index, item, true, false);
+            let unknown = policy.unknown_words(item);
+            if item.has_notes || !unknown.is_empty() {
+                push_notes(out, index, item, true, unknown);
             }
         }
     } else {
@@ -564,14 +656,31 @@ fn filter_child(
 ) {
     let age = out.age;
     let precaution_keeps = policy.precaution == Precaution::Keep;
+    let unknown_counts = policy.unknown_tags == UnknownTags::Remove;
     let blocks = controls.filter(|c| c.has_blocks());
     // Computed at the first notification: the local time is the same for the whole feed.
     let mut hold: Option<Codes<HoldReason>> = None;
     for (index, item) in (0u32..).zip(items) {
         let mut reasons = item.child_reasons;
+        // A word ward does not know makes the item unassessed (`RUNTIME.md`, "Vocabulary").
+        let unknown = policy.unknown_words(item);
+        if unknown_counts && !unknown.is_empty() {
+            reasons.insert(RemovalReason::Precaution);
+        }
         if precaution_keeps {
             reasons = reasons.without(RemovalReason::Precaution);
         }
+        let has_notes = item.has_notes || !unknown.is_empty();
+        // The notes on an item shown: its unknown words, and that it was kept unassessed.
+        let shown_notes = || {
+            if precaution_keeps
+                && ((unknown_counts && !unknown.is_empty()) || item.is_unrated_and_unassessed())
+            {
+                unknown.with(NoteKind::UnassessedKept)
+            } else {
+                unknown
+            }
+        };
         if item.rating_min_age > age {
             reasons.insert(RemovalReason::AgeRating);
         }
@@ -583,8 +692,8 @@ fn filter_child(
         }
         if !reasons.is_empty() {
             out.removed.push(Removal { index, reasons });
-            if item.has_notes {
-                push_notes(out, index, item, false, false);
+            if has_notes {
+                push_notes(out, index, item, false, unknown);
             }
             continue;
         }
@@ -595,8 +704,8 @@ fn filter_child(
                     index,
                     reasons: hold,
                 });
-                if item.has_notes {
-                    push_notes(out, index, item, true, precaution_keeps);
+                if has_notes {
+                    push_notes(out, index, item, true, shown_notes());
                 }
                 continue;
             }
@@ -608,14 +717,14 @@ fn filter_child(
                 index,
                 reasons: Codes::of(RemovalReason::DriftCap),
             });
-            if item.has_notes {
-                push_notes(out, index, item, false, false);
+            if has_notes {
+                push_notes(out, index, item, false, unknown);
             }
             continue;
         }
         out.kept.push(index);
-        if item.has_notes {
-            push_notes(out, index, item, true, precaution_keeps);
+        if has_notes {
+            push_notes(out, index, item, true, shown_notes());
         }
     }
     if !out.held.is_empty() {
@@ -638,18 +747,16 @@ fn block_reasons(controls: &Controls, item: &Item, reasons: &mut Codes<RemovalRe
     }
 }
 
-/// Notes: unrecognised ratings on any item; advisory ratings on items shown; unassessed
-/// content kept under `precaution = "keep"`.
-fn push_notes(out: &mut FeedOutcome, index: u32, item: &Item, shown: bool, precaution_keeps: bool) {
-    let mut kinds = Codes::EMPTY;
+/// Notes: unrecognised ratings on any item; advisory ratings on items shown; and `extra`,
+/// which the caller worked out (unknown words; unassessed content kept under
+/// `precaution = "keep"`).
+fn push_notes(out: &mut FeedOutcome, index: u32, item: &Item, shown: bool, extra: Codes<NoteKind>) {
+    let mut kinds = extra;
     if !item.ratings().unrecognised().is_empty() {
         kinds.insert(NoteKind::UnrecognisedRating);
     }
     if shown && item.ratings().advisories().next().is_some() {
         kinds.insert(NoteKind::AdvisoryRating);
-    }
-    if shown && precaution_keeps && item.is_unrated_and_unassessed() {
-        kinds.insert(NoteKind::UnassessedKept);
     }
     if !kinds.is_empty() {
         out.notes.push(Note { index, kinds });
@@ -737,10 +844,41 @@ fn column_suffix(column: Option<usize>) -> String {
     column.map(|c| format!(", column {c}")).unwrap_or_default()
 }
 
+/// Two items with one id (`RUNTIME.md`: "Item ids are unique within a call"): the positions
+/// of its first and second use, counting from 0.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateId {
+    /// The id.
+    pub id: String,
+    /// Where it is first used.
+    pub first: usize,
+    /// Where it is used again.
+    pub second: usize,
+}
+
+/// The first id two of `items` share, if any. A feed that names one id twice would get an
+/// answer that both keeps and removes it, so callers refuse such a feed instead.
+pub fn duplicate_id(items: &[Item]) -> Option<DuplicateId> {
+    let mut seen: std::collections::HashMap<&str, usize> =
+        std::collections::HashMap::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        if let Some(first) = seen.insert(item.id(), index) {
+            return Some(DuplicateId {
+                id: item.id().to_owned(),
+                first,
+                second: index,
+            });
+        }
+    }
+    None
+}
+
 /// Parses a catalogue: one item JSON per line (JSON Lines); blank lines are skipped. The first
-/// bad line is an error naming its line.
+/// bad line is an error naming its line; once every line parses, an id used twice is an error
+/// naming both lines.
 pub fn parse_catalogue(text: &str) -> Result<Vec<Item>, CatalogueError> {
     let mut items = Vec::new();
+    let mut lines = Vec::new();
     for (line_idx, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
@@ -751,6 +889,19 @@ pub fn parse_catalogue(text: &str) -> Result<Vec<Item>, CatalogueError> {
             message: error.message,
         })?;
         items.push(item);
+        lines.push(line_idx + 1);
+    }
+    if let Some(duplicate) = duplicate_id(&items) {
+        let line_of = |index: usize| lines.get(index).copied().unwrap_or_default();
+        return Err(CatalogueError {
+            line: line_of(duplicate.second),
+            column: None,
+            message: format!(
+                "id `{}` is already used on line {}: ids must be unique",
+                duplicate.id,
+                line_of(duplicate.first)
+            ),
+        });
     }
     Ok(items)
 }

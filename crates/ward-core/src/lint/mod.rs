@@ -57,6 +57,8 @@ pub enum Subject {
     Cookie(String),
     /// A `[[data]]` by id.
     Data(String),
+    /// `[feed]`.
+    Feed,
 }
 
 impl fmt::Display for Subject {
@@ -68,6 +70,7 @@ impl fmt::Display for Subject {
             Self::Purpose(id) => write!(f, "purpose:{id}"),
             Self::Cookie(name) => write!(f, "cookie:{name}"),
             Self::Data(id) => write!(f, "data:{id}"),
+            Self::Feed => f.write_str("feed"),
         }
     }
 }

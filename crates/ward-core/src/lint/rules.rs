@@ -10,7 +10,7 @@ use super::{Related, Rule, Severity, Sink, Subject};
 use crate::age::AgeBand;
 use crate::policy::{
     Category, EditorialCode, LawfulBasis, Policy, ProfileVisibility, Purpose, Safeguard, Toggle,
-    Trigger,
+    Trigger, UnknownTags,
 };
 
 fn purpose_subject(purpose: &Purpose) -> Subject {
@@ -286,6 +286,21 @@ switch on consent-based purposes, so list how you obtain parental consent in \
         explanation: "Every id a purpose, cookie or data item refers to must be declared, or ward cannot tell \
 what the data is used for. Declare the missing `[[data]]` or `[[purpose]]`, or fix the spelling.",
         check: unknown_reference,
+    },
+    Rule {
+        id: "unknown-tags-kept",
+        severity: Severity::Warning,
+        summary: "`[feed] unknown_tags = \"keep\"` lets items with tags or ad categories ward does not know reach children",
+        rests_on: "Where evidence is inconclusive you should apply the same precautionary principle",
+        source: "Standard 12, \"If profiling is on ensure that you put appropriate measures in place to safeguard the child\"",
+        explanation: "ward's feed guard knows the harm tags, the CAP Code's restricted ad categories and the \
+words a policy declares harmless. A tag or ad category it does not know may be a harm spelt another \
+way (`selfharm`, `pro-ana`, `beer`), so by default it makes the item unassessed and the precautionary \
+rule removes it for children, naming the word. `unknown_tags = \"keep\"` only names the word in the \
+notes: content nobody can vouch for reaches children. Declare the service's own harmless words in \
+`[feed] harmless_tags` and `harmless_ad_categories` instead, and remove `unknown_tags = \"keep\"` \
+(or set it to `\"remove\"`).",
+        check: unknown_tags_kept,
     },
 ];
 
@@ -917,5 +932,15 @@ fn unknown_reference(policy: &Policy, sink: &mut Sink<'_>) {
                 format!("`{}` is collected for `{}`, which no `[[purpose]]` declares: declare it, or fix the id", item.id, item.collected_for),
             );
         }
+    }
+}
+
+fn unknown_tags_kept(policy: &Policy, sink: &mut Sink<'_>) {
+    if policy.feed.unknown_tags == UnknownTags::Keep {
+        sink.emit(
+            Subject::Feed,
+            policy.feed.spans.unknown_tags,
+            "items with tags or ad categories ward does not know reach children: remove `unknown_tags = \"keep\"`, and list the service's harmless words in `harmless_tags` and `harmless_ad_categories`".to_owned(),
+        );
     }
 }

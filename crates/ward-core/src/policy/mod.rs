@@ -21,6 +21,7 @@ use crate::age::AgeBand;
 use crate::ids::{DataId, PurposeId, SettingId};
 use crate::jurisdiction::Jurisdiction;
 use crate::span::Span;
+use crate::vocab::{CapCategory, HarmTag, normalise};
 use raw::{LastFieldEnd, RawBandTexts, RawPolicy};
 
 /// A schema error: the file is not a `ward.toml` ward can read. The check stops here.
@@ -269,6 +270,17 @@ toml_enum!(
         /// Remove it for children (the precautionary principle).
         Remove = "remove",
         /// Keep it.
+        Keep = "keep",
+    }
+);
+
+toml_enum!(
+    /// What the feed guard does, for children, with an item carrying a tag or ad category
+    /// it does not know (neither a harm tag or CAP category nor declared harmless).
+    UnknownTags {
+        /// Count the item as unassessed, so the precautionary rule removes it (the default).
+        Remove = "remove",
+        /// Only name the word in the notes.
         Keep = "keep",
     }
 );
@@ -576,6 +588,24 @@ pub struct FeedConfig {
     pub sensitive_topics: Vec<String>,
     /// The most a drifted window may hold of sensitive topics.
     pub sensitive_cap: f64,
+    /// What happens, for children, to an item with a tag or ad category ward does not know.
+    pub unknown_tags: UnknownTags,
+    /// Tags the service uses that name no harm (`funny`, `tutorial`): known, so they do not
+    /// make an item unassessed. None may be a harm tag.
+    pub harmless_tags: Vec<String>,
+    /// Ad categories the CAP Code does not restrict that the service uses (`toys`): known.
+    /// None may be a CAP category.
+    pub harmless_ad_categories: Vec<String>,
+    /// Where `[feed]`'s keys are, for findings.
+    pub spans: FeedSpans,
+}
+
+/// Spans of `[feed]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[expect(missing_docs, reason = "each field is the span of the key it names")]
+pub struct FeedSpans {
+    pub table: Span,
+    pub unknown_tags: Span,
 }
 
 impl Default for FeedConfig {
@@ -595,6 +625,10 @@ impl Default for FeedConfig {
             .map(String::from)
             .to_vec(),
             sensitive_cap: 0.2,
+            unknown_tags: UnknownTags::Remove,
+            harmless_tags: Vec::new(),
+            harmless_ad_categories: Vec::new(),
+            spans: FeedSpans::default(),
         }
     }
 }
@@ -767,7 +801,7 @@ impl Policy {
         }
 
         let feed = match raw.feed {
-            Some(spanned) => convert_feed(spanned.into_inner())?,
+            Some(spanned) => convert_feed(spanned)?,
             None => FeedConfig::default(),
         };
         let consent = match raw
@@ -1057,8 +1091,52 @@ fn convert_purpose(
     })
 }
 
-fn convert_feed(raw: raw::RawFeed) -> Result<FeedConfig, SchemaError> {
+/// A `harmless_tags` or `harmless_ad_categories` list: no empty word, and none that names
+/// what the list would exempt (`is_restricted` gives the restricted word's own spelling).
+fn harmless_words(
+    list: Option<Spanned<Vec<Spanned<String>>>>,
+    key: &str,
+    is_restricted: impl Fn(&str) -> Option<&'static str>,
+    restricted: &str,
+) -> Result<Vec<String>, SchemaError> {
+    let mut words = Vec::new();
+    for word in list.map(Spanned::into_inner).unwrap_or_default() {
+        if normalise(word.get_ref()).is_empty() {
+            return Err(SchemaError::at(
+                word.span(),
+                format!("`{key}` cannot hold an empty word"),
+            ));
+        }
+        if let Some(own) = is_restricted(word.get_ref()) {
+            return Err(SchemaError::at(
+                word.span(),
+                format!(
+                    "`{}` is {restricted} `{own}`: it cannot be declared harmless",
+                    word.get_ref()
+                ),
+            ));
+        }
+        words.push(word.into_inner());
+    }
+    Ok(words)
+}
+
+fn convert_feed(spanned: Spanned<raw::RawFeed>) -> Result<FeedConfig, SchemaError> {
+    let table = Span::new(spanned.span());
+    let raw = spanned.into_inner();
     let defaults = FeedConfig::default();
+    let harmless_tags = harmless_words(
+        raw.harmless_tags,
+        "harmless_tags",
+        |word| HarmTag::parse(word).map(HarmTag::as_str),
+        "the harm tag",
+    )?;
+    let harmless_ad_categories = harmless_words(
+        raw.harmless_ad_categories,
+        "harmless_ad_categories",
+        |word| CapCategory::parse(word).map(CapCategory::as_str),
+        "the CAP Code's restricted category",
+    )?;
     let quiet_hours = match raw.quiet_hours {
         Some(text) if text.get_ref().is_empty() => None,
         Some(text) => Some(DailyWindow::parse(text.get_ref()).ok_or_else(|| {
@@ -1100,6 +1178,13 @@ fn convert_feed(raw: raw::RawFeed) -> Result<FeedConfig, SchemaError> {
         sensitive_cap: match &raw.sensitive_cap {
             Some(cap) => fraction(cap, "sensitive_cap")?,
             None => defaults.sensitive_cap,
+        },
+        unknown_tags: value_or(&raw.unknown_tags, defaults.unknown_tags),
+        harmless_tags,
+        harmless_ad_categories,
+        spans: FeedSpans {
+            table,
+            unknown_tags: span_of(&raw.unknown_tags),
         },
     })
 }

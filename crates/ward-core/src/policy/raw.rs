@@ -14,7 +14,7 @@ use toml::Spanned;
 
 use super::{
     AgeMethod, Category, EditorialCode, LawfulBasis, ParentalConsentMethod, Precaution,
-    ProfileVisibility, Safeguard, ServiceKind, Toggle, Trigger,
+    ProfileVisibility, Safeguard, ServiceKind, Toggle, Trigger, UnknownTags,
 };
 use crate::age::AgeBand;
 use crate::ids::{DataId, PurposeId, SettingId};
@@ -105,6 +105,9 @@ pub(super) struct RawFeed {
     pub(super) drift_threshold: Option<Spanned<f64>>,
     pub(super) sensitive_topics: Option<Spanned<Vec<Spanned<String>>>>,
     pub(super) sensitive_cap: Option<Spanned<f64>>,
+    pub(super) unknown_tags: Option<Spanned<UnknownTags>>,
+    pub(super) harmless_tags: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(super) harmless_ad_categories: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Deserialize)]

@@ -7,10 +7,11 @@ use ward_core::age::AgeBand;
 use ward_core::child::AgeStatus;
 use ward_core::controls::Controls;
 use ward_core::feed::{
-    AnchorSource, Code, DriftState, FeedChild, FeedOutcome, FeedPolicy, Item, NoteKind,
-    RemovalReason, filter, filter_into, parse_catalogue, why_am_i_seeing_this,
+    AnchorSource, CapCategory, Code, DriftState, FeedChild, FeedOutcome, FeedPolicy, HarmTag, Item,
+    NoteKind, RemovalReason, duplicate_id, filter, filter_into, parse_catalogue,
+    why_am_i_seeing_this,
 };
-use ward_core::policy::{DailyWindow, FeedConfig, Policy, Precaution};
+use ward_core::policy::{DailyWindow, FeedConfig, Policy, Precaution, UnknownTags};
 
 /// 12:00 in London (winter: London is on UTC): outside quiet hours.
 const NOON: &str = "2026-01-14T12:00:00Z";
@@ -38,6 +39,17 @@ fn policy_with(change: impl FnOnce(&mut FeedConfig)) -> FeedPolicy {
     let mut config = FeedConfig::default();
     change(&mut config);
     FeedPolicy::from_config(&config, 0, time_zone("Europe/London"))
+}
+
+/// The descriptive words the cases below use, declared harmless as a service would.
+const HARMLESS_TAGS: &[&str] = &["funny", "football", "horror", "comedy", "animation"];
+
+/// The defaults, knowing [`HARMLESS_TAGS`] and the ad category `toys`.
+fn knowing_our_words() -> FeedPolicy {
+    policy_with(|config| {
+        config.harmless_tags = HARMLESS_TAGS.iter().map(|t| (*t).to_owned()).collect();
+        config.harmless_ad_categories = vec!["toys".to_owned()];
+    })
 }
 
 /// What happened to one item, as codes: `kept`, `removed: a, b` or `held: a`.
@@ -160,7 +172,8 @@ const RATINGS: &[(&str, &str, Option<u8>)] = &[
     ("tv", r#""TV-14""#, Some(14)),
     ("tv", r#""TV-MA""#, Some(17)),
     ("explicit", "true", Some(18)),
-    ("explicit", "false", Some(0)),
+    // `explicit: false` is no age rating: see
+    // `explicit_false_alone_is_not_an_age_rating_and_does_not_exempt_from_precaution`.
 ];
 
 #[test]
@@ -342,9 +355,9 @@ fn every_harm_tag_is_removed_for_children_and_kept_for_adults() {
         sentence.message,
         "tagged `self_harm`: never shown to children; tagged `alcohol`: not shown under 18"
     );
-    // Tags that name no harm remove nothing.
+    // Tags the policy knows to name no harm remove nothing.
     expect(
-        &run(child(8)),
+        &run(child(8)).policy(knowing_our_words()),
         r#"{"id": "p", "kind": "post", "assessed": true, "tags": ["funny", "football"]}"#,
         "kept",
     );
@@ -381,7 +394,7 @@ fn every_cap_advertising_category_is_kept_from_its_age_and_removed_just_under() 
         }
     }
     expect(
-        &run(child(6)),
+        &run(child(6)).policy(knowing_our_words()),
         r#"{"id": "a", "kind": "ad", "assessed": true, "ad_category": "toys"}"#,
         "kept",
     );
@@ -612,7 +625,13 @@ fn a_parents_blocks_remove_tags_topics_and_sources_on_top() {
         ),
     ];
     for (json, expected) in cases {
-        expect(&run(child(12)).controls(controls.clone()), json, expected);
+        expect(
+            &run(child(12))
+                .policy(knowing_our_words())
+                .controls(controls.clone()),
+            json,
+            expected,
+        );
     }
     let items = [item(cases[1].0)];
     let outcome = run(child(12)).controls(controls.clone()).outcome(&items);
@@ -706,7 +725,7 @@ fn unknown_users_are_judged_as_children_at_the_services_minimum_age() {
 
 #[test]
 fn a_kept_item_says_why_it_may_be_shown() {
-    let policy = FeedPolicy::default();
+    let policy = knowing_our_words();
     let items = [
         item(
             r#"{"id": "f", "kind": "video", "ratings": {"bbfc": "PG", "mpaa": "G"}, "tags": ["animation"]}"#,
@@ -714,7 +733,7 @@ fn a_kept_item_says_why_it_may_be_shown() {
         item(r#"{"id": "a", "kind": "ad", "assessed": true, "ad_category": "hfss_food"}"#),
         item(r#"{"id": "u", "kind": "user", "adult": true, "known_to_child": true}"#),
     ];
-    let outcome = run(child(16)).outcome(&items);
+    let outcome = run(child(16)).policy(policy.clone()).outcome(&items);
     let explainer = outcome.explain(&policy, None, &items);
     assert_eq!(
         explainer.why_shown(0),
@@ -894,6 +913,29 @@ fn the_example_catalogue_parses_and_is_filtered_for_an_eleven_year_old() {
             .iter()
             .any(|n| n.kinds.contains(NoteKind::UnrecognisedRating))
     );
+    // It shows the vocabulary rules too: harm words in other spellings, unknown words.
+    for kind in [NoteKind::UnknownTag, NoteKind::UnknownAdCategory] {
+        assert!(
+            outcome.notes.iter().any(|n| n.kinds.contains(kind)),
+            "{kind:?}"
+        );
+    }
+    for (id, reason) in [
+        ("post-vent-art-self-harm", RemovalReason::HarmTag),
+        ("post-knife-unboxing", RemovalReason::HarmTag),
+        ("ad-beer-brand", RemovalReason::AdCategory),
+        ("post-cat-compilation", RemovalReason::Precaution),
+        ("music-taylor-swift-shake-it-off", RemovalReason::Precaution),
+    ] {
+        assert!(
+            outcome
+                .removed
+                .iter()
+                .any(|r| items[r.index as usize].id() == id && r.reasons.contains(reason)),
+            "{id}"
+        );
+    }
+    assert!(duplicate_id(&items).is_none());
 }
 
 // ---- Drift ----------------------------------------------------------------------------------
@@ -1175,4 +1217,545 @@ fn the_drift_state_round_trips_through_json_and_stays_bounded() {
     assert!(DriftState::with_interests(&[""]).is_err());
     let too_many: Vec<String> = (0..63).map(|i| format!("t{i}")).collect();
     assert!(DriftState::with_interests(&too_many).is_err());
+}
+
+// ---- Vocabulary (RUNTIME.md, "Vocabulary") ---------------------------------------------------
+
+/// `word` as services write it: as given, Title-Case with hyphens, lower with hyphens,
+/// SHOUTING_SNAKE, with spaces, padded, with an en dash.
+fn spellings(word: &str) -> Vec<String> {
+    let title: String = word
+        .split('_')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_uppercase().chain(chars).collect()
+            })
+        })
+        .collect::<Vec<_>>()
+        .join("-");
+    vec![
+        word.to_owned(),
+        title,
+        word.replace('_', "-"),
+        word.to_uppercase(),
+        word.replace('_', " "),
+        format!("  {}  ", word.replace('_', " ").to_uppercase()),
+        word.replace('_', "\u{2013}"),
+    ]
+}
+
+/// The sentences of the notes on item `index`.
+fn note_sentences(
+    policy: &FeedPolicy,
+    outcome: &FeedOutcome,
+    items: &[Item],
+    index: u32,
+) -> Vec<(String, String)> {
+    outcome
+        .notes
+        .iter()
+        .filter(|note| note.index == index)
+        .flat_map(|note| outcome.explain(policy, None, items).note(note))
+        .map(|e| (e.code.to_owned(), e.message))
+        .collect()
+}
+
+#[test]
+fn every_spelling_of_every_harm_tag_is_removed_for_children() {
+    assert_eq!(HarmTag::ALL.len(), 12);
+    for tag in HarmTag::ALL {
+        for spelling in spellings(tag.as_str()) {
+            let json = format!(
+                r#"{{"id": "p", "kind": "post", "assessed": true, "tags": ["{spelling}"]}}"#
+            );
+            for age in [0, 11, 17] {
+                expect(&run(child(age)), &json, "removed: harm_tag");
+            }
+            expect(&run(AgeStatus::Unknown), &json, "removed: harm_tag");
+            // An adult gets it, and a known word needs no note.
+            let outcome = run(AgeStatus::Adult).outcome(&[item(&json)]);
+            assert_eq!(verdict(&outcome, 0), "kept");
+            assert!(
+                outcome.notes.is_empty(),
+                "{spelling:?}: {:?}",
+                outcome.notes
+            );
+        }
+    }
+    // The sentence names the tag in ward's own spelling.
+    let items = [item(
+        r#"{"id": "p", "kind": "post", "assessed": true, "tags": ["Self-Harm"]}"#,
+    )];
+    let outcome = run(child(11)).outcome(&items);
+    assert_eq!(
+        outcome
+            .explain(&FeedPolicy::default(), None, &items)
+            .removal(&outcome.removed[0])[0]
+            .message,
+        "tagged `self_harm`: never shown to children"
+    );
+}
+
+#[test]
+fn every_spelling_of_every_cap_category_keeps_the_advert_from_its_age() {
+    assert_eq!(CapCategory::ALL.len(), 11);
+    for category in CapCategory::ALL {
+        for spelling in spellings(category.as_str()) {
+            let json = format!(
+                r#"{{"id": "a", "kind": "ad", "assessed": true, "ad_category": "{spelling}"}}"#
+            );
+            match category.min_age() {
+                Some(age) => {
+                    expect(&run(child(age - 1)), &json, "removed: ad_category");
+                    if age < 18 {
+                        expect(&run(child(age)), &json, "kept");
+                    }
+                }
+                None => expect(&run(child(17)), &json, "removed: ad_category"),
+            }
+            let outcome = run(AgeStatus::Adult).outcome(&[item(&json)]);
+            assert_eq!(verdict(&outcome, 0), "kept");
+            assert!(
+                outcome.notes.is_empty(),
+                "{spelling:?}: {:?}",
+                outcome.notes
+            );
+        }
+    }
+}
+
+#[test]
+fn rating_values_are_read_with_dashes_underscores_and_spaces_alike() {
+    for (key, value, min_age) in [
+        ("mpaa", "pg 13", 13),
+        ("mpaa", "PG_13", 13),
+        ("mpaa", "nc 17", 18),
+        ("tv", "tv ma", 17),
+        ("tv", "Tv_14", 14),
+        ("tv", "TV\u{2013}Y7", 7),
+        ("bbfc", " r18 ", 18),
+    ] {
+        let json = video_rated(key, &format!("\"{value}\""));
+        expect(&run(child(min_age - 1)), &json, "removed: age_rating");
+    }
+}
+
+#[test]
+fn a_tag_ward_does_not_know_is_named_and_makes_the_item_unassessed_for_a_child() {
+    let policy = FeedPolicy::default();
+    // Assessed, and even rated for all ages: a word nobody can read is inconclusive evidence.
+    for json in [
+        r#"{"id": "p", "kind": "post", "assessed": true, "tags": ["Pro-Ana"]}"#,
+        r#"{"id": "p", "kind": "video", "ratings": {"bbfc": "U"}, "tags": ["Pro-Ana"]}"#,
+        r#"{"id": "p", "kind": "notification", "trigger": "reply", "tags": ["Pro-Ana"]}"#,
+    ] {
+        for age in [child(6), child(11), child(17), AgeStatus::Unknown] {
+            expect(&run(age), json, "removed: precaution");
+        }
+        let items = [item(json)];
+        let outcome = run(child(11)).outcome(&items);
+        let reasons = outcome
+            .explain(&policy, None, &items)
+            .removal(&outcome.removed[0]);
+        assert!(
+            reasons[0].message.contains("tagged `Pro-Ana` (a tag ward does not know): removed as a precaution (`[feed] unknown_tags = \"remove\"`)"),
+            "{}",
+            reasons[0].message
+        );
+        assert_eq!(
+            note_sentences(&policy, &outcome, &items, 0),
+            [(
+                "unknown_tag".to_owned(),
+                "`Pro-Ana` is not a tag ward knows (neither a harm tag nor in `[feed] harmless_tags`): for children the item counts as unassessed".to_owned()
+            )]
+        );
+        // An adult gets it unfiltered, with the note.
+        let outcome = run(AgeStatus::Adult).outcome(&items);
+        assert_eq!(verdict(&outcome, 0), "kept");
+        assert_eq!(
+            note_sentences(&policy, &outcome, &items, 0),
+            [(
+                "unknown_tag".to_owned(),
+                "`Pro-Ana` is not a tag ward knows (neither a harm tag nor in `[feed] harmless_tags`)".to_owned()
+            )]
+        );
+    }
+    // Beside a harm tag, both reasons are given; only the unknown word is noted.
+    let json = r#"{"id": "p", "kind": "post", "assessed": true, "tags": ["SELF_HARM", "sh"]}"#;
+    expect(&run(child(11)), json, "removed: harm_tag, precaution");
+    let items = [item(json)];
+    let outcome = run(child(11)).outcome(&items);
+    let notes = note_sentences(&policy, &outcome, &items, 0);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].1.starts_with("`sh` is not a tag ward knows"),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn an_ad_category_ward_does_not_know_is_named_and_makes_the_advert_unassessed_for_a_child() {
+    let policy = FeedPolicy::default();
+    let json = r#"{"id": "a", "kind": "ad", "assessed": true, "ad_category": "Beer & Cider"}"#;
+    for age in [child(6), child(17), AgeStatus::Unknown] {
+        expect(&run(age), json, "removed: precaution");
+    }
+    let items = [item(json)];
+    let outcome = run(child(11)).outcome(&items);
+    let reasons = outcome
+        .explain(&policy, None, &items)
+        .removal(&outcome.removed[0]);
+    assert!(
+        reasons[0].message.starts_with("an advert in ad category `Beer & Cider` (a category ward does not know): removed as a precaution"),
+        "{}",
+        reasons[0].message
+    );
+    assert_eq!(
+        note_sentences(&policy, &outcome, &items, 0),
+        [(
+            "unknown_ad_category".to_owned(),
+            "`Beer & Cider` is not an ad category ward knows (neither one the CAP Code restricts nor in `[feed] harmless_ad_categories`): for children the item counts as unassessed".to_owned()
+        )]
+    );
+    let outcome = run(AgeStatus::Adult).outcome(&items);
+    assert_eq!(verdict(&outcome, 0), "kept");
+    assert_eq!(outcome.notes.len(), 1);
+    assert!(outcome.notes[0].kinds.contains(NoteKind::UnknownAdCategory));
+    // Unrated, unassessed and with an unknown word: one precaution, naming both.
+    let both = [item(
+        r#"{"id": "a", "kind": "ad", "ad_category": "toys", "tags": ["promo"]}"#,
+    )];
+    let outcome = run(child(11)).outcome(&both);
+    assert_eq!(verdict(&outcome, 0), "removed: precaution");
+    assert_eq!(
+        outcome
+            .explain(&policy, None, &both)
+            .removal(&outcome.removed[0])[0]
+            .message,
+        "an advert with no recognised rating that nobody has assessed and tagged `promo` (a tag ward does not know) and in ad category `toys` (a category ward does not know): removed as a precaution (`[feed] precaution = \"remove\"`, `unknown_tags = \"remove\"`)"
+    );
+}
+
+#[test]
+fn words_the_policy_declares_harmless_are_known_in_any_spelling() {
+    let policy = policy_with(|config| {
+        config.harmless_tags = vec!["Behind The Scenes".to_owned()];
+        config.harmless_ad_categories = vec!["Toys".to_owned()];
+    });
+    for json in [
+        r#"{"id": "p", "kind": "post", "assessed": true, "tags": ["behind-the-scenes"]}"#,
+        r#"{"id": "a", "kind": "ad", "assessed": true, "ad_category": "TOYS"}"#,
+    ] {
+        let outcome = run(child(8)).policy(policy.clone()).outcome(&[item(json)]);
+        assert_eq!(verdict(&outcome, 0), "kept", "{json}");
+        assert!(outcome.notes.is_empty(), "{json}: {:?}", outcome.notes);
+    }
+    // A harm tag or CAP category cannot be declared harmless: the parser refuses it, and a
+    // configuration built in code is brought into line.
+    for (feed, message) in [
+        (
+            "harmless_tags = [\"Self-Harm\"]",
+            "`Self-Harm` is the harm tag `self_harm`: it cannot be declared harmless",
+        ),
+        (
+            "harmless_ad_categories = [\"E-Cigarette\"]",
+            "`E-Cigarette` is the CAP Code's restricted category `e_cigarette`: it cannot be declared harmless",
+        ),
+        (
+            "harmless_tags = [\" - \"]",
+            "`harmless_tags` cannot hold an empty word",
+        ),
+    ] {
+        let source =
+            format!("[service]\nname = \"x\"\nkind = \"game\"\nmin_age = 8\n\n[feed]\n{feed}\n");
+        let error = Policy::parse(&source).unwrap_err();
+        assert_eq!(error.message, message);
+        assert!(error.span.is_some());
+    }
+    let sneaky = policy_with(|config| config.harmless_tags = vec!["self harm".to_owned()]);
+    expect(
+        &run(child(11)).policy(sneaky),
+        r#"{"id": "p", "kind": "post", "assessed": true, "tags": ["self_harm"]}"#,
+        "removed: harm_tag",
+    );
+    let source = "[service]\nname = \"x\"\nkind = \"game\"\nmin_age = 8\n\n[feed]\nunknown_tags = \"keep\"\nharmless_tags = [\"funny\"]\nharmless_ad_categories = [\"toys\"]\n";
+    let parsed = Policy::parse(source).unwrap();
+    assert_eq!(parsed.feed.unknown_tags, UnknownTags::Keep);
+    assert_eq!(parsed.feed.harmless_tags, ["funny"]);
+    assert_eq!(parsed.feed.harmless_ad_categories, ["toys"]);
+    assert_eq!(FeedConfig::default().unknown_tags, UnknownTags::Remove);
+}
+
+#[test]
+fn unknown_tags_keep_names_the_word_and_keeps_the_item() {
+    let keep = policy_with(|config| config.unknown_tags = UnknownTags::Keep);
+    let items = [
+        item(r#"{"id": "p", "kind": "post", "assessed": true, "tags": ["Pro-Ana"]}"#),
+        item(r#"{"id": "a", "kind": "ad", "assessed": true, "ad_category": "beer"}"#),
+        // Unrated and unassessed stays the precaution's to remove.
+        item(r#"{"id": "u", "kind": "post", "tags": ["Pro-Ana"]}"#),
+        // A harm tag in another spelling is still a harm tag.
+        item(r#"{"id": "h", "kind": "post", "assessed": true, "tags": ["Self-Harm"]}"#),
+    ];
+    let outcome = run(child(11)).policy(keep.clone()).outcome(&items);
+    assert_eq!(verdict(&outcome, 0), "kept");
+    assert_eq!(verdict(&outcome, 1), "kept");
+    assert_eq!(verdict(&outcome, 2), "removed: precaution");
+    assert_eq!(verdict(&outcome, 3), "removed: harm_tag");
+    assert_eq!(
+        note_sentences(&keep, &outcome, &items, 0),
+        [(
+            "unknown_tag".to_owned(),
+            "`Pro-Ana` is not a tag ward knows (neither a harm tag nor in `[feed] harmless_tags`): kept because `[feed] unknown_tags = \"keep\"`".to_owned()
+        )]
+    );
+    assert_eq!(
+        note_sentences(&keep, &outcome, &items, 1)[0].0,
+        "unknown_ad_category"
+    );
+    let explainer = outcome.explain(&keep, None, &items);
+    assert!(
+        explainer.why_shown(0).contains(
+            &"tagged `Pro-Ana`: no harm tag, nothing a parent blocked; ward does not know `Pro-Ana`, kept because `[feed] unknown_tags = \"keep\"`".to_owned()
+        ),
+        "{:?}",
+        explainer.why_shown(0)
+    );
+    assert!(explainer.why_shown(1).contains(
+        &"an advert for `beer`: not a category ward knows, kept because `[feed] unknown_tags = \"keep\"`".to_owned()
+    ));
+}
+
+#[test]
+fn precaution_keep_keeps_items_with_unknown_words_as_unassessed() {
+    let keep = policy_with(|config| config.precaution = Precaution::Keep);
+    let items = [item(
+        r#"{"id": "p", "kind": "post", "assessed": true, "tags": ["Pro-Ana"]}"#,
+    )];
+    let outcome = run(child(11)).policy(keep.clone()).outcome(&items);
+    assert_eq!(verdict(&outcome, 0), "kept");
+    let codes: Vec<String> = note_sentences(&keep, &outcome, &items, 0)
+        .into_iter()
+        .map(|(code, message)| format!("{code}: {message}"))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "unassessed_kept: counts as unassessed (a word ward does not know): kept because `[feed] precaution = \"keep\"`",
+            "unknown_tag: `Pro-Ana` is not a tag ward knows (neither a harm tag nor in `[feed] harmless_tags`): for children the item counts as unassessed",
+        ]
+    );
+}
+
+#[test]
+fn explicit_false_alone_is_not_an_age_rating_and_does_not_exempt_from_precaution() {
+    let not_explicit = r#"{"id": "m", "kind": "post", "ratings": {"explicit": false}}"#;
+    for age in [child(0), child(11), child(17), AgeStatus::Unknown] {
+        expect(&run(age), not_explicit, "removed: precaution");
+    }
+    expect(&run(AgeStatus::Adult), not_explicit, "kept");
+    let items = [item(not_explicit)];
+    let outcome = run(child(11)).outcome(&items);
+    assert_eq!(
+        outcome
+            .explain(&FeedPolicy::default(), None, &items)
+            .removal(&outcome.removed[0])[0]
+            .message,
+        "a post with no recognised rating that nobody has assessed: removed as a precaution (`[feed] precaution = \"remove\"`); `explicit: false` says it is not explicit, not which ages it suits"
+    );
+    assert!(!items[0].ratings().is_rated());
+    assert!(items[0].ratings().strictest().is_none());
+    // Assessed, or beside an age rating, it is judged as such.
+    let assessed =
+        r#"{"id": "m", "kind": "post", "assessed": true, "ratings": {"explicit": false}}"#;
+    expect(&run(child(6)), assessed, "kept");
+    let items = [item(assessed)];
+    let outcome = run(child(6)).outcome(&items);
+    assert_eq!(
+        outcome
+            .explain(&FeedPolicy::default(), None, &items)
+            .why_shown(0),
+        [
+            "not rated, but assessed by the service as suitable",
+            "marked not explicit, which is not an age rating"
+        ]
+    );
+    let rated = r#"{"id": "m", "kind": "post", "ratings": {"explicit": false, "bbfc": "15"}}"#;
+    expect(&run(child(14)), rated, "removed: age_rating");
+    expect(&run(child(15)), rated, "kept");
+    // `explicit: true` is still 18.
+    let explicit = r#"{"id": "m", "kind": "post", "ratings": {"explicit": true}}"#;
+    expect(&run(child(17)), explicit, "removed: age_rating");
+    // Nor is it a rating the child is told about.
+    let explanation = why_am_i_seeing_this("Music for you", &item(assessed), None);
+    assert!(explanation.signals.is_empty(), "{:?}", explanation.signals);
+}
+
+#[test]
+fn a_parents_blocks_match_tags_topics_and_sources_in_any_spelling() {
+    let controls = Controls::new(
+        None,
+        None,
+        &["Jump Scares"],
+        &["True Crime"],
+        &["Prank Channel"],
+    )
+    .unwrap();
+    let policy = policy_with(|config| config.harmless_tags = vec!["jump_scares".to_owned()]);
+    let cases = [
+        (
+            r#"{"id": "v", "kind": "video", "assessed": true, "tags": ["jump-scares"]}"#,
+            "removed: parent_blocked_tag",
+        ),
+        (
+            r#"{"id": "v", "kind": "video", "assessed": true, "tags": ["JUMP_SCARES"]}"#,
+            "removed: parent_blocked_tag",
+        ),
+        (
+            r#"{"id": "v", "kind": "video", "assessed": true, "topics": ["true_crime"]}"#,
+            "removed: parent_blocked_topic",
+        ),
+        (
+            r#"{"id": "v", "kind": "video", "assessed": true, "topics": ["TRUE-CRIME"]}"#,
+            "removed: parent_blocked_topic",
+        ),
+        (
+            r#"{"id": "v", "kind": "video", "assessed": true, "source": "prank-channel"}"#,
+            "removed: parent_blocked_source",
+        ),
+        (
+            r#"{"id": "v", "kind": "video", "assessed": true, "source": "Prank_Channel"}"#,
+            "removed: parent_blocked_source",
+        ),
+    ];
+    for (json, expected) in cases {
+        expect(
+            &run(child(12))
+                .policy(policy.clone())
+                .controls(controls.clone()),
+            json,
+            expected,
+        );
+    }
+    // The sentence shows the item's word as written; the controls keep the parent's.
+    let items = [item(cases[3].0)];
+    let outcome = run(child(12))
+        .policy(policy.clone())
+        .controls(controls.clone())
+        .outcome(&items);
+    assert_eq!(
+        outcome
+            .explain(&policy, Some(&controls), &items)
+            .removal(&outcome.removed[0])[0]
+            .message,
+        "about `TRUE-CRIME`, which a parent blocked"
+    );
+    assert_eq!(
+        serde_json::to_value(&controls).unwrap()["blocked_topics"],
+        serde_json::json!(["True Crime"])
+    );
+    // One word blocked twice in two spellings is one block.
+    let twice = Controls::new::<&str>(None, None, &["horror", "Horror"], &[], &[]).unwrap();
+    assert_eq!(twice.blocked_tags().names().len(), 1);
+}
+
+#[test]
+fn sensitive_topics_match_item_topics_in_any_spelling() {
+    let policy = policy_with(|config| config.sensitive_topics = vec!["Body Image".to_owned()]);
+    let items: Vec<Item> = (0..10)
+        .map(|i| topic_item(i, &[["body_image", "BODY-IMAGE", "Body Image"][i % 3]]))
+        .collect();
+    let (outcome, _) = filter(
+        &policy,
+        &FeedChild::new(child(13)),
+        None,
+        DriftState::new(),
+        &items,
+        at(NOON),
+    );
+    assert_eq!(
+        outcome.kept,
+        vec![0],
+        "one at a time is harmless, a stream is not"
+    );
+    assert!(
+        outcome
+            .removed
+            .iter()
+            .all(|r| r.reasons.contains(RemovalReason::DriftCap))
+    );
+    // The defaults too: `Dieting` is `dieting`.
+    assert!(FeedPolicy::default().is_sensitive(&ward_core::feed::Name::new("Mental-Health")));
+}
+
+#[test]
+fn drift_topics_and_interests_match_in_any_spelling() {
+    let policy = FeedPolicy::default();
+    let state = DriftState::with_interests(&["Football", "MINECRAFT"]).unwrap();
+    let items: Vec<Item> = (0..10)
+        .map(|i| topic_item(i, &[["football", "Minecraft"][i % 2]]))
+        .collect();
+    let (outcome, state) = filter(
+        &policy,
+        &FeedChild::new(child(11)),
+        None,
+        state,
+        &items,
+        at(NOON),
+    );
+    assert!(outcome.drift.unwrap().score < 0.01, "{:?}", outcome.drift);
+    assert_eq!(state.anchor_topics().count(), 2);
+    assert!(
+        DriftState::with_interests(&["football", "Football"])
+            .unwrap()
+            .anchor_topics()
+            .count()
+            == 1
+    );
+    // A state stored before names were normalised, with two spellings of one topic, loads
+    // as one topic; the same spelling twice is still refused.
+    let old = serde_json::json!({
+        "version": 1, "topics": ["Football", "football", "dieting"],
+        "anchor": [[0, 3], [1, 2]], "anchor_items": 5, "declared": false,
+        "window": [1, 2, 3, 4 | (1u64 << 63)], "capped": false, "served_since_cap": 4
+    });
+    let loaded: DriftState = serde_json::from_value(old.clone()).unwrap();
+    assert_eq!(loaded.anchor_topics().collect::<Vec<_>>(), ["Football"]);
+    assert_eq!(loaded.window_len(), 4);
+    let reloaded: DriftState =
+        serde_json::from_value(serde_json::to_value(&loaded).unwrap()).unwrap();
+    assert_eq!(reloaded, loaded);
+    let mut twice = old;
+    twice["topics"] = serde_json::json!(["football", "football", "dieting"]);
+    assert!(serde_json::from_value::<DriftState>(twice).is_err());
+}
+
+#[test]
+fn an_inactivity_trigger_in_any_spelling_is_a_nudge() {
+    for trigger in ["Inactivity", "INACTIVITY", " inactivity "] {
+        let json = format!(r#"{{"id": "n", "kind": "notification", "trigger": "{trigger}"}}"#);
+        expect(&run(child(11)), &json, "removed: inactivity_nudge");
+    }
+}
+
+#[test]
+fn an_id_used_twice_is_found_and_a_catalogue_naming_one_twice_is_refused_with_both_lines() {
+    let items: Vec<Item> = ["a", "b", "c", "b", "a"]
+        .iter()
+        .map(|id| item(&format!(r#"{{"id": "{id}", "kind": "notification"}}"#)))
+        .collect();
+    let duplicate = duplicate_id(&items).unwrap();
+    assert_eq!(
+        (duplicate.id.as_str(), duplicate.first, duplicate.second),
+        ("b", 1, 3)
+    );
+    assert!(duplicate_id(&items[..3]).is_none());
+    let text = "{\"id\": \"a\", \"kind\": \"post\"}\n\n{\"id\": \"b\", \"kind\": \"post\"}\n{\"id\": \"a\", \"kind\": \"video\"}\n";
+    let error = parse_catalogue(text).unwrap_err();
+    assert_eq!(error.line, 4);
+    assert_eq!(
+        error.to_string(),
+        "line 4: id `a` is already used on line 1: ids must be unique"
+    );
 }

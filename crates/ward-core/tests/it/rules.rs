@@ -53,6 +53,7 @@ fn every_rule_in_the_table_has_a_test_here() {
         "no-parental-consent-method",
         "locked-but-on",
         "unknown-reference",
+        "unknown-tags-kept",
     ];
     let ids: Vec<&str> = RULES.iter().map(|r| r.id).collect();
     assert_eq!(ids, tested);
@@ -707,4 +708,33 @@ fn references_to_undeclared_ids_are_findings() {
     let declared = "[[data]]\nid = \"watch-history\"\ncollected_for = \"feed\"\n";
     let reads = purpose("feed", "content_recommendation").set("data", "[\"watch-history\"]");
     check(&policy(service(), [reads], declared), &[]);
+}
+
+#[test]
+fn keeping_items_with_words_the_feed_guard_does_not_know_is_warned_about() {
+    let base = || policy(service(), [purpose("feed", "content_recommendation")], "");
+    let keep = format!("{}[feed]\nunknown_tags = \"keep\"\n", base());
+    check(&keep, &["unknown-tags-kept"]);
+    let findings = ward_core::lint::check(&Policy::parse(&keep).unwrap());
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0].severity, Severity::Warning);
+    assert_eq!(findings[0].subject, Subject::Feed);
+    assert_eq!(
+        &keep[findings[0].span.start..findings[0].span.end],
+        "\"keep\"",
+        "points at the value"
+    );
+    assert_eq!(
+        findings[0].rests_on,
+        "Where evidence is inconclusive you should apply the same precautionary principle"
+    );
+    // The default, and declaring the service's harmless words, are silent.
+    check(&base(), &[]);
+    check(
+        &format!(
+            "{}[feed]\nunknown_tags = \"remove\"\nharmless_tags = [\"funny\"]\nharmless_ad_categories = [\"toys\"]\n",
+            base()
+        ),
+        &[],
+    );
 }

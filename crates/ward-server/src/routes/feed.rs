@@ -7,7 +7,8 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use ward_core::feed::{
-    DriftState, FeedChild, FeedOutcome, Item, RemovalReason, filter_into, why_am_i_seeing_this,
+    DriftState, FeedChild, FeedOutcome, Item, RemovalReason, duplicate_id, filter_into,
+    why_am_i_seeing_this,
 };
 use ward_core::ids::ChildId;
 
@@ -78,6 +79,13 @@ pub(crate) async fn filter(
         )));
     }
     let child_id = body_child_id(&body.child)?;
+    // One id twice would get an answer that both keeps and removes it.
+    if let Some(duplicate) = duplicate_id(&body.items) {
+        return Err(invalid(format!(
+            "item ids must be unique: `{}` is both items[{}] and items[{}]",
+            duplicate.id, duplicate.first, duplicate.second
+        )));
+    }
     let active = state.active();
     let now = state.now();
     let hot = state.hot_child(child_id.as_str(), &active, now).await?;

@@ -10,6 +10,7 @@
 mod agreement;
 mod auth;
 mod bad_input;
+mod feed;
 mod flow;
 mod metrics;
 mod nodes;

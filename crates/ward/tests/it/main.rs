@@ -196,8 +196,16 @@ fn explain_lists_every_rule_and_refuses_unknown_ones() {
     let list = stdout(&ward(&["explain"]));
     assert_eq!(
         list.lines().filter(|l| l.starts_with("  ")).count(),
-        24,
+        25,
         "{list}"
+    );
+    let text = stdout(&ward(&["explain", "unknown-tags-kept"]));
+    assert!(text.starts_with("unknown-tags-kept (warning)"), "{text}");
+    assert!(
+        text.contains(
+            "Where evidence is inconclusive you should apply the same precautionary principle"
+        ),
+        "{text}"
     );
     let unknown = ward(&["explain", "catch-all"]);
     assert_eq!(unknown.status.code(), Some(2));
