@@ -70,7 +70,7 @@ pub enum ControlsError {
     #[error("`{0}` cannot hold an empty name")]
     EmptyBlock(BlockKind),
     /// A name too long for a block list.
-    #[error("`{kind}` names are at most {max} bytes, found `{name}`", max = MAX_BLOCK_LEN)]
+    #[error("`{kind}` names are at most {max} characters, found `{name}`", max = MAX_BLOCK_LEN)]
     BlockTooLong {
         /// The list.
         kind: BlockKind,
@@ -94,30 +94,32 @@ pub struct BlockList {
 }
 
 impl BlockList {
-    /// Checks and builds a list (names are trimmed; duplicates dropped).
+    /// Checks and builds a list (names are trimmed; duplicates dropped). The limits apply to
+    /// the names as sent, as the API's document states them: at most [`MAX_BLOCKS`] names,
+    /// duplicates counted, each at most [`MAX_BLOCK_LEN`] characters and not blank.
     pub fn new<S: AsRef<str>>(kind: BlockKind, names: &[S]) -> Result<Self, ControlsError> {
+        if names.len() > MAX_BLOCKS {
+            return Err(ControlsError::TooManyBlocks {
+                kind,
+                found: names.len(),
+            });
+        }
         let mut list: Vec<Name> = Vec::with_capacity(names.len());
         for name in names {
-            let text = name.as_ref().trim();
-            if text.is_empty() {
-                return Err(ControlsError::EmptyBlock(kind));
-            }
-            if text.len() > MAX_BLOCK_LEN {
+            if name.as_ref().chars().count() > MAX_BLOCK_LEN {
                 return Err(ControlsError::BlockTooLong {
                     kind,
-                    name: text.to_owned(),
+                    name: name.as_ref().to_owned(),
                 });
+            }
+            let text = crate::vocab::trim_blank(name.as_ref());
+            if text.is_empty() {
+                return Err(ControlsError::EmptyBlock(kind));
             }
             let name = Name::new(text);
             if !name.is_in(&list) {
                 list.push(name);
             }
-        }
-        if list.len() > MAX_BLOCKS {
-            return Err(ControlsError::TooManyBlocks {
-                kind,
-                found: list.len(),
-            });
         }
         Ok(Self {
             names: list.into_boxed_slice(),

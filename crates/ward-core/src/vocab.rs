@@ -30,6 +30,29 @@ fn is_separator(c: char) -> bool {
     ) || c.is_whitespace()
 }
 
+/// True for a character ECMAScript's `\s` matches, the blank of the JSON Schema patterns in
+/// ward's OpenAPI document (`\S`: "not blank"). Not Rust's `char::is_whitespace`, which differs
+/// in two characters (it has U+0085, `\s` has U+FEFF), so the server and its document never
+/// disagree on what is blank.
+pub fn is_blank_char(c: char) -> bool {
+    matches!(
+        c,
+        '\t' | '\n' | '\u{0B}' | '\u{0C}' | '\r' | ' ' | '\u{A0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200A}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202F}'
+                | '\u{205F}'
+                | '\u{3000}'
+                | '\u{FEFF}'
+    )
+}
+
+/// `text` without the blank characters ([`is_blank_char`]) at either end.
+pub fn trim_blank(text: &str) -> &str {
+    text.trim_matches(is_blank_char)
+}
+
 /// True when `text` is already as [`normalise`] writes it. Only ASCII is judged here; any
 /// other character takes the slow path.
 fn is_normalised(text: &str) -> bool {

@@ -232,7 +232,7 @@ impl DriftState {
     pub fn set_interests<S: AsRef<str>>(&mut self, interests: &[S]) -> Result<(), DriftError> {
         let mut names: Vec<Name> = Vec::with_capacity(interests.len());
         for interest in interests {
-            let text = interest.as_ref().trim();
+            let text = crate::vocab::trim_blank(interest.as_ref());
             if text.is_empty() {
                 return Err(DriftError::EmptyTopic);
             }

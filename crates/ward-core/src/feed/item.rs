@@ -682,7 +682,7 @@ impl TryFrom<RawItem> for Item {
     type Error = String;
 
     fn try_from(raw: RawItem) -> Result<Self, String> {
-        if raw.id.trim().is_empty() {
+        if crate::vocab::trim_blank(&raw.id).is_empty() {
             return Err("`id` cannot be empty".to_owned());
         }
         let ratings = raw

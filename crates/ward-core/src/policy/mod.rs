@@ -335,7 +335,9 @@ impl DailyWindow {
         let (start, end) = text.split_once('-')?;
         let minute = |hhmm: &str| -> Option<u16> {
             let (hours, minutes) = hhmm.split_once(':')?;
-            if hours.len() != 2 || minutes.len() != 2 {
+            // Two digits each: `u16::from_str` alone would also take `+1`.
+            let digits = |part: &str| part.len() == 2 && part.bytes().all(|b| b.is_ascii_digit());
+            if !digits(hours) || !digits(minutes) {
                 return None;
             }
             let hours: u16 = hours.parse().ok()?;

@@ -264,3 +264,36 @@ fn bedtime_is_in_the_childs_own_time_zone_and_both_alerts_can_come_at_once() {
     assert!(!london.bedtime);
     assert!(london.alerts_to_raise.is_empty());
 }
+
+/// The limits are the API document's, on the names as sent: duplicates count towards the
+/// most a list holds, length is in characters, and "blank" is JSON Schema's `\s` (so U+0085 is
+/// a name and U+FEFF is blank, as the document's `\S` pattern says).
+#[test]
+fn block_lists_are_judged_as_sent() {
+    let blocks = |names: &[String]| Controls::new(None, None, names, &[], &[]);
+    let copies = vec!["horror".to_owned(); 257];
+    assert!(matches!(
+        blocks(&copies),
+        Err(ControlsError::TooManyBlocks { found: 257, .. })
+    ));
+    assert!(blocks(&copies[..256]).is_ok());
+    let wide = "é".repeat(128);
+    assert!(blocks(&[wide.clone()]).is_ok(), "128 characters, 256 bytes");
+    assert!(matches!(
+        blocks(&[format!("{wide}é")]),
+        Err(ControlsError::BlockTooLong { .. })
+    ));
+    assert!(matches!(
+        blocks(&[" \u{FEFF}\u{3000}".to_owned()]),
+        Err(ControlsError::EmptyBlock(_))
+    ));
+    assert!(blocks(&["\u{85}".to_owned()]).is_ok());
+}
+
+#[test]
+fn a_bedtime_is_two_digits_a_part_and_nothing_else() {
+    for text in ["+1:00-07:00", "21:+5-07:00", "2100-0700", "7:00-21:00", "21:00-07:00 "] {
+        assert_eq!(DailyWindow::parse(text), None, "{text}");
+    }
+    assert!(DailyWindow::parse("21:00-07:00").is_some());
+}
