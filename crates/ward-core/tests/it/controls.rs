@@ -278,7 +278,10 @@ fn block_lists_are_judged_as_sent() {
     ));
     assert!(blocks(&copies[..256]).is_ok());
     let wide = "é".repeat(128);
-    assert!(blocks(&[wide.clone()]).is_ok(), "128 characters, 256 bytes");
+    assert!(
+        blocks(std::slice::from_ref(&wide)).is_ok(),
+        "128 characters, 256 bytes"
+    );
     assert!(matches!(
         blocks(&[format!("{wide}é")]),
         Err(ControlsError::BlockTooLong { .. })
@@ -292,7 +295,13 @@ fn block_lists_are_judged_as_sent() {
 
 #[test]
 fn a_bedtime_is_two_digits_a_part_and_nothing_else() {
-    for text in ["+1:00-07:00", "21:+5-07:00", "2100-0700", "7:00-21:00", "21:00-07:00 "] {
+    for text in [
+        "+1:00-07:00",
+        "21:+5-07:00",
+        "2100-0700",
+        "7:00-21:00",
+        "21:00-07:00 ",
+    ] {
         assert_eq!(DailyWindow::parse(text), None, "{text}");
     }
     assert!(DailyWindow::parse("21:00-07:00").is_some());
