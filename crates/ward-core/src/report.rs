@@ -307,6 +307,43 @@ impl<'src> CheckReport<'src> {
     }
 }
 
+/// One error in a source file the way `ward check` shows a schema error: `path:line:column`,
+/// the message, and the source excerpt with the span marked (rustc style). For the other
+/// files ward reads strictly (an audit spec), so their errors look and point the same way.
+pub fn render_file_error(
+    path: &str,
+    source: &str,
+    message: &str,
+    span: Option<Span>,
+    color: bool,
+) -> String {
+    let renderer = if color {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    };
+    let title = Level::ERROR.primary_title(message);
+    let group: Group<'_> = match span {
+        Some(span) => {
+            let span = LineIndex::new(source).trim(span);
+            title.element(
+                Snippet::source(source)
+                    .path(path)
+                    .fold(true)
+                    .annotation(AnnotationKind::Primary.span(span.range())),
+            )
+        }
+        None => Group::with_title(title),
+    };
+    let at = span
+        .map(|span| {
+            let position = LineIndex::new(source).position(span.start);
+            format!(":{}:{}", position.line, position.column)
+        })
+        .unwrap_or_default();
+    format!("{path}{at}: {message}\n{}\n", renderer.render(&[group]))
+}
+
 /// Where the Children's Code's standards are published, one page each.
 const CODE_PAGES: &str = concat!(
     "https://ico.org.uk/for-organisations/uk-gdpr-guidance-and-resources/childrens-information/",

@@ -5,6 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod audit;
 mod feed;
 mod service;
 
@@ -69,6 +70,10 @@ enum Command {
     /// Filter a catalogue (one item JSON per line) through the feed guard for a child's age,
     /// and summarise what was removed and why.
     Feed(feed::FeedArgs),
+    /// Test a recommender on simulated children, with and without the feed guard, and write
+    /// results.json and report.html (exit 0, 1 when a --fail-on threshold is passed, 2 on
+    /// errors).
+    Audit(audit::AuditArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -101,6 +106,7 @@ fn main() -> ExitCode {
         Command::Parents(command) => service::parents(command),
         Command::Webhooks(command) => service::webhooks(command),
         Command::Feed(args) => feed::run(&args),
+        Command::Audit(args) => audit::run(&args),
     };
     match result {
         Ok(code) => code,
