@@ -108,3 +108,79 @@ fn the_pages_work_in_a_real_browser() {
     println!("screenshots in {}", screenshots.display());
     drop(server);
 }
+
+/// The spec of the report the browser opens (and the README's screenshot shows).
+const REPORT_SPEC: &str = "seeds = 3\nslates = 100\nbands = [\"10-12\", \"13-15\"]\nrecommenders = [\"engagement\", \"matrix_factorisation\"]\nswitch_back_after = 60\n\n[catalogue]\ngenerate = 5000\n";
+
+#[test]
+fn the_audit_report_works_in_a_real_browser() {
+    let root = repo_root();
+    let tests = root.join("tests/browser");
+    let chromium = std::env::var_os("WARD_CHROMIUM")
+        .map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
+    let required = std::env::var("WARD_TEST_BROWSER").is_ok_and(|value| value == "required");
+    if let Some(why) = missing(&tests, &chromium) {
+        assert!(
+            !required,
+            "WARD_TEST_BROWSER=required, but the browser tests cannot run: {why}"
+        );
+        eprintln!(
+            "skipped: the report's browser test ({why}; WARD_TEST_BROWSER=required makes this fail)"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("audit.toml");
+    std::fs::write(&spec, REPORT_SPEC).unwrap();
+    let out = dir.path().join("out");
+    let audit = crate::ward(&[
+        "audit",
+        "--policy",
+        "examples/clipstream.toml",
+        "--spec",
+        spec.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(audit.status.code(), Some(0), "{audit:?}");
+    let screenshots = std::env::var_os("WARD_SCREENSHOTS").map_or_else(
+        || Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots"),
+        |dir| root.join(dir),
+    );
+    let node = Command::new("node")
+        .arg("report.test.mjs")
+        .current_dir(&tests)
+        .env("WARD_REPORT", out.join("report.html"))
+        .env("WARD_SCREENSHOTS", &screenshots)
+        .env("WARD_CHROMIUM", &chromium)
+        .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("node starts");
+    let pid = node.id();
+    let (done, finished) = mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if finished.recv_timeout(DEADLINE).is_err() {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+            return true;
+        }
+        false
+    });
+    let output = node.wait_with_output().expect("node ran");
+    let _ = done.send(());
+    let killed = watchdog.join().unwrap_or(false);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}");
+    eprintln!("{stderr}");
+    assert!(
+        !killed,
+        "the report's browser test took longer than {DEADLINE:?}"
+    );
+    assert!(
+        output.status.success(),
+        "the report's browser test failed ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
+}

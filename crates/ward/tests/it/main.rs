@@ -6,6 +6,7 @@
     reason = "tests fail loudly"
 )]
 
+mod audit;
 mod browser;
 mod crash;
 mod feed;
