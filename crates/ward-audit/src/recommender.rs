@@ -126,35 +126,46 @@ pub struct Background {
 impl Background {
     /// `n_users` users of `per_user` items each, seeded.
     pub fn new(catalogue: &Catalogue, seed: u64, n_users: usize, per_user: usize) -> Self {
-        let n_topics = catalogue.topics().len();
-        let topics: Vec<u16> = (0..n_topics as u16)
-            .filter(|t| !catalogue.items_on(*t).is_empty())
-            .collect();
         let mut counts = vec![0u32; catalogue.len()];
         let mut users = Vec::with_capacity(n_users);
         for user in 0..n_users {
             let mut rng = SimRng::derived(seed, &[hash_text("background"), user as u64]);
+            // Topics are chosen through a random item, so a topic is as likely as its share
+            // of the catalogue: a small topic's items are not made popular by its size.
+            let content = catalogue.content();
+            let topic_of = |rng: &mut SimRng| -> Option<u16> {
+                let item = content[rng.below(content.len())];
+                let topics = &catalogue.meta(item).topics;
+                (!topics.is_empty()).then(|| topics[rng.below(topics.len())])
+            };
             let n_fav = 2 + rng.below(3);
             let mut favourites: Vec<u16> = Vec::with_capacity(n_fav);
             for _ in 0..n_fav {
-                let mut topic = topics[rng.below(topics.len())];
+                let Some(mut topic) = topic_of(&mut rng) else {
+                    continue;
+                };
                 // Most people stay away from the riskiest topics; a few do not.
-                if catalogue.topic_risk(topic) >= 0.5 && !rng.chance(0.25) {
-                    topic = topics[rng.below(topics.len())];
+                if catalogue.topic_risk(topic) >= 0.5
+                    && !rng.chance(0.25)
+                    && let Some(other) = topic_of(&mut rng)
+                {
+                    topic = other;
                 }
                 favourites.push(topic);
             }
             let mut items = Vec::with_capacity(per_user);
             for _ in 0..per_user {
-                let topic = if rng.chance(0.85) {
-                    favourites[rng.below(favourites.len())]
+                let item = if rng.chance(0.85) && !favourites.is_empty() {
+                    let list = catalogue.items_on(favourites[rng.below(favourites.len())]);
+                    if list.is_empty() {
+                        continue;
+                    }
+                    // Appeal-weighted: the list is sorted by appeal, so favour its head.
+                    let pos = ((rng.unit() * rng.unit()) * list.len() as f64) as usize;
+                    list[pos.min(list.len() - 1)]
                 } else {
-                    topics[rng.below(topics.len())]
+                    content[rng.below(content.len())]
                 };
-                let list = catalogue.items_on(topic);
-                // Appeal-weighted: the list is sorted by appeal, so favour its head.
-                let pos = ((rng.unit() * rng.unit()) * list.len() as f64) as usize;
-                let item = list[pos.min(list.len() - 1)];
                 if !items.contains(&item) {
                     items.push(item);
                     counts[item as usize] += 1;
