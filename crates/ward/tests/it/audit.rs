@@ -172,7 +172,21 @@ fn fail_on_exits_one_when_the_guard_lets_a_priority_item_through() {
     let policy_path = dir.join("ward.toml");
     std::fs::write(&policy_path, policy).unwrap();
     let spec = dir.join("audit.toml");
-    std::fs::write(&spec, "seeds = 2\nslates = 60\nbands = [\"13-15\"]\nrecommenders = [\"popularity\"]\n[catalogue]\ngenerate = 3000\nharmful_share = 0.3\n").unwrap();
+    // A catalogue of everyday videos, bullying ones (a tag ward does not know) and
+    // self-harm ones (a harm tag).
+    let mut catalogue = String::new();
+    for i in 0..600 {
+        let (topic, tags) = match i % 6 {
+            0 => ("pranks", "[\"bullying\"]"),
+            1 => ("low_mood", "[\"self_harm\"]"),
+            _ => (["football", "music", "animals", "art"][i % 4], "[]"),
+        };
+        catalogue.push_str(&format!(
+            "{{\"id\": \"v{i}\", \"kind\": \"video\", \"topics\": [\"{topic}\"], \"tags\": {tags}, \"source\": \"ugc\", \"assessed\": true}}\n"
+        ));
+    }
+    std::fs::write(dir.join("catalogue.jsonl"), catalogue).unwrap();
+    std::fs::write(&spec, "seeds = 2\nslates = 20\nbands = [\"13-15\"]\nrecommenders = [\"popularity\"]\n[catalogue]\nfile = \"catalogue.jsonl\"\n").unwrap();
     let output = ward(&[
         "audit",
         "--policy",
