@@ -19,5 +19,6 @@ mod reports;
 mod rules;
 mod schema;
 mod support;
+mod tcf;
 mod transitions;
 mod world;
