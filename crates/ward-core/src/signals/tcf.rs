@@ -86,7 +86,8 @@ impl IdSet {
 }
 
 /// What a publisher restriction requires of the vendors it names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RestrictionType {
     /// 0: the purpose is flatly not allowed.
     NotAllowed,
