@@ -18,6 +18,7 @@ mod purity;
 mod reports;
 mod rules;
 mod schema;
+mod signals;
 mod support;
 mod tcf;
 mod transitions;

@@ -63,7 +63,7 @@ fn the_iabs_own_examples_decode_to_their_fields_and_encode_back_byte_for_byte() 
 }
 
 /// `lib_tcstring` (an independent Rust decoder) reads exactly the fields ward meant.
-fn assert_independent_decoder_agrees(model: &TcModel, string: &str) {
+pub(crate) fn assert_independent_decoder_agrees(model: &TcModel, string: &str) {
     let theirs = lib_tcstring::TcModelV2::try_from(string)
         .unwrap_or_else(|e| panic!("lib_tcstring refuses {string}: {e:?}"));
     assert_eq!(theirs.created_at, model.created * 100, "{string}");
