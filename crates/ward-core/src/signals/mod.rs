@@ -453,10 +453,13 @@ pub fn compute(
         .filter(|sid| (*sid == gpp::SECTION_USNAT) == in_us)
         .collect();
 
-    let bcat = openrtb::blocked_cap_categories(age)
-        .flat_map(openrtb::ad_product_ids)
-        .copied()
-        .collect();
+    // Lottery sits inside gambling: each id once.
+    let mut bcat: Vec<&'static str> = Vec::with_capacity(40);
+    for id in openrtb::blocked_cap_categories(age).flat_map(openrtb::ad_product_ids) {
+        if !bcat.contains(id) {
+            bcat.push(id);
+        }
+    }
     let tfat = match status {
         AgeStatus::Adult => AgeTreatment::Unspecified,
         _ if needs_parent => AgeTreatment::Child,

@@ -473,6 +473,10 @@ fn blocked_categories_and_ratings_follow_the_childs_age() {
     let (policy, sp) = setup();
     let at = |age: u8| signals_of(&policy, &sp, &child_aged(&policy, age, "GB"), false);
     let fifteen = at(15);
+    let mut unique = fifteen.bcat.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), fifteen.bcat.len(), "each id once");
     for id in [
         "1002", "1361", "1365", "1188", "1208", "1544", "1548", "1166",
     ] {
