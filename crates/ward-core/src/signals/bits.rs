@@ -63,8 +63,22 @@ impl BitWriter {
     /// Writes the low `width` bits of `value` (at most 64), most significant first. Higher
     /// bits are dropped: callers check ranges before they encode.
     pub fn int(&mut self, value: u64, width: u32) {
-        for shift in (0..width.min(64)).rev() {
-            self.bit((value >> shift) & 1 == 1);
+        // A byte at a time: as many of the value's next bits as the last byte has room for.
+        let mut remaining = width.min(64);
+        while remaining > 0 {
+            let bit_idx = (self.n_bits % 8) as u32;
+            if bit_idx == 0 {
+                self.bytes.push(0);
+            }
+            let room = 8 - bit_idx;
+            let take = room.min(remaining);
+            let shift = remaining - take;
+            let chunk = ((value >> shift) & ((1u64 << take) - 1)) as u8;
+            if let Some(last) = self.bytes.last_mut() {
+                *last |= chunk << (room - take);
+            }
+            self.n_bits += take as usize;
+            remaining -= take;
         }
     }
 
@@ -106,11 +120,13 @@ impl BitWriter {
         };
         let n_padded = self.n_bits.div_ceil(unit) * unit;
         out.reserve(n_padded / 6);
+        // Bits past `n_bits` in the last byte are never set, and bytes past the end read as
+        // zero: that is the padding.
+        let byte = |idx: usize| u16::from(self.bytes.get(idx).copied().unwrap_or(0));
         for char_idx in 0..n_padded / 6 {
-            let mut sextet = 0u8;
-            for bit in char_idx * 6..char_idx * 6 + 6 {
-                sextet = (sextet << 1) | u8::from(self.get(bit));
-            }
+            let bit = char_idx * 6;
+            let window = (byte(bit / 8) << 8) | byte(bit / 8 + 1);
+            let sextet = (window >> (10 - bit % 8)) & 0x3f;
             out.push(char::from(ALPHABET[usize::from(sextet)]));
         }
     }
@@ -122,6 +138,7 @@ impl BitWriter {
         out
     }
 
+    #[cfg(test)]
     fn get(&self, bit: usize) -> bool {
         bit < self.n_bits
             && self

@@ -70,6 +70,8 @@ pub struct SignalsPolicy {
     restrictions: Vec<PublisherRestriction>,
     tcf: Option<TcfHeader>,
     serves_us: bool,
+    /// `bcat` for each age from 0 to 17, then for an adult (index 18).
+    bcat_by_age: Vec<Vec<&'static str>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -103,6 +105,19 @@ impl SignalsPolicy {
                 _ => {}
             }
         }
+        signals.bcat_by_age = (0..=18u8)
+            .map(|age| {
+                // Lottery sits inside gambling: each id once.
+                let mut bcat: Vec<&'static str> = Vec::new();
+                let age = (age < 18).then_some(age);
+                for id in openrtb::blocked_cap_categories(age).flat_map(openrtb::ad_product_ids) {
+                    if !bcat.contains(id) {
+                        bcat.push(id);
+                    }
+                }
+                bcat
+            })
+            .collect();
         signals.serves_us = declared
             .service
             .jurisdictions
@@ -143,6 +158,12 @@ impl SignalsPolicy {
                 .collect();
         }
         signals
+    }
+
+    /// `bcat` for a child of `age` (`None`: an adult).
+    fn bcat_for(&self, age: Option<u8>) -> &[&'static str] {
+        let idx = usize::from(age.map_or(18, |age| age.min(17)));
+        self.bcat_by_age.get(idx).map_or(&[], Vec::as_slice)
     }
 
     /// True when a restriction tells `vendor` not to rely on legitimate interest for
@@ -453,13 +474,7 @@ pub fn compute(
         .filter(|sid| (*sid == gpp::SECTION_USNAT) == in_us)
         .collect();
 
-    // Lottery sits inside gambling: each id once.
-    let mut bcat: Vec<&'static str> = Vec::with_capacity(40);
-    for id in openrtb::blocked_cap_categories(age).flat_map(openrtb::ad_product_ids) {
-        if !bcat.contains(id) {
-            bcat.push(id);
-        }
-    }
+    let bcat = signals_policy.bcat_for(age).to_vec();
     let tfat = match status {
         AgeStatus::Adult => AgeTreatment::Unspecified,
         _ if needs_parent => AgeTreatment::Child,

@@ -69,9 +69,11 @@ impl IdSet {
     }
 
     fn write(self, writer: &mut BitWriter, width: u8) {
-        for id in 1..=width {
-            writer.bit(self.contains(id));
-        }
+        // Id 1 is the first bit written: reverse the low `width` bits and write them at once.
+        let width = u32::from(width.min(32));
+        let low = u64::from(self.0) & ((1u64 << width) - 1);
+        let reversed = low.reverse_bits() >> (64 - width.max(1));
+        writer.int(if width == 0 { 0 } else { reversed }, width);
     }
 
     fn read(reader: &mut BitReader, width: u8, field: &'static str) -> Result<Self, DecodeError> {
