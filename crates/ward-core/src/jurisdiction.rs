@@ -83,6 +83,11 @@ impl Jurisdiction {
         self.consent_age
     }
 
+    /// The ISO code's two letters.
+    pub fn letters(self) -> [u8; 2] {
+        self.code
+    }
+
     /// The ISO code.
     pub fn code(&self) -> &str {
         std::str::from_utf8(&self.code).unwrap_or("??")

@@ -25,6 +25,7 @@ pub mod parental;
 pub mod policy;
 pub mod report;
 pub mod settings;
+pub mod signals;
 pub mod span;
 pub mod vocab;
 

@@ -21,6 +21,7 @@ use ward_core::lint::Severity;
 use ward_core::policy::Policy;
 use ward_core::report::CheckReport;
 use ward_core::settings::Child;
+use ward_core::signals::SignalsPolicy;
 use ward_store::{AnyStore, Change, LedgerEvent, Store};
 
 use crate::auth::KeyTable;
@@ -44,6 +45,8 @@ pub struct Active {
     pub defaults: Arc<HotChild>,
     /// The feed guard's part of the policy, compiled once.
     pub feed: FeedPolicy,
+    /// The ad-tech signals' part of the policy, built once.
+    pub signals: SignalsPolicy,
 }
 
 impl Active {
@@ -53,12 +56,14 @@ impl Active {
         let (child, _) = Child::new(placeholder, &compiled, Timestamp::UNIX_EPOCH);
         // INVARIANT: a policy that loaded has a known time zone (the parser checks it).
         let feed = FeedPolicy::new(compiled.policy()).unwrap_or_default();
+        let signals = SignalsPolicy::new(&compiled);
         Self {
             generation,
             hash,
             compiled,
             defaults: Arc::new(HotChild::of(&child)),
             feed,
+            signals,
         }
     }
 }

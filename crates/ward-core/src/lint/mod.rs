@@ -59,6 +59,8 @@ pub enum Subject {
     Data(String),
     /// `[feed]`.
     Feed,
+    /// A `[[tcf.vendor]]` by its Global Vendor List id.
+    TcfVendor(u16),
 }
 
 impl fmt::Display for Subject {
@@ -71,6 +73,7 @@ impl fmt::Display for Subject {
             Self::Cookie(name) => write!(f, "cookie:{name}"),
             Self::Data(id) => write!(f, "data:{id}"),
             Self::Feed => f.write_str("feed"),
+            Self::TcfVendor(id) => write!(f, "tcf-vendor:{id}"),
         }
     }
 }

@@ -12,6 +12,7 @@ use crate::policy::{
     Category, EditorialCode, LawfulBasis, Policy, ProfileVisibility, Purpose, Safeguard, Toggle,
     Trigger, UnknownTags,
 };
+use crate::signals::tcf::RestrictionType;
 
 fn purpose_subject(purpose: &Purpose) -> Subject {
     Subject::Purpose(purpose.id.to_string())
@@ -302,11 +303,42 @@ notes: content nobody can vouch for reaches children. Declare the service's own 
 (or set it to `\"remove\"`).",
         check: unknown_tags_kept,
     },
+    Rule {
+        id: "tcf-legitimate-interest-profiling",
+        severity: Severity::Error,
+        summary: "a TCF vendor, or a purpose a child can switch on, relies on legitimate interest for a profiling TCF purpose (2 to 6)",
+        rests_on: "'legitimate interests' is unlikely to provide a valid lawful basis for processing for this purpose which means that consent is your only viable basis for processing",
+        source: "Standard 12, \"Ensure features that rely on profiling are switched off by default\" (citing the EDPB); TCF v2.2 Policies",
+        explanation: "TCF purposes 2 to 6 select advertising and build or use personalised ad and content \
+profiles. For behavioural advertising the EDPB leaves consent as the only viable basis, and TCF v2.2 no \
+longer allows legitimate interest for purposes 3 to 6 at all. ward never writes a legitimate-interest \
+bit for purposes 2 to 6 in a child's signals, so a vendor that declares them under \
+`legitimate_interest` must be told to ask consent instead: a `[[tcf.restriction]]` of type \
+`require_consent` (the TCF's own way for a publisher to override a flexible vendor) for each such \
+purpose and vendor, or `not_allowed`. A purpose a child can switch on that rests on legitimate \
+interest for these ids has the same problem: give it `lawful_basis = \"consent\"`.",
+        check: tcf_legitimate_interest_profiling,
+    },
+    Rule {
+        id: "tcf-undeclared-ads",
+        severity: Severity::Error,
+        summary: "a purpose a child can switch on, not declared as behavioural advertising, maps to advertising TCF purposes",
+        rests_on: "it is particularly important to be clear about the purposes for which your service uses personal data to profile its users, and to differentiate between them",
+        source: "Standard 12, \"Differentiate between different types of profiling for different purposes\"",
+        explanation: "A purpose's `tcf_purposes` are what its setting turns on in the TC string every ad \
+vendor reads. When a child (or their parent) switches on a purpose declared as something else, say \
+\"videos picked for you\", and it maps to advertising ids (2, 3, 4, 7, 9), the string tells the ad \
+stack the child agreed to advertising they were never told about. Declare the advertising as its own \
+`behavioural_advertising` purpose with its own setting, and keep the advertising ids on that purpose.",
+        check: tcf_undeclared_ads,
+    },
 ];
 
 const ADS_TCF_IDS: [u8; 5] = [2, 3, 4, 7, 9];
 const CONTENT_TCF_IDS: [u8; 4] = [5, 6, 8, 11];
 const PROFILING_TCF_IDS: [u8; 4] = [3, 4, 5, 6];
+/// The TCF purposes ward never signals by legitimate interest for a child.
+const NO_CHILD_LI_TCF_IDS: [u8; 5] = [2, 3, 4, 5, 6];
 
 /// Words that say nothing specific about a purpose (`catch-all-purpose`).
 const CATCH_ALL_WORDS: &[&str] = &[
@@ -942,5 +974,84 @@ fn unknown_tags_kept(policy: &Policy, sink: &mut Sink<'_>) {
             policy.feed.spans.unknown_tags,
             "items with tags or ad categories ward does not know reach children: remove `unknown_tags = \"keep\"`, and list the service's harmless words in `harmless_tags` and `harmless_ad_categories`".to_owned(),
         );
+    }
+}
+
+fn tcf_legitimate_interest_profiling(policy: &Policy, sink: &mut Sink<'_>) {
+    if let Some(tcf) = &policy.tcf {
+        for vendor in &tcf.vendors {
+            // A publisher restriction requiring consent (or forbidding the purpose) for this
+            // vendor settles it: the vendor may then not rely on legitimate interest there.
+            let settled = |id: u8| {
+                tcf.restrictions.iter().any(|r| {
+                    r.purpose == id
+                        && r.restriction != RestrictionType::RequireLegitimateInterest
+                        && r.vendors.binary_search(&vendor.id).is_ok()
+                })
+            };
+            let ids: Vec<u8> = vendor
+                .legitimate_interest
+                .ids()
+                .filter(|id| NO_CHILD_LI_TCF_IDS.contains(id) && !settled(*id))
+                .collect();
+            if let Some(first) = ids.first() {
+                sink.emit(
+                    Subject::TcfVendor(vendor.id),
+                    vendor.legitimate_interest_span,
+                    format!(
+                        "vendor {} (`{}`) relies on legitimate interest for TCF purposes {ids:?}: add a `[[tcf.restriction]]` with `purpose = {first}`, `type = \"require_consent\"` and `vendors = [{}]` for each (or disclose a vendor that asks consent for them)",
+                        vendor.id, vendor.name, vendor.id
+                    ),
+                );
+            }
+        }
+    }
+    for purpose in &policy.purposes {
+        if purpose.lawful_basis != LawfulBasis::LegitimateInterests
+            || !purpose.child_can_switch_on()
+        {
+            continue;
+        }
+        let ids: Vec<u8> = purpose
+            .tcf_purposes
+            .iter()
+            .copied()
+            .filter(|id| NO_CHILD_LI_TCF_IDS.contains(id))
+            .collect();
+        if !ids.is_empty() {
+            sink.emit(
+                purpose_subject(purpose),
+                purpose.spans.tcf_purposes,
+                format!(
+                    "`{}` rests on legitimate interests for TCF purposes {ids:?}: profiling a child for these needs consent; set `lawful_basis = \"consent\"`",
+                    purpose.id
+                ),
+            );
+        }
+    }
+}
+
+fn tcf_undeclared_ads(policy: &Policy, sink: &mut Sink<'_>) {
+    for purpose in &policy.purposes {
+        if purpose.category == Category::BehaviouralAdvertising || !purpose.child_can_switch_on() {
+            continue;
+        }
+        let ads: Vec<u8> = purpose
+            .tcf_purposes
+            .iter()
+            .copied()
+            .filter(|id| ADS_TCF_IDS.contains(id))
+            .collect();
+        if !ads.is_empty() {
+            sink.emit(
+                purpose_subject(purpose),
+                purpose.spans.tcf_purposes,
+                format!(
+                    "`{}` is declared as `{}` but maps to advertising TCF purposes {ads:?}: a child switching it on would be signalled as agreeing to advertising; move those ids to a `behavioural_advertising` purpose",
+                    purpose.id,
+                    purpose.category.as_str()
+                ),
+            );
+        }
     }
 }

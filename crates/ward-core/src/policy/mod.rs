@@ -10,6 +10,7 @@
 //! [`Purpose::child_can_switch_on`], are defined here, once.
 
 mod raw;
+pub mod tcf;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -667,6 +668,8 @@ pub struct Policy {
     pub feed: FeedConfig,
     /// `[consent]`.
     pub consent: ConsentConfig,
+    /// `[tcf]`, when the service sends ad-tech signals.
+    pub tcf: Option<tcf::TcfConfig>,
     purpose_index: HashMap<PurposeId, usize>,
     data_index: HashMap<DataId, usize>,
 }
@@ -675,7 +678,7 @@ pub struct Policy {
 const MAX_MIN_AGE: i64 = 17;
 const MAX_DRIFT_WINDOW: i64 = 10_000;
 const MAX_REQUEST_TTL_DAYS: i64 = 90;
-const MAX_TCF_PURPOSE: i64 = 11;
+use tcf::MAX_TCF_PURPOSE;
 
 impl Policy {
     /// Parses `source` strictly. The first schema error stops it.
@@ -818,6 +821,11 @@ impl Policy {
             None => ConsentConfig::default(),
         };
 
+        let tcf = match raw.tcf {
+            Some(spanned) => Some(tcf::convert(spanned, &service.jurisdictions)?),
+            None => None,
+        };
+
         Ok(Self {
             service,
             defaults,
@@ -826,6 +834,7 @@ impl Policy {
             cookies,
             feed,
             consent,
+            tcf,
             purpose_index,
             data_index,
         })

@@ -18,6 +18,7 @@ use super::{
 };
 use crate::age::AgeBand;
 use crate::ids::{DataId, PurposeId, SettingId};
+use crate::signals::tcf::RestrictionType;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -35,6 +36,8 @@ pub(super) struct RawPolicy {
     pub(super) feed: Option<Spanned<RawFeed>>,
     #[serde(default)]
     pub(super) consent: Option<Spanned<RawConsent>>,
+    #[serde(default)]
+    pub(super) tcf: Option<Spanned<RawTcf>>,
 }
 
 #[derive(Deserialize)]
@@ -108,6 +111,50 @@ pub(super) struct RawFeed {
     pub(super) unknown_tags: Option<Spanned<UnknownTags>>,
     pub(super) harmless_tags: Option<Spanned<Vec<Spanned<String>>>>,
     pub(super) harmless_ad_categories: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTcf {
+    pub(super) cmp_id: Spanned<i64>,
+    pub(super) cmp_version: Spanned<i64>,
+    pub(super) consent_screen: Option<Spanned<i64>>,
+    pub(super) consent_language: Option<Spanned<String>>,
+    pub(super) vendor_list_version: Spanned<i64>,
+    pub(super) policy_version: Spanned<i64>,
+    pub(super) publisher_country: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) vendor: Vec<Spanned<RawVendor>>,
+    #[serde(default)]
+    pub(super) ac_provider: Vec<Spanned<RawAcProvider>>,
+    #[serde(default)]
+    pub(super) restriction: Vec<Spanned<RawRestriction>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawVendor {
+    pub(super) id: Spanned<i64>,
+    pub(super) name: Spanned<String>,
+    pub(super) consent: Option<Spanned<Vec<Spanned<i64>>>>,
+    pub(super) legitimate_interest: Option<Spanned<Vec<Spanned<i64>>>>,
+    pub(super) special_purposes: Option<Spanned<Vec<Spanned<i64>>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAcProvider {
+    pub(super) id: Spanned<i64>,
+    pub(super) name: Spanned<String>,
+    pub(super) consent: Option<Spanned<Vec<Spanned<i64>>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRestriction {
+    pub(super) purpose: Spanned<i64>,
+    pub(super) r#type: Spanned<RestrictionType>,
+    pub(super) vendors: Spanned<Vec<Spanned<i64>>>,
 }
 
 #[derive(Deserialize)]

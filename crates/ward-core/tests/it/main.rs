@@ -18,6 +18,8 @@ mod purity;
 mod reports;
 mod rules;
 mod schema;
+mod signals;
 mod support;
+mod tcf;
 mod transitions;
 mod world;

@@ -54,6 +54,8 @@ fn every_rule_in_the_table_has_a_test_here() {
         "locked-but-on",
         "unknown-reference",
         "unknown-tags-kept",
+        "tcf-legitimate-interest-profiling",
+        "tcf-undeclared-ads",
     ];
     let ids: Vec<&str> = RULES.iter().map(|r| r.id).collect();
     assert_eq!(ids, tested);
@@ -88,7 +90,11 @@ fn advertising_and_content_tcf_purposes_on_one_purpose_are_mixed() {
     let with_tcf = |ids: &str| {
         policy(
             service(),
-            [purpose("feed", "content_recommendation").set("tcf_purposes", ids)],
+            // Locked for children, so `tcf-undeclared-ads` (child-facing purposes) stays out.
+            [purpose("feed", "content_recommendation")
+                .set("tcf_purposes", ids)
+                .set("locked_for_children", "true")
+                .unset("setting")],
             "",
         )
     };
@@ -737,4 +743,198 @@ fn keeping_items_with_words_the_feed_guard_does_not_know_is_warned_about() {
         ),
         &[],
     );
+}
+
+/// A `[tcf]` section with one vendor declaring `legitimate_interest = li`.
+fn tcf_with_vendor(li: &str) -> String {
+    format!(
+        r#"
+[tcf]
+cmp_id = 300
+cmp_version = 2
+vendor_list_version = 150
+policy_version = 5
+
+[[tcf.vendor]]
+id = 755
+name = "Ad vendor"
+consent = [1, 3, 4]
+legitimate_interest = {li}
+special_purposes = [1, 2]
+"#
+    )
+}
+
+#[test]
+fn a_vendor_relying_on_legitimate_interest_for_profiling_purposes_is_refused() {
+    let ads = || purpose("ads", "behavioural_advertising").set("tcf_purposes", "[1, 2, 3, 4, 7]");
+    for li in ["[2]", "[5, 7]", "[6]", "[2, 7, 9, 10]"] {
+        check(
+            &policy(service(), [ads()], &tcf_with_vendor(li)),
+            &["tcf-legitimate-interest-profiling"],
+        );
+    }
+    // A restriction requiring consent (or forbidding the purpose) for the vendor settles it;
+    // one requiring legitimate interest, or naming another purpose, does not.
+    let restricted = |purpose: u8, kind: &str| {
+        format!(
+            "{}\n[[tcf.restriction]]\npurpose = {purpose}\ntype = \"{kind}\"\nvendors = [755]\n",
+            tcf_with_vendor("[2, 7]")
+        )
+    };
+    check(
+        &policy(service(), [ads()], &restricted(2, "require_consent")),
+        &[],
+    );
+    check(
+        &policy(service(), [ads()], &restricted(2, "not_allowed")),
+        &[],
+    );
+    for (purpose, kind) in [(2, "require_legitimate_interest"), (7, "require_consent")] {
+        check(
+            &policy(service(), [ads()], &restricted(purpose, kind)),
+            &["tcf-legitimate-interest-profiling"],
+        );
+    }
+    // Legitimate interest for measurement, market research and product development is not
+    // profiling the child: silent.
+    check(
+        &policy(service(), [ads()], &tcf_with_vendor("[7, 8, 9, 10, 11]")),
+        &[],
+    );
+    check(&policy(service(), [ads()], &tcf_with_vendor("[]")), &[]);
+    // The finding names the vendor and points at its list.
+    let source = policy(service(), [ads()], &tcf_with_vendor("[2, 7]"));
+    let parsed = Policy::parse(&source).unwrap();
+    let findings = ward_core::lint::check(&parsed);
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0].subject, Subject::TcfVendor(755));
+    assert_eq!(findings[0].subject.to_string(), "tcf-vendor:755");
+    assert_eq!(&source[findings[0].span.range()], "[2, 7]");
+    assert!(
+        findings[0].message.contains("[2]"),
+        "{}",
+        findings[0].message
+    );
+}
+
+#[test]
+fn a_child_facing_purpose_on_legitimate_interests_for_profiling_ids_is_refused() {
+    let feed = purpose("feed", "content_recommendation")
+        .set("lawful_basis", "\"legitimate_interests\"")
+        .set("tcf_purposes", "[5, 6]");
+    check(
+        &policy(service(), [feed.clone()], ""),
+        &["tcf-legitimate-interest-profiling"],
+    );
+    // On consent it is fine; locked for children, no child can switch it on.
+    check(
+        &policy(
+            service(),
+            [feed.clone().set("lawful_basis", "\"consent\"")],
+            "",
+        ),
+        &[],
+    );
+    check(
+        &policy(service(), [feed.clone().set("tcf_purposes", "[8, 10]")], ""),
+        &[],
+    );
+    check(
+        &policy(
+            service(),
+            [feed.set("locked_for_children", "true").unset("setting")],
+            "",
+        ),
+        &[],
+    );
+}
+
+#[test]
+fn a_child_facing_purpose_mapped_to_advertising_ids_it_did_not_declare_is_refused() {
+    let with = |category: &str, ids: &str| {
+        policy(
+            service(),
+            [purpose("thing", category).set("tcf_purposes", ids)],
+            "",
+        )
+    };
+    for ids in ["[2]", "[3, 4]", "[7]", "[9]", "[1, 10, 4]"] {
+        check(
+            &with("content_recommendation", ids),
+            &["tcf-undeclared-ads"],
+        );
+        check(&with("analytics", ids), &["tcf-undeclared-ads"]);
+    }
+    // Declared as advertising: what the child was told is what the string says.
+    check(&with("behavioural_advertising", "[1, 2, 3, 4, 7, 9]"), &[]);
+    // Content and neutral ids on a content purpose: silent.
+    check(&with("content_recommendation", "[1, 5, 6, 8, 10, 11]"), &[]);
+    // Not child-facing (locked): no child switches it on.
+    check(
+        &policy(
+            service(),
+            [purpose("thing", "analytics")
+                .set("tcf_purposes", "[7]")
+                .set("locked_for_children", "true")
+                .unset("setting")],
+            "",
+        ),
+        &[],
+    );
+}
+
+#[test]
+fn the_tcf_section_is_read_strictly_with_positions() {
+    let base = || policy(service(), [purpose("ads", "behavioural_advertising")], "");
+    for (extra, expect) in [
+        ("[tcf]\ncmp_id = 300\n", "missing field `cmp_version`"),
+        (
+            "[tcf]\ncmp_id = 0\ncmp_version = 1\nvendor_list_version = 1\npolicy_version = 5\n",
+            "`cmp_id` must be between 1 and 4095",
+        ),
+        (
+            "[tcf]\ncmp_id = 1\ncmp_version = 1\nvendor_list_version = 1\npolicy_version = 5\nconsent_language = \"english\"\n",
+            "two letters",
+        ),
+        (
+            "[tcf]\ncmp_id = 1\ncmp_version = 1\nvendor_list_version = 1\npolicy_version = 5\ncolour = 1\n",
+            "unknown field `colour`",
+        ),
+        (
+            "[tcf]\ncmp_id = 1\ncmp_version = 1\nvendor_list_version = 1\npolicy_version = 5\n[[tcf.vendor]]\nid = 1\nname = \"A\"\nlegitimate_interest = [1]\n",
+            "always rests on consent",
+        ),
+        (
+            "[tcf]\ncmp_id = 1\ncmp_version = 1\nvendor_list_version = 1\npolicy_version = 5\n[[tcf.vendor]]\nid = 1\nname = \"A\"\nconsent = [2]\nlegitimate_interest = [2]\n",
+            "under both",
+        ),
+        (
+            "[tcf]\ncmp_id = 1\ncmp_version = 1\nvendor_list_version = 1\npolicy_version = 5\n[[tcf.vendor]]\nid = 1\nname = \"A\"\n[[tcf.vendor]]\nid = 1\nname = \"B\"\n",
+            "declared twice",
+        ),
+        (
+            "[tcf]\ncmp_id = 1\ncmp_version = 1\nvendor_list_version = 1\npolicy_version = 5\n[[tcf.vendor]]\nid = 1\nname = \"A\"\nconsent = [12]\n",
+            "`consent` must be between 1 and 11",
+        ),
+        (
+            "[tcf]\ncmp_id = 1\ncmp_version = 1\nvendor_list_version = 1\npolicy_version = 5\n[[tcf.restriction]]\npurpose = 2\ntype = \"require_consent\"\nvendors = [9]\n",
+            "vendor 9 is not declared",
+        ),
+        (
+            "[tcf]\ncmp_id = 1\ncmp_version = 1\nvendor_list_version = 1\npolicy_version = 5\n[[tcf.restriction]]\npurpose = 2\ntype = \"maybe\"\nvendors = [9]\n",
+            "unknown variant `maybe`",
+        ),
+    ] {
+        let source = format!("{}{extra}", base());
+        let error = Policy::parse(&source).unwrap_err();
+        assert!(error.message.contains(expect), "{extra}: {}", error.message);
+        assert!(error.span.is_some(), "{extra}: no position");
+    }
+    let parsed = Policy::parse(&format!("{}{}", base(), tcf_with_vendor("[7]"))).unwrap();
+    let tcf = parsed.tcf.unwrap();
+    assert_eq!(tcf.publisher_country, *b"GB", "the first jurisdiction");
+    assert_eq!(tcf.consent_language, *b"EN");
+    assert_eq!(tcf.consent_screen, 1);
+    assert_eq!(tcf.vendors[0].consent.ids().collect::<Vec<_>>(), [1, 3, 4]);
 }

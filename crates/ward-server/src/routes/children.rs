@@ -210,6 +210,13 @@ pub(crate) async fn export_child(
             "consent_requests": requests,
             "drift": super::feed::drift_view(&drift, &state),
             "ledger": ledger,
+            "signals": super::signals::signals_json(&ward_core::signals::compute(
+                &active.compiled,
+                &active.signals,
+                &child.state,
+                false,
+                now,
+            )),
         }),
     ))
 }

@@ -2,7 +2,7 @@
 //! JSON (HTML under `/pages`), and the middleware that counts and logs requests. Handlers are
 //! grouped by what they serve: `children` (a child's life), `decide` (the hot path), `feed`
 //! (the feed guard), `parental` (controls, usage, alerts, webhooks), `admin` (keys, policy,
-//! ledger, health), `links` (the pages' one-time links); the pages' own routes are merged in
+//! ledger, health), `links` (the pages' one-time links), `signals` (ad-tech signals); the pages' own routes are merged in
 //! from `crate::pages`.
 
 mod admin;
@@ -10,6 +10,7 @@ mod children;
 mod decide;
 mod feed;
 mod parental;
+pub(crate) mod signals;
 
 mod links;
 
@@ -66,6 +67,9 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/consent-requests/{id}", get(children::get_request))
         .route("/v1/consent-requests/{id}/approve", post(children::approve))
         .route("/v1/consent-requests/{id}/deny", post(children::deny))
+        .route("/v1/children/{id}/signals", get(signals::child_signals))
+        .route("/v1/openrtb/regs", post(signals::openrtb_regs))
+        .route("/.well-known/gpc.json", get(signals::gpc_json))
         .route("/v1/feed/filter", post(feed::filter))
         .route("/v1/feed/why", post(feed::why))
         .route("/v1/children/{id}/interests", put(feed::set_interests))

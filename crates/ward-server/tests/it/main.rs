@@ -19,5 +19,6 @@ mod outage;
 mod pages;
 mod parental;
 mod policy;
+mod signals;
 mod slow_clients;
 mod support;

@@ -1,9 +1,11 @@
 //! Third-party tools accept what ward writes: Microsoft's SARIF multitool (with its GitHub
 //! code-scanning rules) validates `ward check --format sarif`; Prometheus' `promtool check
 //! metrics` and the Python `prometheus_client` package's OpenMetrics parser read what a real
-//! `ward serve` answers at `/metrics`.
+//! `ward serve` answers at `/metrics`; IAB Tech Lab's `@iabtechlabtcf/core` and
+//! `@iabgpp/cmpapi` decode the TC and GPP strings `GET /v1/children/{id}/signals` answers.
 //!
-//! The tools are installed by `.ci/run`: the multitool by `npm ci` in `tests/tools`, promtool
+//! The tools are installed by `.ci/run`: the multitool and the IAB's libraries by `npm ci` in
+//! `tests/tools`, promtool
 //! from Debian's `prometheus` package, the parser by `pip install -r
 //! tests/tools/requirements.txt`. A missing tool prints `skipped: …` and passes, unless
 //! `WARD_TEST_TOOLS=required` (as `.ci/run` sets), when it fails. No tool reaches the network:
@@ -432,4 +434,230 @@ async fn the_openmetrics_parser_reads_every_family_with_its_type_and_help() {
     assert_eq!(counted("/v1/decide", "200"), Some(2.0));
     // The check is sharp: the text format is not OpenMetrics.
     assert!(!parse(&text).status.success());
+}
+
+// ---- IAB TCF and GPP -------------------------------------------------------------------------
+
+/// Why the IAB's libraries cannot run, if they cannot.
+fn iab_libraries_missing() -> Option<String> {
+    let modules = repo_root().join("tests/tools/node_modules");
+    for package in ["@iabtechlabtcf/core", "@iabgpp/cmpapi"] {
+        if !modules.join(package).is_dir() {
+            return Some(format!(
+                "{package} is not installed (npm ci in tests/tools)"
+            ));
+        }
+    }
+    match Command::new("node").arg("--version").output() {
+        Ok(output) if output.status.success() => None,
+        _ => Some("node is not installed".to_owned()),
+    }
+}
+
+/// The signals of children of every kind, from a real `ward serve` on a policy that serves
+/// GB, DE and the US: `(what, signals)`.
+async fn signals_of_children() -> Vec<(String, Value)> {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("ward.db").display().to_string();
+    let policy = std::fs::read_to_string(repo_root().join("examples/questworld.toml"))
+        .unwrap()
+        .replace(
+            "jurisdictions = [\"GB\", \"DE\"]",
+            "jurisdictions = [\"GB\", \"DE\", \"US\"]",
+        );
+    assert!(policy.contains("\"US\""));
+    let policy_path = dir.path().join("ward.toml");
+    std::fs::write(&policy_path, policy).unwrap();
+    let token = admin_key(&database);
+    let server = Serving::start(&database, &policy_path);
+    let client = reqwest::Client::new();
+    let base = &server.base;
+    let call = |request: reqwest::RequestBuilder| async {
+        let response = request.bearer_auth(&token).send().await.unwrap();
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json::<Value>().await.unwrap_or(Value::Null),
+        )
+    };
+    let mut out = Vec::new();
+    for (child, age, jurisdiction, ads) in [
+        ("gb-15-ads", 15, "GB", true),
+        ("gb-15", 15, "GB", false),
+        ("de-14", 14, "DE", false),
+        ("us-13-ads", 13, "US", true),
+        ("us-16", 16, "US", false),
+        ("adult-ads", 30, "GB", true),
+    ] {
+        let age_record = if age >= 18 {
+            serde_json::json!({"method": "verified", "age": age})
+        } else {
+            serde_json::json!({"method": "parent_declared", "age": age})
+        };
+        let (status, body) = call(
+            client
+                .put(format!("{base}/v1/children/{child}"))
+                .json(&serde_json::json!({"age": age_record, "jurisdiction": jurisdiction})),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        if ads {
+            let (status, body) = call(
+                client
+                    .post(format!(
+                        "{base}/v1/children/{child}/settings/personalised-ads"
+                    ))
+                    .json(&serde_json::json!({"value": "on"})),
+            )
+            .await;
+            // An adult switches on in one step (200); a child acknowledges the intervention.
+            if status == 202 {
+                let id = body["intervention"]["id"].as_str().unwrap();
+                let (status, body) = call(
+                    client
+                        .post(format!("{base}/v1/interventions/{id}/acknowledge"))
+                        .json(&serde_json::json!({})),
+                )
+                .await;
+                assert_eq!(status, 200, "{body}");
+            } else {
+                assert_eq!((status, age >= 18), (200, true), "{body}");
+            }
+        }
+        for gpc in [false, true] {
+            let mut request = client.get(format!("{base}/v1/children/{child}/signals"));
+            if gpc {
+                request = request.header("Sec-GPC", "1");
+            }
+            let (status, body) = call(request).await;
+            assert_eq!(status, 200, "{body}");
+            out.push((format!("{child} gpc={gpc}"), body));
+        }
+    }
+    server.kill();
+    out
+}
+
+#[tokio::test]
+async fn iab_tech_labs_own_libraries_decode_every_string_to_the_fields_ward_meant() {
+    if skip_if_missing(
+        "iab_tech_labs_own_libraries_decode_every_string",
+        iab_libraries_missing(),
+    ) {
+        return;
+    }
+    let cases = signals_of_children().await;
+    let input: String = cases
+        .iter()
+        .map(|(_, s)| {
+            serde_json::json!({"tc": s["tcf"]["tc_string"], "gpp": s["gpp"]["string"]}).to_string()
+                + "\n"
+        })
+        .collect();
+    let output = run(
+        Command::new("node")
+            .arg(repo_root().join("tests/tools/iab_decode.mjs"))
+            .current_dir(repo_root().join("tests/tools")),
+        input.as_bytes(),
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let decoded: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(decoded.len(), cases.len());
+    let mut saw_usnat = false;
+    for ((what, ours), theirs) in cases.iter().zip(&decoded) {
+        let tcf = &ours["tcf"];
+        let tc = &theirs["tc"];
+        assert!(tc.get("error").is_none(), "{what}: {tc}");
+        for field in [
+            "cmp_id",
+            "vendor_list_version",
+            "policy_version",
+            "publisher_country",
+            "purpose_consents",
+            "purpose_legitimate_interests",
+            "special_feature_opt_ins",
+            "vendor_consents",
+            "vendor_legitimate_interests",
+            "disclosed_vendors",
+        ] {
+            assert_eq!(
+                tc[field], tcf[field],
+                "{what}: `{field}` per @iabtechlabtcf/core"
+            );
+        }
+        assert_eq!(tc["version"], 2);
+        assert_eq!(tc["is_service_specific"], true);
+        assert_eq!(tc["purpose_one_treatment"], false);
+        assert_eq!(tc["cmp_version"], 4);
+        assert_eq!(tc["consent_language"], "EN");
+        assert_eq!(tc["created"], tc["last_updated"]);
+        assert_eq!(
+            tc["created"].as_i64().unwrap() % 86_400_000,
+            0,
+            "day precision"
+        );
+        assert_eq!(
+            tc["publisher_restrictions"],
+            serde_json::json!([{"purpose": 2, "type": 1, "vendors": [755]}]),
+            "{what}"
+        );
+
+        let gpp = &theirs["gpp"];
+        assert!(gpp.get("error").is_none(), "{what}: {gpp}");
+        assert_eq!(gpp["section_ids"], serde_json::json!([2, 7]), "{what}");
+        let section = &gpp["tcfeuv2"];
+        assert_eq!(section["cmp_id"], 300);
+        assert_eq!(
+            section["purpose_consents"], tcf["purpose_consents"],
+            "{what}"
+        );
+        assert_eq!(section["vendor_consents"], tcf["vendor_consents"]);
+        assert_eq!(section["disclosed_vendors"], tcf["disclosed_vendors"]);
+        assert_eq!(
+            section["publisher_restrictions"],
+            serde_json::json!([{"key": 2, "type": 1, "ids": [755]}])
+        );
+        let usnat = &gpp["usnat"];
+        assert_eq!(usnat["version"], 2);
+        assert_eq!(usnat["gpc"], ours["gpc"], "{what}");
+        let ads = ours["personalised_ads"].as_bool().unwrap();
+        assert_eq!(
+            usnat["targeted_advertising_opt_out"],
+            if ads { 2 } else { 1 },
+            "{what}"
+        );
+        assert_eq!(usnat["sale_opt_out"], if ads { 2 } else { 1 });
+        assert_eq!(usnat["mspa_covered_transaction"], 2);
+        let consent = if ads { 2 } else { 1 };
+        let expected_kids = match what.split(['-', ' ']).nth(1).unwrap() {
+            "13" | "14" | "15" => serde_json::json!([consent, 0, 0]),
+            "16" => serde_json::json!([0, 0, consent]),
+            _ => serde_json::json!([0, 0, 0]),
+        };
+        assert_eq!(
+            usnat["known_child_sensitive_data_consents"], expected_kids,
+            "{what}"
+        );
+        saw_usnat |= what.starts_with("us-");
+    }
+    assert!(saw_usnat);
+    // The strings change with the state: ads on, ads off and GPC give three TC strings.
+    let strings: std::collections::BTreeSet<&str> = cases
+        .iter()
+        .filter(|(what, _)| what.starts_with("gb-15"))
+        .map(|(_, s)| s["tcf"]["tc_string"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        strings.len(),
+        2,
+        "ads on differs from ads off, and GPC equals off"
+    );
 }
