@@ -7,6 +7,7 @@
 )]
 
 mod browser;
+mod checkpoint;
 mod crash;
 mod feed;
 mod outage;
