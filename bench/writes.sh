@@ -60,7 +60,7 @@ to_ms() { # wrk's "1.23ms" / "850.00us" / "1.02s" to milliseconds
   python3 -c "import sys,re; v=sys.argv[1]; m=re.match(r'([0-9.]+)(us|ms|s)', v); f={'us':0.001,'ms':1,'s':1000}[m.group(2)]; print(f'{float(m.group(1))*f:.2f}')" "$1"
 }
 
-printf '%-10s %-12s %6s %14s %10s %10s %14s\n' binary backend conns "creations/s" p50_ms p99_ms "writes/commit"
+printf '%-10s %-12s %6s %14s %10s %10s %14s\n' binary backend conns "creations/s" p50_ms p99_ms "stored"
 RESULTS="$WORK/results"
 for connections in "${CONNECTIONS[@]}"; do
   for backend in "${BACKENDS[@]}"; do
