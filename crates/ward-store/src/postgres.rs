@@ -184,8 +184,13 @@ impl PostgresStore {
     /// failure (the server gone, the connection lost). Never returns.
     async fn sequence(&self) {
         loop {
-            if let Err(error) = self.lead().await {
-                tracing::warn!(%error, "the ledger sequencer stopped; trying again");
+            match self.lead().await {
+                // The outage is told once, by the change feed; no line every try.
+                Err(error) if error.is_unavailable() => {
+                    tracing::debug!(%error, "the ledger sequencer waits for the database");
+                }
+                Err(error) => tracing::warn!(%error, "the ledger sequencer stopped; trying again"),
+                Ok(()) => {}
             }
             self.sequencer.send_modify(|state| state.leading = false);
             tokio::time::sleep(TAKE_OVER_EVERY).await;
