@@ -715,6 +715,9 @@ impl AppState {
         if let Some(feed) = self.0.store.subscribe().await? {
             tokio::spawn(self.clone().follow_changes(feed));
         }
+        // PostgreSQL: chains the ledger while this node leads (returns at once on SQLite).
+        let state = self.clone();
+        tokio::spawn(async move { state.0.store.run_sequencer().await });
         let state = self.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(KEY_POLL);

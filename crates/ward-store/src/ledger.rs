@@ -1,16 +1,26 @@
 //! The ledger's hash chain: how an entry is hashed and linked, and how a sequence of stored
-//! entries is verified. Pure: the backends read and write rows, this module does the sums.
+//! entries is verified, against a signed checkpoint too. Pure: the backends read and write
+//! rows, this module does the sums ([`crate::checkpoint`] the signatures).
 //!
 //! Each entry stores the SHA-256 of its payload (the exact JSON text stored). The chain links
 //! `entry_hash = SHA-256(previous entry_hash ‖ seq as 8 big-endian bytes ‖ payload_hash)`, the
 //! first entry's previous hash being 32 zero bytes. Erasing a child blanks the payloads of
 //! that child's entries and marks them `erased`, keeping `payload_hash`, so the chain still
-//! verifies; the `child_erased` entry that did it lists their sequence numbers, so an entry
-//! marked erased by anyone else is named as tampered with.
+//! verifies; the `child_erased` entry that did it lists their ids, so an entry marked erased
+//! by anyone else is named as tampered with.
 //!
-//! What this cannot see: entries cut off the *end* of the ledger leave a shorter chain that
-//! is still whole. `ward ledger verify` prints the head (sequence and hash) so it can be
-//! recorded elsewhere and compared later.
+//! **When an entry is chained.** An entry gets its `id` when its change commits; its position
+//! `seq` and hashes when it is chained. SQLite chains in the writer's own transaction, so
+//! there `seq = id` and an entry is chained when it is committed. PostgreSQL commits entries
+//! unchained (no lock shared by all writers is held across a commit) and one node at a time,
+//! the sequencer, chains what has committed, in batches, in id order ([`link`]): within
+//! milliseconds while a node leads, and always before a verification, an export or a
+//! checkpoint reads the chain (each chains what is pending first).
+//!
+//! What the chain alone cannot see: entries cut off the *end* leave a shorter chain that is
+//! still whole, and a ledger rewritten and re-chained from some entry on is whole too. A
+//! signed checkpoint of the head (size and hash, [`crate::checkpoint`]) kept elsewhere
+//! catches both: [`Verifier::against`].
 
 use std::collections::HashSet;
 
@@ -74,6 +84,9 @@ impl From<&Event> for LedgerEvent {
 /// One stored entry, as the backends read and write it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LedgerEntry {
+    /// Given when the entry's change committed; alerts and deliveries carry it (`ward-<id>`).
+    /// On SQLite it equals `seq`.
+    pub id: i64,
     /// Position in the chain, from 1, without gaps.
     pub seq: i64,
     /// When the event happened, Unix microseconds.
@@ -111,30 +124,80 @@ pub fn entry_hash(prev_hash: &str, seq: i64, payload_hash: &str) -> Option<Strin
     Some(hex(&hasher.finalize()))
 }
 
-/// Chains `events` after the entry `(seq, hash)` (or the genesis).
-pub fn chain(head: Option<(i64, String)>, events: &[LedgerEvent]) -> Vec<LedgerEntry> {
+/// A position in the chain and its two hashes, as [`link`] gives them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// The position.
+    pub seq: i64,
+    /// The hash of the entry before.
+    pub prev_hash: String,
+    /// This entry's hash.
+    pub entry_hash: String,
+}
+
+/// Links entries with these payload hashes, in order, after the entry `(seq, hash)` (or the
+/// genesis). A head whose stored hash is not hex yields empty hashes, which verification
+/// names.
+pub fn link<'a>(
+    head: Option<(i64, String)>,
+    payload_hashes: impl IntoIterator<Item = &'a str>,
+) -> Vec<Link> {
     let (mut seq, mut prev) = head.unwrap_or((0, GENESIS.to_owned()));
-    events
-        .iter()
-        .map(|event| {
+    payload_hashes
+        .into_iter()
+        .map(|payload_hash| {
             seq += 1;
-            let payload_hash = payload_hash(&event.payload);
-            // INVARIANT: `prev` is always hex (GENESIS or a hash computed here or read back
-            // from a verified head), so `entry_hash` yields a value.
-            let entry_hash = entry_hash(&prev, seq, &payload_hash).unwrap_or_default();
-            LedgerEntry {
+            let entry_hash = entry_hash(&prev, seq, payload_hash).unwrap_or_default();
+            Link {
                 seq,
-                at_us: event.at.as_microsecond(),
-                child_id: event.child.as_ref().map(|c| c.as_str().to_owned()),
-                kind: event.kind.clone(),
-                payload: event.payload.clone(),
-                payload_hash,
                 prev_hash: std::mem::replace(&mut prev, entry_hash.clone()),
                 entry_hash,
-                erased: false,
             }
         })
         .collect()
+}
+
+/// Chains `events` after the entry `(seq, hash)` (or the genesis), each with `id = seq`
+/// (SQLite's one writer numbers and chains in one step).
+pub fn chain(head: Option<(i64, String)>, events: &[LedgerEvent]) -> Vec<LedgerEntry> {
+    let hashes: Vec<String> = events.iter().map(|e| payload_hash(&e.payload)).collect();
+    let links = link(head, hashes.iter().map(String::as_str));
+    events
+        .iter()
+        .zip(hashes)
+        .zip(links)
+        .map(|((event, payload_hash), link)| LedgerEntry {
+            id: link.seq,
+            ..unchained(link.seq, event, payload_hash, Some(link))
+        })
+        .collect()
+}
+
+/// An entry with id `id` for `event`, chained at `link` or (`None`) left for the sequencer:
+/// position 0 and empty hashes, which are never stored (the row keeps NULLs).
+pub fn unchained(
+    id: i64,
+    event: &LedgerEvent,
+    payload_hash: String,
+    link: Option<Link>,
+) -> LedgerEntry {
+    let link = link.unwrap_or(Link {
+        seq: 0,
+        prev_hash: String::new(),
+        entry_hash: String::new(),
+    });
+    LedgerEntry {
+        id,
+        seq: link.seq,
+        at_us: event.at.as_microsecond(),
+        child_id: event.child.as_ref().map(|c| c.as_str().to_owned()),
+        kind: event.kind.clone(),
+        payload: event.payload.clone(),
+        payload_hash,
+        prev_hash: link.prev_hash,
+        entry_hash: link.entry_hash,
+        erased: false,
+    }
 }
 
 /// What an erased entry's payload becomes: its type, and that it was erased.
@@ -159,6 +222,14 @@ pub enum Problem {
     HashMismatch,
     /// Marked erased, but no erasure entry accounts for it.
     ErasedWithoutErasure,
+    /// A checkpoint covers more entries than the ledger has: entries were cut off the end.
+    Truncated {
+        /// How many entries the checkpoint covers.
+        checkpoint_size: i64,
+    },
+    /// The entry a checkpoint ends at has another hash than the checkpoint says: the ledger
+    /// was rewritten at or before it (and re-chained, or the chain would say where).
+    CheckpointMismatch,
 }
 
 impl Problem {
@@ -178,6 +249,13 @@ impl Problem {
             Self::ErasedWithoutErasure => {
                 "marked erased, but no erasure entry lists it: blanked by hand".to_owned()
             }
+            Self::Truncated { checkpoint_size } => format!(
+                "missing: the checkpoint covers {checkpoint_size} entries, so entries were cut \
+                 off the end"
+            ),
+            Self::CheckpointMismatch => "its hash is not the checkpoint's: the ledger was \
+                                         rewritten at or before this entry"
+                .to_owned(),
         }
     }
 }
@@ -226,13 +304,27 @@ pub struct Verifier {
     entries: u64,
     head: Option<Head>,
     first_bad: Option<BadEntry>,
-    /// Erased entries seen, waiting for the erasure entry that lists them.
-    erased_unaccounted: Vec<i64>,
-    /// Sequence numbers erasure entries have listed so far.
+    /// Erased entries seen (id, seq), waiting for the erasure entry that lists them.
+    erased_unaccounted: Vec<(i64, i64)>,
+    /// Entry ids erasure entries have listed so far.
     erasures_listed: HashSet<i64>,
+    /// The checkpoint to hold the chain to: its size and head hash.
+    checkpoint: Option<Head>,
 }
 
 impl Verifier {
+    /// A verifier that also holds the chain to a checkpoint's head (already checked to be
+    /// signed): the entry at `size` must have that hash, and the ledger must reach it.
+    pub fn against(size: i64, hash: &str) -> Self {
+        Self {
+            checkpoint: Some(Head {
+                seq: size,
+                hash: hash.to_owned(),
+            }),
+            ..Self::default()
+        }
+    }
+
     /// Feeds the next entry. Returns false once a bad entry has been found (stop reading).
     pub fn push(&mut self, entry: &LedgerEntry) -> bool {
         if self.first_bad.is_some() {
@@ -255,6 +347,12 @@ impl Verifier {
             Some(Problem::HashMismatch)
         } else if !entry.erased && payload_hash(&entry.payload) != entry.payload_hash {
             Some(Problem::PayloadEdited)
+        } else if self
+            .checkpoint
+            .as_ref()
+            .is_some_and(|head| head.seq == entry.seq && head.hash != entry.entry_hash)
+        {
+            Some(Problem::CheckpointMismatch)
         } else {
             None
         };
@@ -263,12 +361,13 @@ impl Verifier {
             return false;
         }
         if entry.erased {
-            self.erased_unaccounted.push(entry.seq);
+            self.erased_unaccounted.push((entry.id, entry.seq));
         }
         if entry.kind == CHILD_ERASED {
-            self.erasures_listed.extend(erased_seqs(&entry.payload));
+            self.erasures_listed.extend(erased_ids(&entry.payload));
             let listed = &self.erasures_listed;
-            self.erased_unaccounted.retain(|seq| !listed.contains(seq));
+            self.erased_unaccounted
+                .retain(|(id, _)| !listed.contains(id));
         }
         self.head = Some(Head {
             seq: entry.seq,
@@ -285,12 +384,20 @@ impl Verifier {
         });
     }
 
-    /// The verdict. An erased entry that no later erasure entry lists is named.
+    /// The verdict. An erased entry that no later erasure entry lists is named, and so is
+    /// the first entry missing below a checkpoint's size.
     pub fn finish(mut self) -> Verification {
         if self.first_bad.is_none()
-            && let Some(seq) = self.erased_unaccounted.first().copied()
+            && let Some((_, seq)) = self.erased_unaccounted.first().copied()
         {
             self.fail(seq, Problem::ErasedWithoutErasure);
+        }
+        let reached = self.head.as_ref().map_or(0, |head| head.seq);
+        if self.first_bad.is_none()
+            && let Some(checkpoint_size) = self.checkpoint.as_ref().map(|head| head.seq)
+            && reached < checkpoint_size
+        {
+            self.fail(reached + 1, Problem::Truncated { checkpoint_size });
         }
         Verification {
             entries: self.entries,
@@ -300,8 +407,8 @@ impl Verifier {
     }
 }
 
-/// The sequence numbers a `child_erased` payload lists.
-fn erased_seqs(payload: &str) -> Vec<i64> {
+/// The entry ids a `child_erased` payload lists.
+fn erased_ids(payload: &str) -> Vec<i64> {
     serde_json::from_str::<serde_json::Value>(payload)
         .ok()
         .and_then(|value| {
@@ -314,7 +421,8 @@ fn erased_seqs(payload: &str) -> Vec<i64> {
         .unwrap_or_default()
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Bytes as lower-case hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut text = String::with_capacity(bytes.len() * 2);
     for byte in bytes {
@@ -324,7 +432,8 @@ fn hex(bytes: &[u8]) -> String {
     text
 }
 
-fn unhex(text: &str) -> Option<Vec<u8>> {
+/// Hex back to bytes; `None` unless every pair is a hex byte.
+pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {
     if !text.len().is_multiple_of(2) {
         return None;
     }
@@ -396,12 +505,49 @@ mod tests {
             verify(&rehashed).first_bad.map(|b| (b.seq, b.problem)),
             Some((1, Problem::HashMismatch))
         );
-        let mut blanked = good;
+        let mut blanked = good.clone();
         blanked[3].erased = true;
         blanked[3].payload = erased_payload("test");
         assert_eq!(
             verify(&blanked).first_bad.map(|b| (b.seq, b.problem)),
             Some((4, Problem::ErasedWithoutErasure))
         );
+    }
+
+    #[test]
+    fn a_checkpoint_catches_a_truncated_or_rewritten_and_rechained_ledger() {
+        let good = chain(None, &events(5));
+        let at_four = &good[3];
+        let held = |entries: &[LedgerEntry]| {
+            let mut verifier = Verifier::against(4, &at_four.entry_hash);
+            for entry in entries {
+                if !verifier.push(entry) {
+                    break;
+                }
+            }
+            verifier.finish().first_bad.map(|b| (b.seq, b.problem))
+        };
+        assert_eq!(held(&good), None, "longer than the checkpoint is fine");
+        assert_eq!(held(&good[..4]), None);
+        assert_eq!(
+            held(&good[..2]),
+            Some((3, Problem::Truncated { checkpoint_size: 4 }))
+        );
+        assert_eq!(
+            verify(&good[..2]).first_bad,
+            None,
+            "the chain alone cannot see it"
+        );
+        // Entry 2 rewritten and everything after it re-chained: a whole chain.
+        let mut rewritten = events(5);
+        rewritten[1] =
+            LedgerEvent::service(Timestamp::UNIX_EPOCH, "test", &serde_json::json!({"n": 99}));
+        let rewritten = chain(None, &rewritten);
+        assert_eq!(
+            verify(&rewritten).first_bad,
+            None,
+            "the chain alone cannot see it"
+        );
+        assert_eq!(held(&rewritten), Some((4, Problem::CheckpointMismatch)));
     }
 }

@@ -13,6 +13,7 @@
 //! Not for deciding anything: no rule of the Code lives here. Not a cache: `ward-server` keeps
 //! the hot-path state in memory and uses [`Store::subscribe`] to hear of other nodes' changes.
 
+pub mod checkpoint;
 pub mod ledger;
 mod migrations;
 mod postgres;
@@ -29,6 +30,7 @@ use ward_core::document::ChildDocument;
 use ward_core::ids::{ChildId, ParentId};
 use ward_core::settings::Intervention;
 
+pub use checkpoint::{Checkpoint, CheckpointError};
 pub use ledger::{LedgerEntry, LedgerEvent, Verification};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -361,7 +363,8 @@ pub enum Change {
 ///
 /// Every method that writes commits durably before it returns `Ok`. Every write that changes
 /// a child takes that child's lock for the whole transaction, so two nodes never interleave
-/// changes to one child; ledger appends are serialised so the chain stays a chain.
+/// changes to one child; no lock shared by every writer is held across a commit, and the
+/// ledger is chained in commit batches (see [`ledger`]).
 pub trait Store: Send + Sync + 'static {
     /// Runs pending migrations (also done by `open`).
     fn migrate(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -445,8 +448,38 @@ pub trait Store: Send + Sync + 'static {
         child: &ChildId,
     ) -> impl Future<Output = Result<Vec<LedgerEntry>, StoreError>> + Send;
 
-    /// Verifies the whole ledger, naming the first bad entry.
+    /// Verifies the whole ledger, naming the first bad entry. Everything committed before
+    /// the call is chained first, so it is all verified.
     fn verify_ledger(&self) -> impl Future<Output = Result<Verification, StoreError>> + Send;
+
+    /// [`Store::verify_ledger`], also holding the chain to a checkpoint (whose signature the
+    /// caller has checked): a ledger that no longer reaches the checkpoint's size, or whose
+    /// entry there has another hash, is named.
+    fn verify_ledger_against(
+        &self,
+        checkpoint: &Checkpoint,
+    ) -> impl Future<Output = Result<Verification, StoreError>> + Send;
+
+    /// Chains every entry committed and not yet chained; returns how many. (SQLite chains as
+    /// it writes: always 0.)
+    fn chain_ledger(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// The sequencer (PostgreSQL): runs for as long as it is polled, chaining entries within
+    /// milliseconds of their commit while this node leads, and taking the lead when no node
+    /// has it. One node leads at a time. Returns at once on SQLite.
+    fn run_sequencer(&self) -> impl Future<Output = ()> + Send;
+
+    /// A checkpoint of the head as it is once everything committed is chained, signed with
+    /// the database's checkpoint key (made on first use).
+    fn checkpoint(
+        &self,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Checkpoint, StoreError>> + Send;
+
+    /// The public key checkpoints are signed with, hex; `None` before the first checkpoint.
+    fn checkpoint_public_key(
+        &self,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
 
     /// Stores a new key.
     fn create_key(&self, key: KeyRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -739,6 +772,29 @@ impl Store for AnyStore {
 
     async fn verify_ledger(&self) -> Result<Verification, StoreError> {
         forward!(self.verify_ledger())
+    }
+
+    async fn verify_ledger_against(
+        &self,
+        checkpoint: &Checkpoint,
+    ) -> Result<Verification, StoreError> {
+        forward!(self.verify_ledger_against(checkpoint))
+    }
+
+    async fn chain_ledger(&self) -> Result<u64, StoreError> {
+        forward!(self.chain_ledger())
+    }
+
+    async fn run_sequencer(&self) {
+        forward!(self.run_sequencer())
+    }
+
+    async fn checkpoint(&self, now: Timestamp) -> Result<Checkpoint, StoreError> {
+        forward!(self.checkpoint(now))
+    }
+
+    async fn checkpoint_public_key(&self) -> Result<Option<String>, StoreError> {
+        forward!(self.checkpoint_public_key())
     }
 
     async fn create_key(&self, key: KeyRecord) -> Result<(), StoreError> {

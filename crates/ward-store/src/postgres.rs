@@ -1,11 +1,24 @@
 //! The PostgreSQL backend: several `ward serve` nodes on one database.
 //!
 //! Writers of one child are serialised by a transaction-scoped advisory lock on the child's
-//! id (`pg_advisory_xact_lock(1, hashtext(id))`, which also covers a child not yet stored),
-//! and ledger appends by another (`pg_advisory_xact_lock(2, 0)`), always taken in that order,
-//! so the chain stays a chain without deadlocks. Every write ends with `pg_notify('ward', …)`,
-//! delivered on commit, which [`crate::Store::subscribe`] turns into [`Change`]s for the
-//! other nodes' caches.
+//! id (`pg_advisory_xact_lock(1, hashtext(id))`, which also covers a child not yet stored);
+//! writes that alert a parent take that parent's (`(4, hashtext(parent))`, after the child's,
+//! in id order), policy loads one of their own. No lock every writer shares is held across a
+//! commit: a write's ledger entries take ids from a sequence and commit **unchained**.
+//!
+//! **The sequencer** chains them. Each node runs [`PostgresStore::sequence`]; the one holding
+//! the session lock `(3, schema)` on a connection of its own leads, and the others try to
+//! take the lead every [`TAKE_OVER_EVERY`] (a node that dies drops its connection, and with
+//! it the lock). The leader chains what has committed, in id order, in batches of up to
+//! [`CHAIN_BATCH`] per transaction, when its own node commits and at least every
+//! [`SEQUENCE_EVERY`]. Every chaining transaction, the leader's or a verification's
+//! ([`PostgresStore::chain_pending`]), holds the lock `(2, schema)`, so two never chain at
+//! once. So an entry is chained within about `SEQUENCE_EVERY` of its commit while a node
+//! leads, within `TAKE_OVER_EVERY` more when the leader dies, and always before a
+//! verification, an export or a checkpoint reads the chain.
+//!
+//! Every write ends with `pg_notify('ward', …)`, delivered on commit, which
+//! [`crate::Store::subscribe`] turns into [`Change`]s for the other nodes' caches.
 //!
 //! **Outages.** The change feed's connection is the node's eye on the server: when it drops,
 //! one connection attempt (no retries) says whether the server still answers. If it does
@@ -21,7 +34,9 @@ use std::time::Duration;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection, Postgres};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
+
+use crate::ledger;
 
 use crate::sql::sql_backend;
 use crate::{Change, PoolSettings, StoreError};
@@ -42,9 +57,23 @@ const RETRY_EVERY: Duration = Duration::from_millis(100);
 /// (a host that drops packets never refuses).
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// The most entries one chaining transaction chains.
+const CHAIN_BATCH: i64 = 10_000;
+
+/// How often the leading sequencer looks for entries other nodes committed (its own node's
+/// commits wake it at once).
+const SEQUENCE_EVERY: Duration = Duration::from_millis(10);
+
+/// How often a node that does not lead the sequencer tries to take the lead.
+const TAKE_OVER_EVERY: Duration = Duration::from_millis(200);
+
 /// A ward database on a PostgreSQL server.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
+    /// Rung after every write that committed ledger entries: wakes this node's sequencer.
+    committed: Arc<Notify>,
+    /// Whether this node's sequencer leads now, and how many entries it has chained.
+    sequencer: Arc<watch::Sender<Sequencing>>,
     pool: PgPool,
     /// The change feed's own pool (one connection), so the feed never waits behind requests
     /// and requests never lose a connection to it.
@@ -81,6 +110,8 @@ impl PostgresStore {
             .idle_timeout(None)
             .connect_lazy_with(options.clone());
         Ok(Self {
+            committed: Arc::new(Notify::new()),
+            sequencer: Arc::new(watch::Sender::new(Sequencing::default())),
             pool,
             feed_pool,
             options: Arc::new(options),
@@ -121,9 +152,91 @@ impl PostgresStore {
         self.unless_down(self.pool.acquire()).await
     }
 
-    /// Migrations take the pool (sqlx's migrator acquires from it); they run at start only.
-    fn migration_pool(&self) -> &PgPool {
-        &self.pool
+    /// Migrations take the pool (sqlx's migrator acquires from it and, on PostgreSQL, locks
+    /// so nodes starting together migrate once); they run at start only.
+    async fn run_migrations(&self) -> Result<(), StoreError> {
+        crate::migrations::migrator(crate::migrations::Backend::Postgres)
+            .await?
+            .run(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Chains every entry committed and not yet chained, whoever leads: a verification, an
+    /// export and a checkpoint call this first, so they see all that committed before them.
+    async fn chain_pending(&self) -> Result<u64, StoreError> {
+        let mut total = 0;
+        loop {
+            let chained = self
+                .unless_down(async {
+                    let mut connection = self.pool.acquire().await?;
+                    chain_batch(&mut connection).await
+                })
+                .await?;
+            total += chained;
+            if chained < CHAIN_BATCH as u64 {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// The sequencer: leads when it can, chains while it leads, and tries again after any
+    /// failure (the server gone, the connection lost). Never returns.
+    async fn sequence(&self) {
+        loop {
+            match self.lead().await {
+                // The outage is told once, by the change feed; no line every try.
+                Err(error) if error.is_unavailable() => {
+                    tracing::debug!(%error, "the ledger sequencer waits for the database");
+                }
+                Err(error) => tracing::warn!(%error, "the ledger sequencer stopped; trying again"),
+                Ok(()) => {}
+            }
+            self.sequencer.send_modify(|state| state.leading = false);
+            tokio::time::sleep(TAKE_OVER_EVERY).await;
+        }
+    }
+
+    /// Waits for the lead on a connection of its own, then chains until that fails.
+    async fn lead(&self) -> Result<(), StoreError> {
+        let mut connection = self
+            .unless_down(PgConnection::connect_with(&self.options))
+            .await?;
+        loop {
+            let (leading,): (bool,) =
+                sqlx::query_as("SELECT pg_try_advisory_lock(3, hashtext(current_schema()))")
+                    .fetch_one(&mut connection)
+                    .await?;
+            if leading {
+                break;
+            }
+            tokio::time::sleep(TAKE_OVER_EVERY).await;
+        }
+        self.sequencer.send_modify(|state| state.leading = true);
+        tracing::info!("this node sequences the ledger");
+        loop {
+            let chained = chain_batch(&mut connection).await?;
+            if chained > 0 {
+                self.sequencer.send_modify(|state| state.chained += chained);
+            }
+            if chained < CHAIN_BATCH as u64 {
+                tokio::select! {
+                    () = self.committed.notified() => {}
+                    () = tokio::time::sleep(SEQUENCE_EVERY) => {}
+                }
+            }
+        }
+    }
+
+    /// A write committed ledger entries: the sequencer, if it leads here, chains them now.
+    fn committed(&self) {
+        self.committed.notify_one();
+    }
+
+    /// Whether this node's sequencer leads, and how many entries it has chained so far:
+    /// tests wait on it (no sleeps).
+    pub fn sequencing(&self) -> watch::Receiver<Sequencing> {
+        self.sequencer.subscribe()
     }
 
     /// A connection for one statement outside a transaction.
@@ -200,6 +313,70 @@ impl PostgresStore {
     }
 }
 
+/// What this node's sequencer is doing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sequencing {
+    /// It holds the lead.
+    pub leading: bool,
+    /// Entries it has chained since the store was opened.
+    pub chained: u64,
+}
+
+/// Chains up to [`CHAIN_BATCH`] committed, unchained entries in id order after the head, in
+/// one transaction holding the chaining lock; returns how many.
+async fn chain_batch(connection: &mut PgConnection) -> Result<u64, sqlx::Error> {
+    let mut tx = connection.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(2, hashtext(current_schema()))")
+        .execute(&mut *tx)
+        .await?;
+    let pending: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT id, payload_hash FROM ledger WHERE seq IS NULL ORDER BY id LIMIT $1",
+    )
+    .bind(CHAIN_BATCH)
+    .fetch_all(&mut *tx)
+    .await?;
+    if pending.is_empty() {
+        return Ok(0);
+    }
+    let head: Option<(i64, Option<String>)> = sqlx::query_as(
+        "SELECT seq, entry_hash FROM ledger WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1",
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let links = ledger::link(
+        head.map(|(seq, hash)| (seq, hash.unwrap_or_default())),
+        pending.iter().map(|(_, hash)| hash.as_str()),
+    );
+    let ids: Vec<i64> = pending.iter().map(|(id, _)| *id).collect();
+    let seqs: Vec<i64> = links.iter().map(|link| link.seq).collect();
+    let (prevs, hashes): (Vec<String>, Vec<String>) = links
+        .into_iter()
+        .map(|link| (link.prev_hash, link.entry_hash))
+        .unzip();
+    let updated = sqlx::query(
+        "UPDATE ledger SET seq = u.seq, prev_hash = u.prev_hash, entry_hash = u.entry_hash \
+         FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[]) \
+         AS u(id, seq, prev_hash, entry_hash) WHERE ledger.id = u.id AND ledger.seq IS NULL",
+    )
+    .bind(&ids)
+    .bind(&seqs)
+    .bind(&prevs)
+    .bind(&hashes)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if updated != ids.len() as u64 {
+        // INVARIANT: under the chaining lock nothing else sets positions; if the rows moved
+        // anyway, chain nothing rather than leave a gap (dropping `tx` rolls back).
+        return Err(sqlx::Error::Protocol(format!(
+            "chained {updated} of {} pending ledger entries; rolled back",
+            ids.len()
+        )));
+    }
+    tx.commit().await?;
+    Ok(updated)
+}
+
 /// One connection attempt, no retries: false when nobody answers or the server says it is
 /// starting up or shutting down. A server that answers with another refusal (too many
 /// connections, a password) is there: the pool's own errors will say what is wrong.
@@ -263,8 +440,12 @@ mod tests {
 sql_backend! {
     store: PostgresStore,
     tx: PostgresTx,
+    inner: sqlx::Transaction<'static, Postgres>,
     db: Postgres,
+    chains_inline: false,
     lock_child: Some("SELECT pg_advisory_xact_lock(1, hashtext($1))"),
-    lock_ledger: Some("SELECT pg_advisory_xact_lock(2, 0)"),
+    lock_parent: Some("SELECT pg_advisory_xact_lock(4, hashtext($1))"),
+    lock_policies: Some("SELECT pg_advisory_xact_lock(5, hashtext(current_schema()))"),
+    entry_ids: Some("SELECT nextval('ledger_ids') FROM generate_series(1, $1)"),
     notify: Some("SELECT pg_notify('ward', $1)"),
 }

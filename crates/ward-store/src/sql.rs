@@ -4,31 +4,35 @@
 //! backend passes in. The macro stamps the statements out for each backend's concrete sqlx
 //! types, which keeps the code free of sqlx's generic trait bounds.
 
-/// Rows read back from `SELECT seq, at_us, child_id, kind, payload, payload_hash, prev_hash,
-/// entry_hash, erased FROM ledger`.
+/// Rows read back from `SELECT id, seq, at_us, child_id, kind, payload, payload_hash,
+/// prev_hash, entry_hash, erased FROM ledger` for chained entries. A hash missing from a
+/// chained row (only a hand could do that) reads as empty, which verification names.
 pub(crate) type EntryRow = (
+    i64,
     i64,
     i64,
     Option<String>,
     String,
     String,
     String,
-    String,
-    String,
+    Option<String>,
+    Option<String>,
     bool,
 );
 
 pub(crate) fn entry_from_row(row: EntryRow) -> crate::LedgerEntry {
-    let (seq, at_us, child_id, kind, payload, payload_hash, prev_hash, entry_hash, erased) = row;
+    let (id, seq, at_us, child_id, kind, payload, payload_hash, prev_hash, entry_hash, erased) =
+        row;
     crate::LedgerEntry {
+        id,
         seq,
         at_us,
         child_id,
         kind,
         payload,
         payload_hash,
-        prev_hash,
-        entry_hash,
+        prev_hash: prev_hash.unwrap_or_default(),
+        entry_hash: entry_hash.unwrap_or_default(),
         erased,
     }
 }
@@ -50,7 +54,7 @@ pub(crate) fn child_ids(
 }
 
 pub(crate) const ENTRY_COLUMNS: &str =
-    "seq, at_us, child_id, kind, payload, payload_hash, prev_hash, entry_hash, erased";
+    "id, seq, at_us, child_id, kind, payload, payload_hash, prev_hash, entry_hash, erased";
 
 /// How many ledger entries verification reads per round trip.
 pub(crate) const VERIFY_PAGE: i64 = 5_000;
@@ -149,23 +153,32 @@ fn page_kind(text: &str, id: &str) -> Result<crate::PageKind, crate::StoreError>
 /// How many children the one-time parent-index backfill reads per round trip.
 pub(crate) const BACKFILL_PAGE: i64 = 1_000;
 
-/// Implements [`crate::tx::Tx`] for `$tx` (a newtype over `sqlx::Transaction<'static, $db>`)
-/// and [`crate::Store`] for `$store`, which must have `async fn begin(&self) ->
-/// Result<$tx, sqlx::Error>`, `fn reader(&self) -> &sqlx::Pool<$db>`, `fn writer(&self) ->
-/// &sqlx::Pool<$db>` and `async fn changes(&self) -> Result<Option<Receiver<Change>>, StoreError>`.
+/// Implements [`crate::tx::Tx`] for `$tx` (a newtype over `$inner`, which derefs to the
+/// backend's connection inside a transaction and has `async fn commit(self)`) and
+/// [`crate::Store`] for `$store`, which must have `async fn begin(&self) -> Result<$tx, _>`,
+/// `async fn reader(&self)` and `async fn writer(&self)` (connections), `async fn
+/// run_migrations(&self)`, `async fn changes(&self) -> Result<Option<Receiver<Change>>, _>`,
+/// `async fn chain_pending(&self) -> Result<u64, StoreError>`, `async fn sequence(&self)`
+/// and `fn committed(&self)` (a write committed entries).
 macro_rules! sql_backend {
     (
         store: $store:ty,
         tx: $tx:ident,
+        inner: $inner:ty,
         db: $db:ty,
+        chains_inline: $chains_inline:expr,
         lock_child: $lock_child:expr,
-        lock_ledger: $lock_ledger:expr,
+        lock_parent: $lock_parent:expr,
+        lock_policies: $lock_policies:expr,
+        entry_ids: $entry_ids:expr,
         notify: $notify:expr $(,)?
     ) => {
         /// One transaction on this backend.
-        pub(crate) struct $tx(sqlx::Transaction<'static, $db>);
+        pub(crate) struct $tx($inner);
 
         impl crate::tx::Tx for $tx {
+            const CHAINS_INLINE: bool = $chains_inline;
+
             async fn lock_child(&mut self, id: &str) -> Result<(), sqlx::Error> {
                 let statement: Option<&'static str> = $lock_child;
                 if let Some(statement) = statement {
@@ -174,12 +187,34 @@ macro_rules! sql_backend {
                 Ok(())
             }
 
-            async fn lock_ledger(&mut self) -> Result<(), sqlx::Error> {
-                let statement: Option<&'static str> = $lock_ledger;
+            async fn lock_parent(&mut self, id: &str) -> Result<(), sqlx::Error> {
+                let statement: Option<&'static str> = $lock_parent;
+                if let Some(statement) = statement {
+                    sqlx::query(statement).bind(id).execute(&mut *self.0).await?;
+                }
+                Ok(())
+            }
+
+            async fn lock_policies(&mut self) -> Result<(), sqlx::Error> {
+                let statement: Option<&'static str> = $lock_policies;
                 if let Some(statement) = statement {
                     sqlx::query(statement).execute(&mut *self.0).await?;
                 }
                 Ok(())
+            }
+
+            async fn entry_ids(&mut self, n: usize) -> Result<Vec<i64>, sqlx::Error> {
+                let statement: Option<&'static str> = $entry_ids;
+                let Some(statement) = statement else {
+                    return Err(sqlx::Error::Protocol(
+                        "this backend numbers entries as it chains them".into(),
+                    ));
+                };
+                let ids: Vec<(i64,)> = sqlx::query_as(statement)
+                    .bind(n as i64)
+                    .fetch_all(&mut *self.0)
+                    .await?;
+                Ok(ids.into_iter().map(|(id,)| id).collect())
             }
 
             async fn read_child(
@@ -286,24 +321,34 @@ macro_rules! sql_backend {
             }
 
             async fn ledger_head(&mut self) -> Result<Option<(i64, String)>, sqlx::Error> {
-                sqlx::query_as("SELECT seq, entry_hash FROM ledger ORDER BY seq DESC LIMIT 1")
-                    .fetch_optional(&mut *self.0)
-                    .await
+                let head: Option<(i64, Option<String>)> = sqlx::query_as(
+                    "SELECT seq, entry_hash FROM ledger WHERE seq IS NOT NULL \
+                     ORDER BY seq DESC LIMIT 1",
+                )
+                .fetch_optional(&mut *self.0)
+                .await?;
+                Ok(head.map(|(seq, hash)| (seq, hash.unwrap_or_default())))
             }
 
-            async fn insert_entry(&mut self, entry: &crate::LedgerEntry) -> Result<(), sqlx::Error> {
+            async fn insert_entry(
+                &mut self,
+                entry: &crate::LedgerEntry,
+                chained: bool,
+            ) -> Result<(), sqlx::Error> {
                 sqlx::query(
-                    "INSERT INTO ledger (seq, at_us, child_id, kind, payload, payload_hash, \
-                     prev_hash, entry_hash, erased) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    "INSERT INTO ledger (id, seq, at_us, child_id, kind, payload, payload_hash, \
+                     prev_hash, entry_hash, erased) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 )
-                .bind(entry.seq)
+                .bind(entry.id)
+                .bind(chained.then_some(entry.seq))
                 .bind(entry.at_us)
                 .bind(entry.child_id.as_deref())
                 .bind(&entry.kind)
                 .bind(&entry.payload)
                 .bind(&entry.payload_hash)
-                .bind(&entry.prev_hash)
-                .bind(&entry.entry_hash)
+                .bind(chained.then_some(&entry.prev_hash))
+                .bind(chained.then_some(&entry.entry_hash))
                 .bind(entry.erased)
                 .execute(&mut *self.0)
                 .await?;
@@ -315,20 +360,20 @@ macro_rules! sql_backend {
                 child: &str,
             ) -> Result<Vec<(i64, String)>, sqlx::Error> {
                 sqlx::query_as(
-                    "SELECT seq, kind FROM ledger WHERE child_id = $1 AND erased = FALSE \
-                     ORDER BY seq",
+                    "SELECT id, kind FROM ledger WHERE child_id = $1 AND erased = FALSE \
+                     ORDER BY id",
                 )
                 .bind(child)
                 .fetch_all(&mut *self.0)
                 .await
             }
 
-            async fn blank_entry(&mut self, seq: i64, payload: &str) -> Result<(), sqlx::Error> {
+            async fn blank_entry(&mut self, id: i64, payload: &str) -> Result<(), sqlx::Error> {
                 sqlx::query(
                     "UPDATE ledger SET payload = $2, child_id = NULL, erased = TRUE \
-                     WHERE seq = $1",
+                     WHERE id = $1",
                 )
-                .bind(seq)
+                .bind(id)
                 .bind(payload)
                 .execute(&mut *self.0)
                 .await?;
@@ -502,7 +547,7 @@ macro_rules! sql_backend {
 
         impl crate::Store for $store {
             async fn migrate(&self) -> Result<(), crate::StoreError> {
-                crate::migrations::migrator().await?.run(self.migration_pool()).await?;
+                self.run_migrations().await?;
                 self.backfill_parent_links().await
             }
 
@@ -556,7 +601,11 @@ macro_rules! sql_backend {
                 F: FnOnce(Option<crate::StoredChild>) -> Result<(crate::ChildWrite, T), E> + Send,
             {
                 let tx = self.begin().await?;
-                crate::tx::write_child(tx, id, generation, decide).await
+                let written = crate::tx::write_child(tx, id, generation, decide).await;
+                if written.is_ok() {
+                    self.committed();
+                }
+                written
             }
 
             async fn erase_child(
@@ -564,7 +613,9 @@ macro_rules! sql_backend {
                 id: &ward_core::ids::ChildId,
                 now: jiff::Timestamp,
             ) -> Result<Option<crate::Erasure>, crate::StoreError> {
-                crate::tx::erase_child(self.begin().await?, id, now).await
+                let erased = crate::tx::erase_child(self.begin().await?, id, now).await?;
+                self.committed();
+                Ok(erased)
             }
 
             async fn intervention(
@@ -647,6 +698,7 @@ macro_rules! sql_backend {
                 let mut tx = self.begin().await?;
                 crate::tx::append(&mut tx, &events).await?;
                 tx.commit().await?;
+                self.committed();
                 Ok(())
             }
 
@@ -654,8 +706,10 @@ macro_rules! sql_backend {
                 &self,
                 child: &ward_core::ids::ChildId,
             ) -> Result<Vec<crate::LedgerEntry>, crate::StoreError> {
+                // Everything committed so far is chained first, so the export shows it.
+                self.chain_pending().await?;
                 let rows: Vec<crate::sql::EntryRow> = sqlx::query_as(&format!(
-                    "SELECT {} FROM ledger WHERE child_id = $1 ORDER BY seq",
+                    "SELECT {} FROM ledger WHERE child_id = $1 AND seq IS NOT NULL ORDER BY seq",
                     crate::sql::ENTRY_COLUMNS
                 ))
                 .bind(child.as_str())
@@ -665,34 +719,55 @@ macro_rules! sql_backend {
             }
 
             async fn verify_ledger(&self) -> Result<crate::Verification, crate::StoreError> {
-                let statement = format!(
-                    "SELECT {} FROM ledger WHERE seq > $1 ORDER BY seq LIMIT $2",
-                    crate::sql::ENTRY_COLUMNS
-                );
-                let mut verifier = crate::ledger::Verifier::default();
-                let mut after = i64::MIN;
-                loop {
-                    let rows: Vec<crate::sql::EntryRow> = sqlx::query_as(&statement)
-                        .bind(after)
-                        .bind(crate::sql::VERIFY_PAGE)
-                        .fetch_all(&mut *self.reader().await?)
-                        .await?;
-                    let Some(last) = rows.last().map(|row| row.0) else {
-                        break;
-                    };
-                    let full_page = rows.len() as i64 == crate::sql::VERIFY_PAGE;
-                    for row in rows {
-                        if !verifier.push(&crate::sql::entry_from_row(row)) {
-                            return Ok(verifier.finish());
-                        }
-                    }
-                    if !full_page {
-                        break;
-                    }
-                    after = last;
-                }
-                Ok(verifier.finish())
+                self.verify_with(crate::ledger::Verifier::default()).await
             }
+
+            async fn verify_ledger_against(
+                &self,
+                checkpoint: &crate::checkpoint::Checkpoint,
+            ) -> Result<crate::Verification, crate::StoreError> {
+                self.verify_with(crate::ledger::Verifier::against(
+                    checkpoint.size,
+                    &checkpoint.head,
+                ))
+                .await
+            }
+
+            async fn chain_ledger(&self) -> Result<u64, crate::StoreError> {
+                self.chain_pending().await
+            }
+
+            async fn run_sequencer(&self) {
+                self.sequence().await
+            }
+
+            async fn checkpoint(
+                &self,
+                now: jiff::Timestamp,
+            ) -> Result<crate::checkpoint::Checkpoint, crate::StoreError> {
+                self.chain_pending().await?;
+                let key = self.checkpoint_key().await?;
+                let head: Option<(i64, Option<String>)> = sqlx::query_as(
+                    "SELECT seq, entry_hash FROM ledger WHERE seq IS NOT NULL \
+                     ORDER BY seq DESC LIMIT 1",
+                )
+                .fetch_optional(&mut *self.reader().await?)
+                .await?;
+                let (size, hash) = head
+                    .map(|(seq, hash)| (seq, hash.unwrap_or_default()))
+                    .unwrap_or((0, crate::ledger::GENESIS.to_owned()));
+                Ok(crate::checkpoint::Checkpoint::sign(&key, size, &hash, now))
+            }
+
+            async fn checkpoint_public_key(&self) -> Result<Option<String>, crate::StoreError> {
+                let row: Option<(String,)> = sqlx::query_as(
+                    "SELECT public_key FROM ledger_keys WHERE name = 'checkpoint'",
+                )
+                .fetch_optional(&mut *self.reader().await?)
+                .await?;
+                Ok(row.map(|(key,)| key))
+            }
+
 
             async fn create_key(&self, key: crate::KeyRecord) -> Result<(), crate::StoreError> {
                 crate::tx::create_key(self.begin().await?, &key).await
@@ -1165,6 +1240,87 @@ macro_rules! sql_backend {
         }
 
         impl $store {
+            /// Chains what is pending, then walks the chain in order through `verifier`.
+            async fn verify_with(
+                &self,
+                mut verifier: crate::ledger::Verifier,
+            ) -> Result<crate::Verification, crate::StoreError> {
+                self.chain_pending().await?;
+                let statement = format!(
+                    "SELECT {} FROM ledger WHERE seq > $1 ORDER BY seq LIMIT $2",
+                    crate::sql::ENTRY_COLUMNS
+                );
+                let mut after = i64::MIN;
+                loop {
+                    let rows: Vec<crate::sql::EntryRow> = sqlx::query_as(&statement)
+                        .bind(after)
+                        .bind(crate::sql::VERIFY_PAGE)
+                        .fetch_all(&mut *self.reader().await?)
+                        .await?;
+                    let Some(last) = rows.last().map(|row| row.0) else {
+                        break;
+                    };
+                    let full_page = rows.len() as i64 == crate::sql::VERIFY_PAGE;
+                    for row in rows {
+                        if !verifier.push(&crate::sql::entry_from_row(row)) {
+                            return Ok(verifier.finish());
+                        }
+                    }
+                    if !full_page {
+                        break;
+                    }
+                    after = last;
+                }
+                Ok(verifier.finish())
+            }
+
+            /// The key checkpoints are signed with, made and stored on first use (of two
+            /// nodes making one at once, the first stored is kept).
+            async fn checkpoint_key(
+                &self,
+            ) -> Result<crate::checkpoint::CheckpointKey, crate::StoreError> {
+                let stored = |row: Option<(String,)>| {
+                    row.map(|(secret,)| {
+                        crate::checkpoint::CheckpointKey::from_secret_hex(&secret).ok_or_else(
+                            || crate::StoreError::Corrupt {
+                                what: "checkpoint key",
+                                id: "checkpoint".into(),
+                                reason: "not a 32-byte secret in hex".into(),
+                            },
+                        )
+                    })
+                    .transpose()
+                };
+                let select = "SELECT secret_key FROM ledger_keys WHERE name = 'checkpoint'";
+                if let Some(key) =
+                    stored(sqlx::query_as(select).fetch_optional(&mut *self.reader().await?).await?)?
+                {
+                    return Ok(key);
+                }
+                let key = crate::checkpoint::CheckpointKey::generate().map_err(|error| {
+                    crate::StoreError::Corrupt {
+                        what: "checkpoint key",
+                        id: "checkpoint".into(),
+                        reason: format!("no randomness to make one: {error}"),
+                    }
+                })?;
+                sqlx::query(
+                    "INSERT INTO ledger_keys (name, public_key, secret_key, created_at_us) \
+                     VALUES ('checkpoint', $1, $2, $3) ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(key.public_hex())
+                .bind(key.secret_hex())
+                .bind(crate::tx::now_us())
+                .execute(&mut *self.writer().await?)
+                .await?;
+                stored(sqlx::query_as(select).fetch_optional(&mut *self.writer().await?).await?)?
+                    .ok_or_else(|| crate::StoreError::Corrupt {
+                        what: "checkpoint key",
+                        id: "checkpoint".into(),
+                        reason: "stored, then not found".into(),
+                    })
+            }
+
             /// Indexes the parents of children stored before the `parent_links` index existed.
             /// Runs once per database: the first node to claim the marker does it, in one
             /// transaction; the others wait on the marker's row and then find it done.

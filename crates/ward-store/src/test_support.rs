@@ -42,3 +42,38 @@ pub async fn fresh_schema(base_url: &str) -> Result<String, StoreError> {
         "{base_url}{separator}options=-c%20search_path%3D{schema}"
     ))
 }
+
+/// Opens `url` (a SQLite path or a PostgreSQL URL) and migrates it only up to `version`, as
+/// a database made by an older ward would be; [`crate::AnyStore::open`] then migrates the
+/// rest. For tests of migrations.
+pub async fn migrate_to(url: &str, version: i64) -> Result<(), StoreError> {
+    use crate::migrations::{Backend, migrator};
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let mut migrator = migrator(Backend::Postgres).await?;
+        keep_up_to(&mut migrator, version);
+        let mut connection = sqlx::PgConnection::connect(url).await?;
+        migrator.run_direct(&mut connection).await?;
+        connection.close().await?;
+    } else {
+        let mut migrator = migrator(Backend::Sqlite).await?;
+        keep_up_to(&mut migrator, version);
+        let options =
+            <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str("sqlite://")?
+                .filename(url.strip_prefix("sqlite://").unwrap_or(url))
+                .create_if_missing(true);
+        let mut connection = sqlx::SqliteConnection::connect_with(&options).await?;
+        migrator.run_direct(&mut connection).await?;
+        connection.close().await?;
+    }
+    Ok(())
+}
+
+fn keep_up_to(migrator: &mut sqlx::migrate::Migrator, version: i64) {
+    let kept: Vec<_> = migrator
+        .migrations
+        .iter()
+        .filter(|migration| migration.version <= version)
+        .cloned()
+        .collect();
+    migrator.migrations = kept.into();
+}

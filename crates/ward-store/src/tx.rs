@@ -2,6 +2,12 @@
 //! a backend must provide inside one transaction. Each backend's `Tx` is a thin wrapper over
 //! its sqlx transaction; the order of steps, the ledger chaining and the erasure rules live
 //! here, so SQLite and PostgreSQL cannot drift apart.
+//!
+//! No write takes a lock that every writer shares: a child's writers are serialised by the
+//! child's lock, alerts to one parent by the parent's (so a parent's alert ids grow in commit
+//! order, which the alert stream resumes by), policy generations by a lock of their own.
+//! Ledger entries are numbered and chained in the transaction where the backend has one
+//! writer ([`Tx::CHAINS_INLINE`], SQLite) and committed unchained for the sequencer otherwise.
 
 use std::future::Future;
 
@@ -25,11 +31,20 @@ pub(crate) struct ChildRow {
 
 /// What one transaction of a backend can do. Every method runs inside the transaction.
 pub(crate) trait Tx: Send + Sized {
+    /// True when one writer does everything (SQLite): entries are chained as they are
+    /// written. False (PostgreSQL): they are committed unchained, for the sequencer.
+    const CHAINS_INLINE: bool;
     /// Serialises writers of this child until commit (PostgreSQL: an advisory lock; SQLite:
     /// already serialised by its single writer).
     fn lock_child(&mut self, id: &str) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
-    /// Serialises ledger appends until commit.
-    fn lock_ledger(&mut self) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    /// Serialises writes that alert this parent until commit, so that their alert ids grow
+    /// in commit order (the alert stream resumes after the last id it sent).
+    fn lock_parent(&mut self, id: &str) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    /// Serialises policy loads until commit (two nodes loading at once get two generations).
+    fn lock_policies(&mut self) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    /// `n` fresh entry ids (PostgreSQL's sequence; never called on SQLite).
+    fn entry_ids(&mut self, n: usize)
+    -> impl Future<Output = Result<Vec<i64>, sqlx::Error>> + Send;
     fn read_child(
         &mut self,
         id: &str,
@@ -55,18 +70,21 @@ pub(crate) trait Tx: Send + Sized {
     fn ledger_head(
         &mut self,
     ) -> impl Future<Output = Result<Option<(i64, String)>, sqlx::Error>> + Send;
+    /// Stores an entry, chained (its `seq` and hashes as given) or not (NULLs for them).
     fn insert_entry(
         &mut self,
         entry: &LedgerEntry,
+        chained: bool,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
-    /// Sequence numbers and kinds of the child's entries not yet erased.
+    /// Ids and kinds of the child's entries not yet erased, chained or not.
     fn live_entries_of(
         &mut self,
         child: &str,
     ) -> impl Future<Output = Result<Vec<(i64, String)>, sqlx::Error>> + Send;
+    /// Blanks the entry with this id.
     fn blank_entry(
         &mut self,
-        seq: i64,
+        id: i64,
         payload: &str,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
     fn latest_policy(
@@ -162,7 +180,8 @@ fn encode<T: serde::Serialize>(
     })
 }
 
-/// Appends events to the ledger inside `tx` (taking the ledger lock); returns their entries.
+/// Appends events to the ledger inside `tx`; returns their entries (ids given, and chained
+/// where the backend chains inline).
 pub(crate) async fn append<X: Tx>(
     tx: &mut X,
     events: &[LedgerEvent],
@@ -170,17 +189,27 @@ pub(crate) async fn append<X: Tx>(
     if events.is_empty() {
         return Ok(Vec::new());
     }
-    tx.lock_ledger().await?;
-    let head = tx.ledger_head().await?;
-    let entries = ledger::chain(head, events);
+    let entries = if X::CHAINS_INLINE {
+        // INVARIANT: one writer, so the head cannot move before this transaction commits.
+        let head = tx.ledger_head().await?;
+        ledger::chain(head, events)
+    } else {
+        let ids = tx.entry_ids(events.len()).await?;
+        ids.into_iter()
+            .zip(events)
+            .map(|(id, event)| {
+                ledger::unchained(id, event, ledger::payload_hash(&event.payload), None)
+            })
+            .collect()
+    };
     for entry in &entries {
-        tx.insert_entry(entry).await?;
+        tx.insert_entry(entry, X::CHAINS_INLINE).await?;
     }
     Ok(entries)
 }
 
 /// Writes each alert for its parents and every live endpoint, numbered by its cause's
-/// ledger entry, and tells other nodes.
+/// ledger entry id, and tells other nodes.
 async fn write_alerts<X: Tx>(
     tx: &mut X,
     child: &str,
@@ -199,19 +228,19 @@ async fn write_alerts<X: Tx>(
         };
         let mut body = alert.body.clone();
         if let Some(object) = body.as_object_mut() {
-            object.insert("id".into(), format!("ward-{}", entry.seq).into());
-            object.insert("seq".into(), entry.seq.into());
+            object.insert("id".into(), format!("ward-{}", entry.id).into());
+            object.insert("seq".into(), entry.id.into());
         }
         let body = body.to_string();
         for parent in &alert.parents {
-            tx.insert_alert(parent, entry.seq, child, &alert.kind, &body, now)
+            tx.insert_alert(parent, entry.id, child, &alert.kind, &body, now)
                 .await?;
             if !parents_told.contains(&parent.as_str()) {
                 parents_told.push(parent);
             }
         }
         for webhook in &webhooks {
-            tx.insert_outbox(webhook, entry.seq, child, &body, now)
+            tx.insert_outbox(webhook, entry.id, child, &body, now)
                 .await?;
         }
     }
@@ -282,6 +311,17 @@ where
         let doc = encode("consent request", &row.request.id, &row.request)?;
         tx.put_request(row, &doc).await.map_err(StoreError::from)?;
     }
+    // The alerted parents' locks before the entries get their ids: see `lock_parent`.
+    let mut alerted: Vec<&str> = write
+        .alerts
+        .iter()
+        .flat_map(|alert| alert.parents.iter().map(String::as_str))
+        .collect();
+    alerted.sort_unstable();
+    alerted.dedup();
+    for parent in alerted {
+        tx.lock_parent(parent).await.map_err(StoreError::from)?;
+    }
     let entries = append(&mut tx, &write.events).await?;
     write_alerts(&mut tx, key, &write.alerts, &entries).await?;
     tx.notify(&child_notice(key))
@@ -301,18 +341,18 @@ pub(crate) async fn erase_child<X: Tx>(
     tx.lock_child(key).await?;
     let existed = tx.delete_child(key).await?;
     tx.forget_child_pages(key).await?;
-    // The ledger lock first: no entry about this child may be appended between listing and
-    // blanking them.
-    tx.lock_ledger().await?;
+    // INVARIANT: entries about a child are written only under the child's lock, which this
+    // transaction holds, so none can be added between listing and blanking them. Chained or
+    // not, each is blanked by id; the sequencer sets only an entry's position and hashes.
     let entries = tx.live_entries_of(key).await?;
     if !existed && entries.is_empty() {
         return Ok(None);
     }
-    for (seq, kind) in &entries {
-        tx.blank_entry(*seq, &ledger::erased_payload(kind)).await?;
+    for (id, kind) in &entries {
+        tx.blank_entry(*id, &ledger::erased_payload(kind)).await?;
     }
-    let seqs: Vec<i64> = entries.iter().map(|(seq, _)| *seq).collect();
-    let event = LedgerEvent::service(now, CHILD_ERASED, &serde_json::json!({"entries": seqs}));
+    let ids: Vec<i64> = entries.iter().map(|(id, _)| *id).collect();
+    let event = LedgerEvent::service(now, CHILD_ERASED, &serde_json::json!({"entries": ids}));
     append(&mut tx, &[event]).await?;
     tx.notify(&child_notice(key)).await?;
     tx.commit().await?;
@@ -328,8 +368,8 @@ pub(crate) async fn put_policy<X: Tx>(
     now: Timestamp,
     event: impl FnOnce(i64) -> LedgerEvent,
 ) -> Result<(PolicyRecord, bool), StoreError> {
-    // The ledger lock also serialises generations: two nodes loading at once get two.
-    tx.lock_ledger().await?;
+    // Two nodes loading at once get two generations.
+    tx.lock_policies().await?;
     let hash = ledger::payload_hash(source);
     let latest = tx.latest_policy().await?;
     if let Some(latest) = latest.as_ref().filter(|latest| latest.hash == hash) {

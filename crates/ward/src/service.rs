@@ -234,6 +234,16 @@ pub(crate) enum Webhooks {
 pub(crate) enum Ledger {
     /// Verify the hash chain; exit 1 naming the first bad entry.
     Verify {
+        /// Also hold the ledger to a checkpoint kept from `ward ledger checkpoint` (or `GET
+        /// /v1/ledger/checkpoint`): entries cut off the end, or a ledger rewritten and
+        /// re-chained, are named.
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
+        #[command(flatten)]
+        database: Database,
+    },
+    /// Print a signed checkpoint of the ledger's head (JSON), for an auditor to keep.
+    Checkpoint {
         #[command(flatten)]
         database: Database,
     },
@@ -606,23 +616,78 @@ pub(crate) fn webhooks(command: Webhooks) -> Result<ExitCode, String> {
     })
 }
 
-/// `ward ledger verify`: exit 0 when whole, 1 naming the first bad entry.
+/// `ward ledger verify [--checkpoint FILE]`: exit 0 when whole (and consistent with the
+/// checkpoint), 1 naming the first bad entry. `ward ledger checkpoint`: the signed head.
 pub(crate) fn ledger(command: Ledger) -> Result<ExitCode, String> {
-    let Ledger::Verify { database } = command;
+    let (database, checkpoint) = match command {
+        Ledger::Checkpoint { database } => {
+            return runtime()?.block_on(async move {
+                let store = open(&database).await?;
+                let checkpoint = store
+                    .checkpoint(jiff::Timestamp::now())
+                    .await
+                    .map_err(|error| error.to_string())?;
+                let text = serde_json::to_string_pretty(&checkpoint)
+                    .map_err(|error| format!("cannot write the checkpoint: {error}"))?;
+                crate::print(&format!("{text}\n"))?;
+                eprintln!(
+                    "checkpoint of {} entries signed by key {}; keep it anywhere, and check the ledger against it with `ward ledger verify --checkpoint FILE`",
+                    checkpoint.size, checkpoint.key
+                );
+                Ok(ExitCode::SUCCESS)
+            });
+        }
+        Ledger::Verify {
+            database,
+            checkpoint,
+        } => (database, checkpoint),
+    };
+    let checkpoint = match &checkpoint {
+        None => None,
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
+            Some(
+                ward_store::Checkpoint::parse(&text)
+                    .map_err(|error| format!("`{}`: {error}", path.display()))?,
+            )
+        }
+    };
     runtime()?.block_on(async move {
         let store = open(&database).await?;
-        let verdict = store
-            .verify_ledger()
-            .await
-            .map_err(|error| error.to_string())?;
+        if let Some(checkpoint) = &checkpoint {
+            let ours = store
+                .checkpoint_public_key()
+                .await
+                .map_err(|error| error.to_string())?;
+            if ours.as_deref() != Some(checkpoint.key.as_str()) {
+                crate::print(&format!(
+                    "checkpoint not from this ledger: it is signed by key {}, and this ledger's checkpoint key is {}\n",
+                    checkpoint.key,
+                    ours.as_deref().unwrap_or("not made yet")
+                ))?;
+                return Ok(ExitCode::from(1));
+            }
+        }
+        let verdict = match &checkpoint {
+            Some(checkpoint) => store.verify_ledger_against(checkpoint).await,
+            None => store.verify_ledger().await,
+        }
+        .map_err(|error| error.to_string())?;
         let head = verdict.head.as_ref().map_or_else(
             || "empty".to_owned(),
             |head| format!("entry {} {}", head.seq, head.hash),
         );
+        let against = checkpoint.as_ref().map_or_else(String::new, |checkpoint| {
+            format!(
+                "; consistent with the checkpoint of {} entries signed {}",
+                checkpoint.size, checkpoint.at
+            )
+        });
         match &verdict.first_bad {
             None => {
                 crate::print(&format!(
-                    "ledger verified: {} entries, head {head}\n",
+                    "ledger verified: {} entries, head {head}{against}\n",
                     verdict.entries
                 ))?;
                 Ok(ExitCode::SUCCESS)

@@ -1,5 +1,5 @@
-//! The service's own routes: API keys, the policy (read, reload), the ledger's verification,
-//! health, metrics and the OpenAPI document.
+//! The service's own routes: API keys, the policy (read, reload), the ledger's verification
+//! and signed checkpoints, health, metrics and the OpenAPI document.
 
 use axum::Json;
 use axum::extract::State;
@@ -143,6 +143,17 @@ pub(crate) async fn verify_ledger(
         "first_bad": verification.first_bad,
     }))
     .into_response())
+}
+
+/// A signed checkpoint of the ledger's head, for an auditor to keep (`ward ledger verify
+/// --checkpoint FILE` holds the ledger to it later).
+pub(crate) async fn ledger_checkpoint(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> ApiResult<Response> {
+    principal.require_admin()?;
+    let checkpoint = state.store().checkpoint(state.now()).await?;
+    Ok(Json(checkpoint).into_response())
 }
 
 /// Liveness and the database's reachability.

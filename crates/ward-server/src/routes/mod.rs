@@ -90,6 +90,7 @@ pub(crate) fn router(state: AppState) -> Router {
             axum::routing::delete(parental::disable_webhook),
         )
         .route("/v1/ledger/verify", get(admin::verify_ledger))
+        .route("/v1/ledger/checkpoint", get(admin::ledger_checkpoint))
         .route("/v1/keys", post(admin::create_key).get(admin::list_keys))
         .route("/v1/keys/{id}", axum::routing::delete(admin::revoke_key))
         .route("/v1/policy", get(admin::get_policy))

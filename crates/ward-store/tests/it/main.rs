@@ -7,6 +7,7 @@
     reason = "tests fail loudly"
 )]
 
+mod commit;
 mod outage;
 mod pages;
 mod story;

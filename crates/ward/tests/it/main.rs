@@ -8,6 +8,7 @@
 
 mod audit;
 mod browser;
+mod checkpoint;
 mod crash;
 mod feed;
 mod outage;
