@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod feed;
+mod report;
 mod service;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -69,6 +70,9 @@ enum Command {
     /// Filter a catalogue (one item JSON per line) through the feed guard for a child's age,
     /// and summarise what was removed and why.
     Feed(feed::FeedArgs),
+    /// Write the DPIA evidence pack (report.json and report.html) from the policy, the
+    /// ledger and dpia.toml.
+    Report(report::ReportArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -101,6 +105,7 @@ fn main() -> ExitCode {
         Command::Parents(command) => service::parents(command),
         Command::Webhooks(command) => service::webhooks(command),
         Command::Feed(args) => feed::run(&args),
+        Command::Report(args) => report::run(args),
     };
     match result {
         Ok(code) => code,
