@@ -10,6 +10,7 @@ mod browser;
 mod crash;
 mod feed;
 mod outage;
+mod report;
 mod schemathesis;
 mod serve;
 mod shutdown;
