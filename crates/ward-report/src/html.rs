@@ -232,11 +232,12 @@ fn charts(evidence: &Evidence) -> Charts {
             }
         }
         format!(
-            "Bar chart of consents {what} per {} by age band, {} {}s. Totals: {}. The table below \
-             gives every value.",
+            "Bar chart of consents {what} per {} by age band, {} {}{}. Totals: {}. The table \
+             below gives every value.",
             timeline.bucket,
             starts.len(),
             timeline.bucket,
+            if starts.len() == 1 { "" } else { "s" },
             if parts.is_empty() {
                 "none".to_owned()
             } else {

@@ -212,9 +212,11 @@ async fn tamper(database: &str, statement: &str) {
     }
 }
 
-async fn story(database: String, name: &str) {
-    let admin = admin_key(&database);
-    let server = Serving::start(&database, &repo_root().join("examples/clipstream.toml"));
+/// Seeds a store at `database` through a real `ward serve` on clipstream, then stops it.
+/// Returns the admin key's token (so tests can check it never leaks).
+async fn seed_store(database: &str) -> String {
+    let admin = admin_key(database);
+    let server = Serving::start(database, &repo_root().join("examples/clipstream.toml"));
     let api = Api {
         client: reqwest::Client::new(),
         base: server.base.clone(),
@@ -222,6 +224,20 @@ async fn story(database: String, name: &str) {
     };
     seed(&api).await;
     drop(server);
+    admin
+}
+
+/// [`seed_store`] for a synchronous test.
+pub(crate) fn seeded(database: &str) {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(seed_store(database));
+}
+
+async fn story(database: String, name: &str) {
+    let admin = seed_store(&database).await;
 
     let out = scratch(&format!("report-{name}"));
     let output = report(&database, &out, &[]);
