@@ -124,6 +124,9 @@ fn chart(id: &'static str, title: String, desc: String, series: &[Series]) -> Op
     let group_w = plot_w / series.len() as i64;
     let bar_w = ((group_w - 8) / bands.len().max(1) as i64).clamp(2, 40);
     let scale = |value: u64| (value as i64 * plot_h) / axis_max as i64;
+    // At most 12 labels under the axis, so a long ledger's weeks do not overprint; the
+    // table below the plot has every value.
+    let label_every = series.len().div_ceil(12).max(1);
     let groups = series
         .iter()
         .enumerate()
@@ -154,7 +157,11 @@ fn chart(id: &'static str, title: String, desc: String, series: &[Series]) -> Op
                 })
                 .collect();
             Group {
-                label: group.label.clone(),
+                label: if idx % label_every == 0 {
+                    group.label.clone()
+                } else {
+                    String::new()
+                },
                 label_x: group_x + group_w / 2,
                 bars,
             }

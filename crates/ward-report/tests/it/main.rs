@@ -8,6 +8,8 @@
     reason = "tests fail loudly"
 )]
 
+mod hostile;
+
 use std::path::{Path, PathBuf};
 
 use ward_report::model::Overall;
