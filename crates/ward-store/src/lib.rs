@@ -448,6 +448,15 @@ pub trait Store: Send + Sync + 'static {
         child: &ChildId,
     ) -> impl Future<Output = Result<Vec<LedgerEntry>, StoreError>> + Send;
 
+    /// Ledger entries with a sequence number above `after_seq`, in order, at most `limit` of
+    /// them: the whole ledger read page by page (`after_seq` = the last one read, from 0).
+    /// Read-only; entries are returned as stored, erased ones included.
+    fn ledger_entries(
+        &self,
+        after_seq: i64,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<LedgerEntry>, StoreError>> + Send;
+
     /// Verifies the whole ledger, naming the first bad entry. Everything committed before
     /// the call is chained first, so it is all verified.
     fn verify_ledger(&self) -> impl Future<Output = Result<Verification, StoreError>> + Send;
@@ -768,6 +777,14 @@ impl Store for AnyStore {
 
     async fn ledger_of(&self, child: &ChildId) -> Result<Vec<LedgerEntry>, StoreError> {
         forward!(self.ledger_of(child))
+    }
+
+    async fn ledger_entries(
+        &self,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<LedgerEntry>, StoreError> {
+        forward!(self.ledger_entries(after_seq, limit))
     }
 
     async fn verify_ledger(&self) -> Result<Verification, StoreError> {

@@ -718,6 +718,22 @@ macro_rules! sql_backend {
                 Ok(rows.into_iter().map(crate::sql::entry_from_row).collect())
             }
 
+            async fn ledger_entries(
+                &self,
+                after_seq: i64,
+                limit: i64,
+            ) -> Result<Vec<crate::LedgerEntry>, crate::StoreError> {
+                let rows: Vec<crate::sql::EntryRow> = sqlx::query_as(&format!(
+                    "SELECT {} FROM ledger WHERE seq > $1 ORDER BY seq LIMIT $2",
+                    crate::sql::ENTRY_COLUMNS
+                ))
+                .bind(after_seq)
+                .bind(limit.max(0))
+                .fetch_all(&mut *self.reader().await?)
+                .await?;
+                Ok(rows.into_iter().map(crate::sql::entry_from_row).collect())
+            }
+
             async fn verify_ledger(&self) -> Result<crate::Verification, crate::StoreError> {
                 self.verify_with(crate::ledger::Verifier::default()).await
             }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 mod audit;
 mod feed;
+mod report;
 mod service;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -74,6 +75,9 @@ enum Command {
     /// results.json and report.html (exit 0, 1 when a --fail-on threshold is passed, 2 on
     /// errors).
     Audit(audit::AuditArgs),
+    /// Write the DPIA evidence pack (report.json and report.html) from the policy, the
+    /// ledger and dpia.toml.
+    Report(report::ReportArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -107,6 +111,7 @@ fn main() -> ExitCode {
         Command::Webhooks(command) => service::webhooks(command),
         Command::Feed(args) => feed::run(&args),
         Command::Audit(args) => audit::run(&args),
+        Command::Report(args) => report::run(args),
     };
     match result {
         Ok(code) => code,

@@ -109,3 +109,27 @@ async fn an_entry_blanked_by_hand_is_named() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_whole_ledger_reads_back_page_by_page_in_order() {
+    on_both("ledger entries paged", |store, _url| async move {
+        five_entries(&store).await;
+        let mut read = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = store.ledger_entries(after, 2).await.unwrap();
+            assert!(page.len() <= 2, "a page holds at most `limit` entries");
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            read.extend(page);
+        }
+        assert_eq!(
+            read.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [1, 2, 3, 4, 5]
+        );
+        assert!(read.iter().all(|e| e.kind == "child_created"));
+        assert!(store.ledger_entries(5, 10).await.unwrap().is_empty());
+        assert!(store.ledger_entries(0, 0).await.unwrap().is_empty());
+    })
+    .await;
+}

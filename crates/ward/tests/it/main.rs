@@ -12,6 +12,7 @@ mod checkpoint;
 mod crash;
 mod feed;
 mod outage;
+mod report;
 mod schemathesis;
 mod serve;
 mod shutdown;

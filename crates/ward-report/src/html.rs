@@ -1,0 +1,357 @@
+//! `report.html`: an askama template over the [`Report`], with its plots.
+//!
+//! The page is self-contained (styles inline, plots as inline SVG, no script, nothing
+//! fetched) and printable: a print stylesheet starts each DPIA step on a new page. Plots are
+//! laid out here as plain geometry (integers) and drawn by the template, so every word in
+//! them is escaped like the rest of the page and nothing is marked safe. Each plot has a
+//! title, a text alternative and its data table next to it.
+
+use askama::Template;
+
+use crate::evidence::{BANDS, Distribution, Evidence};
+use crate::model::Report;
+
+/// The page.
+#[derive(Template)]
+#[template(path = "report.html")]
+struct Page<'a> {
+    r: &'a Report,
+    charts: Charts,
+}
+
+/// The plots drawn from the evidence.
+#[derive(Default)]
+struct Charts {
+    given: Option<Chart>,
+    withdrawn: Option<Chart>,
+    answers: Option<Chart>,
+}
+
+/// A grouped bar chart, in SVG user units.
+pub(crate) struct Chart {
+    id: &'static str,
+    title: String,
+    desc: String,
+    width: i64,
+    height: i64,
+    left: i64,
+    bottom: i64,
+    right: i64,
+    groups: Vec<Group>,
+    ticks: Vec<Tick>,
+    legend: Vec<Legend>,
+}
+
+struct Group {
+    label: String,
+    label_x: i64,
+    bars: Vec<Bar>,
+}
+
+struct Bar {
+    x: i64,
+    y: i64,
+    w: i64,
+    h: i64,
+    class: String,
+    tooltip: String,
+}
+
+struct Tick {
+    y: i64,
+    label: u64,
+}
+
+struct Legend {
+    x: i64,
+    class: String,
+    label: String,
+}
+
+/// One group of the chart: a label and a value per band.
+struct Series {
+    label: String,
+    values: Vec<(String, u64)>,
+}
+
+const WIDTH: i64 = 720;
+const HEIGHT: i64 = 300;
+const LEFT: i64 = 48;
+const RIGHT: i64 = 12;
+const TOP: i64 = 36;
+const BOTTOM: i64 = 56;
+
+fn band_class(band: &str) -> String {
+    format!("b{}", BANDS.iter().position(|b| *b == band).unwrap_or(0))
+}
+
+/// A round step for the y axis: 1, 2 or 5 times a power of ten, giving at most 5 ticks.
+fn tick_step(max: u64) -> u64 {
+    let mut step = 1;
+    loop {
+        for factor in [1, 2, 5] {
+            if max.div_ceil(step * factor) <= 5 {
+                return step * factor;
+            }
+        }
+        step *= 10;
+    }
+}
+
+fn chart(id: &'static str, title: String, desc: String, series: &[Series]) -> Option<Chart> {
+    if series.is_empty() {
+        return None;
+    }
+    let mut bands: Vec<String> = Vec::new();
+    for group in series {
+        for (band, _) in &group.values {
+            if !bands.contains(band) {
+                bands.push(band.clone());
+            }
+        }
+    }
+    bands.sort_by_key(|band| BANDS.iter().position(|b| b == band).unwrap_or(BANDS.len()));
+    let max = series
+        .iter()
+        .flat_map(|g| g.values.iter().map(|v| v.1))
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let step = tick_step(max);
+    let axis_max = max.div_ceil(step) * step;
+    let plot_w = WIDTH - LEFT - RIGHT;
+    let plot_h = HEIGHT - TOP - BOTTOM;
+    let group_w = plot_w / series.len() as i64;
+    let bar_w = ((group_w - 8) / bands.len().max(1) as i64).clamp(2, 40);
+    let scale = |value: u64| (value as i64 * plot_h) / axis_max as i64;
+    // At most 12 labels under the axis, so a long ledger's weeks do not overprint; the
+    // table below the plot has every value.
+    let label_every = series.len().div_ceil(12).max(1);
+    let groups = series
+        .iter()
+        .enumerate()
+        .map(|(idx, group)| {
+            let group_x = LEFT + idx as i64 * group_w;
+            let used = bar_w * bands.len() as i64;
+            let start = group_x + (group_w - used) / 2;
+            let bars = bands
+                .iter()
+                .enumerate()
+                .filter_map(|(band_idx, band)| {
+                    let value = group
+                        .values
+                        .iter()
+                        .find(|(b, _)| b == band)
+                        .map_or(0, |v| v.1);
+                    (value > 0).then(|| {
+                        let h = scale(value).max(1);
+                        Bar {
+                            x: start + band_idx as i64 * bar_w,
+                            y: HEIGHT - BOTTOM - h,
+                            w: bar_w - 1,
+                            h,
+                            class: band_class(band),
+                            tooltip: format!("{}, {band}: {value}", group.label),
+                        }
+                    })
+                })
+                .collect();
+            Group {
+                label: if idx % label_every == 0 {
+                    group.label.clone()
+                } else {
+                    String::new()
+                },
+                label_x: group_x + group_w / 2,
+                bars,
+            }
+        })
+        .collect();
+    let ticks = (0..=axis_max / step)
+        .map(|n| Tick {
+            y: HEIGHT - BOTTOM - scale(n * step),
+            label: n * step,
+        })
+        .collect();
+    let legend = bands
+        .iter()
+        .enumerate()
+        .map(|(idx, band)| Legend {
+            x: LEFT + idx as i64 * 90,
+            class: band_class(band),
+            label: band.clone(),
+        })
+        .collect();
+    Some(Chart {
+        id,
+        title,
+        desc,
+        width: WIDTH,
+        height: HEIGHT,
+        left: LEFT,
+        bottom: HEIGHT - BOTTOM,
+        right: WIDTH - RIGHT,
+        groups,
+        ticks,
+        legend,
+    })
+}
+
+fn timeline_label(bucket: &str, start: jiff::Timestamp) -> String {
+    let text = start.to_string();
+    match bucket {
+        "hour" => text
+            .get(..13)
+            .map_or(text.clone(), |t| format!("{}:00", t.replace('T', " "))),
+        _ => text.get(..10).map_or(text.clone(), str::to_owned),
+    }
+}
+
+fn charts(evidence: &Evidence) -> Charts {
+    let timeline = &evidence.timeline;
+    let mut starts: Vec<jiff::Timestamp> = timeline.points.iter().map(|p| p.start).collect();
+    starts.dedup();
+    let per_bucket = |given: bool| -> Vec<Series> {
+        starts
+            .iter()
+            .map(|start| Series {
+                label: timeline_label(timeline.bucket, *start),
+                values: timeline
+                    .points
+                    .iter()
+                    .filter(|p| p.start == *start)
+                    .map(|p| (p.band.clone(), if given { p.given } else { p.withdrawn }))
+                    .collect(),
+            })
+            .collect()
+    };
+    let describe = |what: &str, given: bool| -> String {
+        let mut parts = Vec::new();
+        for band in BANDS {
+            let total: u64 = timeline
+                .points
+                .iter()
+                .filter(|p| p.band == band)
+                .map(|p| if given { p.given } else { p.withdrawn })
+                .sum();
+            if total > 0 {
+                parts.push(format!("{band}: {total}"));
+            }
+        }
+        format!(
+            "Bar chart of consents {what} per {} by age band, {} {}{}. Totals: {}. The table \
+             below gives every value.",
+            timeline.bucket,
+            starts.len(),
+            timeline.bucket,
+            if starts.len() == 1 { "" } else { "s" },
+            if parts.is_empty() {
+                "none".to_owned()
+            } else {
+                parts.join(", ")
+            }
+        )
+    };
+    let given = chart(
+        "chart-given",
+        format!("Consents given per {}, by band", timeline.bucket),
+        describe("given", true),
+        &per_bucket(true),
+    );
+    let withdrawn = chart(
+        "chart-withdrawn",
+        format!("Consents withdrawn per {}, by band", timeline.bucket),
+        describe("withdrawn", false),
+        &per_bucket(false),
+    );
+    let answered: u64 = evidence.parents.iter().map(|p| p.answer_time.count).sum();
+    let answers = (answered > 0)
+        .then(|| {
+            let series: Vec<Series> = Distribution::BUCKETS
+                .iter()
+                .enumerate()
+                .map(|(idx, (_, label))| Series {
+                    label: (*label).to_owned(),
+                    values: evidence
+                        .parents
+                        .iter()
+                        .map(|p| {
+                            (
+                                p.band.clone(),
+                                p.answer_time.buckets.get(idx).map_or(0, |b| b.count),
+                            )
+                        })
+                        .collect(),
+                })
+                .collect();
+            let desc = format!(
+                "Bar chart of how long parents took to answer consent requests, {answered} answers, \
+                 grouped by time taken and age band: {}. The table below gives every value.",
+                evidence
+                    .parents
+                    .iter()
+                    .filter(|p| p.answer_time.count > 0)
+                    .map(|p| format!(
+                        "{}: {} answers, median {}",
+                        p.band,
+                        p.answer_time.count,
+                        duration(p.answer_time.median_ms)
+                    ))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            );
+            chart(
+                "chart-answers",
+                "Parents' answer times, by band".to_owned(),
+                desc,
+                &series,
+            )
+        })
+        .flatten();
+    Charts {
+        given,
+        withdrawn,
+        answers,
+    }
+}
+
+/// A duration in words a reader takes in at once: `850 ms`, `42 s`, `3 min`, `5.5 h`, `2.0 days`.
+pub(crate) fn duration(ms: Option<i64>) -> String {
+    let Some(ms) = ms else {
+        return "–".to_owned();
+    };
+    if ms < 1_000 {
+        format!("{ms} ms")
+    } else if ms < 60_000 {
+        format!("{} s", ms / 1_000)
+    } else if ms < 3_600_000 {
+        format!("{} min", ms / 60_000)
+    } else if ms < 86_400_000 {
+        format!("{}.{} h", ms / 3_600_000, (ms % 3_600_000) / 360_000)
+    } else {
+        format!("{}.{} days", ms / 86_400_000, (ms % 86_400_000) / 8_640_000)
+    }
+}
+
+impl Page<'_> {
+    fn dur(&self, ms: &Option<i64>) -> String {
+        duration(*ms)
+    }
+
+    fn bucket_labels(&self) -> Vec<&'static str> {
+        Distribution::BUCKETS
+            .iter()
+            .map(|(_, label)| *label)
+            .collect()
+    }
+
+    fn when(&self, bucket: &str, start: &jiff::Timestamp) -> String {
+        timeline_label(bucket, *start)
+    }
+}
+
+/// Renders the report as HTML.
+pub(crate) fn render(report: &Report) -> Result<String, askama::Error> {
+    let charts = report.evidence.as_ref().map(charts).unwrap_or_default();
+    Page { r: report, charts }.render()
+}

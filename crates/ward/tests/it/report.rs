@@ -1,0 +1,451 @@
+//! `ward report` against a store seeded through the real API: a real `ward serve` on SQLite
+//! (and PostgreSQL when `WARD_TEST_DATABASE_URL` is set), children created, interventions
+//! shown and acknowledged, parents approving and denying, settings switched off, all over
+//! HTTP. The report's counts must equal what was done, no child id, parent id or age record
+//! may appear anywhere in its output, the same store must give the same bytes, and a ledger
+//! edited behind ward's back must make the report say so on its first page.
+
+use std::path::Path;
+use std::process::Output;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sqlx::Connection;
+use ward_store::test_support::{fresh_schema, postgres_url};
+
+use crate::serve::{Serving, admin_key};
+use crate::{repo_root, scratch, ward};
+
+/// Ids and records chosen to be unmistakable if they leak into the report.
+const CHILDREN: [&str; 5] = [
+    "kid-zq81-teen",
+    "kid-zq82-tween",
+    "kid-zq83-young",
+    "kid-zq84-older",
+    "kid-zq85-born",
+];
+const PARENTS: [&str; 2] = ["mum-xv41-tween", "dad-xv42-young"];
+const BIRTH_DATE: &str = "2013-04-27";
+
+struct Api {
+    client: reqwest::Client,
+    base: String,
+    admin: String,
+}
+
+impl Api {
+    async fn call(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn admin(&self, method: Method, path: &str, body: Option<Value>, expect: u16) -> Value {
+        let (status, body) = self.call(&self.admin, method, path, body).await;
+        assert_eq!(status.as_u16(), expect, "{path}: {body}");
+        body
+    }
+
+    async fn child(&self, id: &str, age: Value) {
+        self.admin(
+            Method::PUT,
+            &format!("/v1/children/{id}"),
+            Some(json!({"age": age, "jurisdiction": "GB"})),
+            201,
+        )
+        .await;
+    }
+
+    /// Asks to switch `setting` on and acknowledges the intervention: 200 (on) or 202
+    /// (waiting for a parent; the request's id is returned).
+    async fn switch_on(&self, child: &str, setting: &str, expect: u16) -> Option<String> {
+        let shown = self
+            .admin(
+                Method::POST,
+                &format!("/v1/children/{child}/settings/{setting}"),
+                Some(json!({"value": "on"})),
+                202,
+            )
+            .await;
+        let intervention = shown["intervention"]["id"].as_str().unwrap().to_owned();
+        let acknowledged = self
+            .admin(
+                Method::POST,
+                &format!("/v1/interventions/{intervention}/acknowledge"),
+                None,
+                expect,
+            )
+            .await;
+        acknowledged["request"]["id"].as_str().map(str::to_owned)
+    }
+
+    async fn switch_off(&self, child: &str, setting: &str) {
+        self.admin(
+            Method::POST,
+            &format!("/v1/children/{child}/settings/{setting}"),
+            Some(json!({"value": "off"})),
+            200,
+        )
+        .await;
+    }
+
+    async fn parent_key(&self, parent: &str) -> String {
+        let key = self
+            .admin(
+                Method::POST,
+                "/v1/keys",
+                Some(json!({"scope": format!("parent:{parent}")})),
+                201,
+            )
+            .await;
+        key["token"].as_str().unwrap().to_owned()
+    }
+}
+
+/// What the test does through the API (clipstream: GB, consent at 13).
+async fn seed(api: &Api) {
+    let [teen, tween, young, older, born] = CHILDREN;
+    api.child(teen, json!({"method": "parent_declared", "age": 14}))
+        .await;
+    api.child(tween, json!({"method": "parent_declared", "age": 11}))
+        .await;
+    api.child(young, json!({"method": "parent_declared", "age": 8}))
+        .await;
+    api.child(older, json!({"method": "self_declared", "age": 16}))
+        .await;
+    api.child(
+        born,
+        json!({"method": "parent_declared", "birth_date": BIRTH_DATE}),
+    )
+    .await;
+    for (child, parent) in [(tween, PARENTS[0]), (young, PARENTS[1])] {
+        api.admin(
+            Method::PUT,
+            &format!("/v1/children/{child}/parents/{parent}"),
+            None,
+            201,
+        )
+        .await;
+    }
+    // 13-15: the teen consents herself, then switches it off again.
+    assert_eq!(api.switch_on(teen, "recommend-videos", 200).await, None);
+    api.switch_off(teen, "recommend-videos").await;
+    // 10-12: a parent approves.
+    let request = api.switch_on(tween, "recommend-videos", 202).await.unwrap();
+    let mum = api.parent_key(PARENTS[0]).await;
+    let (status, body) = api
+        .call(
+            &mum,
+            Method::POST,
+            &format!("/v1/consent-requests/{request}/approve"),
+            Some(json!({"method": "email_plus"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // 6-9: a parent denies.
+    let request = api.switch_on(young, "recommend-videos", 202).await.unwrap();
+    let dad = api.parent_key(PARENTS[1]).await;
+    let (status, body) = api
+        .call(
+            &dad,
+            Method::POST,
+            &format!("/v1/consent-requests/{request}/deny"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // 16-17: subtitles, on by default, switched off.
+    api.switch_off(older, "remember-subtitles").await;
+}
+
+fn report(database: &str, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "report",
+        "--policy",
+        "examples/clipstream.toml",
+        "--database",
+        database,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    ward(&args)
+}
+
+fn row<'a>(rows: &'a Value, band: &str, setting: Option<&str>) -> &'a Value {
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["band"] == band && setting.is_none_or(|s| row["setting"] == s))
+        .unwrap_or_else(|| panic!("no row for {band} {setting:?} in {rows:#}"))
+}
+
+async fn tamper(database: &str, statement: &str) {
+    if database.starts_with("postgres") {
+        let mut connection = sqlx::PgConnection::connect(database).await.unwrap();
+        sqlx::query(statement)
+            .execute(&mut connection)
+            .await
+            .unwrap();
+    } else {
+        let mut connection = sqlx::SqliteConnection::connect(&format!("sqlite://{database}"))
+            .await
+            .unwrap();
+        sqlx::query(statement)
+            .execute(&mut connection)
+            .await
+            .unwrap();
+    }
+}
+
+/// Seeds a store at `database` through a real `ward serve` on clipstream, then stops it.
+/// Returns the admin key's token (so tests can check it never leaks).
+async fn seed_store(database: &str) -> String {
+    let admin = admin_key(database);
+    let server = Serving::start(database, &repo_root().join("examples/clipstream.toml"));
+    let api = Api {
+        client: reqwest::Client::new(),
+        base: server.base.clone(),
+        admin: admin.clone(),
+    };
+    seed(&api).await;
+    drop(server);
+    admin
+}
+
+/// [`seed_store`] for a synchronous test.
+pub(crate) fn seeded(database: &str) {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(seed_store(database));
+}
+
+async fn story(database: String, name: &str) {
+    let admin = seed_store(&database).await;
+
+    let out = scratch(&format!("report-{name}"));
+    let output = report(&database, &out, &[]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let json_text = std::fs::read_to_string(out.join("report.json")).unwrap();
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let json: Value = serde_json::from_str(&json_text).unwrap();
+
+    // The counts are what was done.
+    let evidence = &json["evidence"];
+    let consents = &evidence["consents"];
+    let teen = row(consents, "13-15", Some("recommend-videos"));
+    assert_eq!(
+        (
+            teen["given_by_child"].as_u64(),
+            teen["withdrawn_by_child"].as_u64()
+        ),
+        (Some(1), Some(1)),
+        "{teen}"
+    );
+    let tween = row(consents, "10-12", Some("recommend-videos"));
+    assert_eq!(
+        (
+            tween["given_by_parent"].as_u64(),
+            tween["given_by_child"].as_u64()
+        ),
+        (Some(1), Some(0)),
+        "{tween}"
+    );
+    let young = row(consents, "6-9", Some("recommend-videos"));
+    assert_eq!(young["refused_by_parent"], 1, "{young}");
+    let parents = &evidence["parents"];
+    for (band, approvals, denials) in [("10-12", 1, 0), ("6-9", 0, 1)] {
+        let p = row(parents, band, None);
+        assert_eq!(
+            (
+                p["requests"].as_u64(),
+                p["approvals"].as_u64(),
+                p["denials"].as_u64()
+            ),
+            (Some(1), Some(approvals), Some(denials)),
+            "{p}"
+        );
+        assert_eq!(p["answer_time"]["count"], 1, "{p}");
+    }
+    let interventions = &evidence["interventions"];
+    for band in ["13-15", "10-12", "6-9"] {
+        let i = row(interventions, band, Some("recommend-videos"));
+        assert_eq!(
+            (i["shown"].as_u64(), i["acknowledged"].as_u64()),
+            (Some(1), Some(1)),
+            "{i}"
+        );
+        // The text version recorded is the one the report prints for that band.
+        let purpose = json["purposes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == "recommend-videos")
+            .unwrap();
+        let text = purpose["texts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["band"] == band)
+            .unwrap();
+        assert_eq!(i["text_version"], text["text_version"]);
+    }
+    let off = &evidence["switched_off"];
+    assert_eq!(row(off, "13-15", Some("recommend-videos"))["by_child"], 1);
+    assert_eq!(
+        row(off, "13-15", Some("recommend-videos"))["on_for"]["count"],
+        1
+    );
+    assert_eq!(row(off, "16-17", Some("remember-subtitles"))["by_child"], 1);
+    let children: u64 = evidence["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(children, 5);
+    let given: u64 = evidence["timeline"]["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["given"].as_u64().unwrap())
+        .sum();
+    assert_eq!(given, 2, "one child's own consent, one parent's");
+    assert!(
+        html.contains("id=\"chart-given-title\""),
+        "a plot of consents"
+    );
+    assert!(
+        html.contains("id=\"chart-answers-title\""),
+        "a plot of answers"
+    );
+
+    // The ledger verified, and its head is on the first page.
+    let ledger = &json["integrity"]["ledger"];
+    assert_eq!(ledger["verified"], true, "{ledger}");
+    let head = ledger["head_hash"].as_str().unwrap();
+    let first_page = &html[..html.find("Step 1: The need").unwrap()];
+    assert!(first_page.contains(head) && first_page.contains("The evidence ledger verified"));
+    assert_eq!(json["as_of"], ledger["last_entry_at"]);
+
+    // No child id, parent id, age record or key anywhere.
+    for text in [&json_text, &html] {
+        for id in CHILDREN.iter().chain(&PARENTS) {
+            assert!(!text.contains(id), "{id} is in the report");
+        }
+        for leak in [
+            BIRTH_DATE,
+            "birth_date",
+            "parent_declared",
+            "self_declared",
+            &admin,
+        ] {
+            assert!(!text.contains(leak), "{leak} is in the report");
+        }
+    }
+
+    // The same store gives the same bytes.
+    let again = scratch(&format!("report-{name}-again"));
+    assert_eq!(report(&database, &again, &[]).status.code(), Some(0));
+    assert_eq!(
+        std::fs::read(again.join("report.json")).unwrap(),
+        json_text.as_bytes()
+    );
+    assert_eq!(
+        std::fs::read_to_string(again.join("report.html")).unwrap(),
+        html
+    );
+
+    // An edited entry: the report is still written, says so first, and exits 1.
+    tamper(
+        &database,
+        "UPDATE ledger SET payload = payload || ' ' WHERE seq = 3",
+    )
+    .await;
+    let tampered = scratch(&format!("report-{name}-tampered"));
+    let output = report(&database, &tampered, &[]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("failed verification"));
+    let html = std::fs::read_to_string(tampered.join("report.html")).unwrap();
+    let first_page = &html[..html.find("Step 1: The need").unwrap()];
+    assert!(first_page.contains("FAILED VERIFICATION"), "{first_page}");
+    assert!(first_page.contains("entry 3"), "{first_page}");
+}
+
+#[tokio::test]
+async fn a_report_on_a_store_seeded_through_the_api_counts_what_was_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("ward.db").display().to_string();
+    story(database, "sqlite").await;
+    if let Some(base) = postgres_url("report on PostgreSQL") {
+        story(fresh_schema(&base).await.unwrap(), "postgres").await;
+    }
+}
+
+#[test]
+fn a_report_from_the_policy_alone_and_its_errors() {
+    let out = scratch("report-policy-only");
+    let output = ward(&[
+        "report",
+        "--policy",
+        "examples/chatterbox.toml",
+        "--out",
+        out.to_str().unwrap(),
+        "--as-of",
+        "2026-12-01T00:00:00Z",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["as_of"], "2026-12-01T00:00:00Z");
+    assert!(json["evidence"].is_null());
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("No ledger was read"));
+
+    let missing = ward(&[
+        "report",
+        "--policy",
+        "examples/clipstream.toml",
+        "--database",
+        "no/such.db",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no database at `no/such.db`"));
+    assert!(!Path::new("no/such.db").exists());
+
+    let dpia = out.join("dpia.toml");
+    std::fs::write(&dpia, "[[risk]]\nid = \"on-by-default:purpose:remember-subtitles\"\ndecision = \"override\"\nseverity = \"severe\"\n").unwrap();
+    let bad = ward(&[
+        "report",
+        "--policy",
+        "examples/clipstream.toml",
+        "--dpia",
+        dpia.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("dpia.toml:3:12: an override needs a `reason`"),
+        "{stderr}"
+    );
+}
