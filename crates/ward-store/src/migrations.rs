@@ -18,6 +18,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "parental",
         include_str!("../migrations/0003_parental.sql"),
     ),
+    (5, "reports", include_str!("../migrations/0005_reports.sql")),
 ];
 
 #[derive(Debug)]

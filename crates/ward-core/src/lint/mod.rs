@@ -59,6 +59,8 @@ pub enum Subject {
     Data(String),
     /// `[feed]`.
     Feed,
+    /// `[support]`.
+    Support,
 }
 
 impl fmt::Display for Subject {
@@ -71,6 +73,7 @@ impl fmt::Display for Subject {
             Self::Cookie(name) => write!(f, "cookie:{name}"),
             Self::Data(id) => write!(f, "data:{id}"),
             Self::Feed => f.write_str("feed"),
+            Self::Support => f.write_str("support"),
         }
     }
 }
