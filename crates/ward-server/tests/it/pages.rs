@@ -1501,6 +1501,7 @@ async fn a_child_hides_and_reports_from_why_am_i_seeing_this_and_reads_what_happ
     on_both("feedback pages", |backend: Backend| async move {
         let server = Server::start(&backend, CLIPSTREAM).await;
         server.child("kid", 14, "GB").await;
+        link_parent(&server, "kid", "mum").await;
         let mut browser = child_browser(&server, "kid").await;
         let item = r#"{"id":"v1","kind":"video","topics":["pranks"],"source":"chan-9","assessed":true}"#;
         let query: String = url_encode(item);
@@ -1544,6 +1545,11 @@ async fn a_child_hides_and_reports_from_why_am_i_seeing_this_and_reads_what_happ
         assert!(page.html.contains("You don't have to deal with this alone"));
         assert!(page.html.contains("Childline") && page.html.contains("0800 1111"));
         assert!(page.html.contains("Waiting for someone to look at it."));
+        // The parent's dashboard says a report was made, never what.
+        let mut parent = parent_browser(&server, "mum").await;
+        let dashboard = parent.get("/pages/parent").await;
+        assert!(dashboard.html.contains("reported something they saw"), "{}", dashboard.html);
+        assert!(!dashboard.html.contains("dares") && !dashboard.html.contains("p9"));
         // A moderator acknowledges, then resolves: the page follows.
         let (_, list) = server.get("/v1/reports?status=open").await;
         let id = list["reports"][0]["id"].as_str().unwrap().to_owned();
