@@ -362,6 +362,8 @@ async fn a_report_raises_its_alert_and_webhook_and_moderators_answer_it() {
             .iter()
             .map(|entry| entry["kind"].as_str().unwrap())
             .collect();
+        assert_eq!(export["feedback"]["reports"][0]["status"], "resolved");
+        assert_eq!(export["feedback"]["reports"][0]["item"]["id"], "clip-77");
         for kind in ["report_made", "report_acknowledged", "report_resolved"] {
             assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
         }
