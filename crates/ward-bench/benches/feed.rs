@@ -12,6 +12,9 @@
 //! drift" adds the drift update from a state anchored on declared interests; each iteration
 //! starts from that same state.
 //!
+//! "with feedback" is ward's guard with a child's feedback state of 1,000 hidden items and
+//! 100 held-back topics beside the plain one (issue 16).
+//!
 //! Before timing, the naive guard's kept set and removal reasons are checked against ward's.
 #![allow(
     clippy::expect_used,
@@ -29,6 +32,9 @@ use ward_core::child::AgeStatus;
 use ward_core::controls::Controls;
 use ward_core::feed::{
     Code, DriftState, FeedChild, FeedOutcome, FeedPolicy, Item, filter_into, parse_catalogue,
+};
+use ward_core::feedback::{
+    Feedback, FeedbackGuard, FeedbackKind, HeldKind, HeldName, HiddenItem, ItemSnapshot,
 };
 use ward_core::policy::FeedConfig;
 
@@ -598,6 +604,65 @@ fn bench(c: &mut Criterion) {
         );
     }
 
+    // A child's feedback state at the sizes the issue names: 1,000 hidden items (every
+    // twentieth of this feed among them, the rest ids the feed does not hold) and 100
+    // held-back topics (three of this feed's, the rest not in it), held since yesterday
+    // under the default 30-day decay.
+    let yesterday = now - jiff::SignedDuration::from_hours(24);
+    let feedback = Feedback {
+        hidden: (0..1_000)
+            .map(|n| HiddenItem {
+                item: ItemSnapshot {
+                    id: if n < N_ITEMS / 20 {
+                        format!("item-{}", n * 20)
+                    } else {
+                        format!("gone-{n}")
+                    },
+                    kind: "video".into(),
+                    topics: Vec::new(),
+                    tags: Vec::new(),
+                    source: None,
+                },
+                kind: FeedbackKind::NotInterested,
+                at: yesterday,
+                report: None,
+            })
+            .collect(),
+        held: ["pranks", "cooking", "dance"]
+            .into_iter()
+            .map(str::to_owned)
+            .chain((3..100).map(|n| format!("held-topic-{n}")))
+            .map(|name| HeldName {
+                kind: HeldKind::Topic,
+                name,
+                at: yesterday,
+                item: "gone-1".into(),
+            })
+            .collect(),
+        reports: Vec::new(),
+    };
+    let guard = FeedbackGuard::new(&feedback, jiff::SignedDuration::from_hours(24 * 30));
+    let child_with_feedback = child.with_feedback(&guard);
+    filter_into(
+        &policy,
+        &child_with_feedback,
+        Some(&controls),
+        None,
+        &items,
+        now,
+        &mut out,
+    );
+    eprintln!(
+        "feed (feedback: 1,000 hidden items, 100 held topics): {} kept, {} removed ({})",
+        out.kept.len(),
+        out.removed.len(),
+        out.reason_counts()
+            .iter()
+            .map(|(r, n)| format!("{} {n}", r.code()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+
     let mut group = c.benchmark_group("feed");
     group.throughput(Throughput::Elements(N_ITEMS as u64));
     group.bench_function("ward_filter", |b| {
@@ -606,6 +671,21 @@ fn bench(c: &mut Criterion) {
             filter_into(
                 &policy,
                 &child,
+                Some(&controls),
+                None,
+                black_box(&items),
+                now,
+                &mut out,
+            );
+            black_box(out.kept.len())
+        });
+    });
+    group.bench_function("ward_filter_with_feedback", |b| {
+        let mut out = FeedOutcome::default();
+        b.iter(|| {
+            filter_into(
+                &policy,
+                &child_with_feedback,
                 Some(&controls),
                 None,
                 black_box(&items),

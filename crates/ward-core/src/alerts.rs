@@ -35,6 +35,12 @@ pub enum AlertKind {
     BlockedContent,
     /// A profile was reset: the service must drop what it built (to the service only).
     ProfileReset,
+    /// The child reported something: the service's moderators must look. Linked parents
+    /// hear that a report was made, not what was reported (see [`parent_view`]).
+    ReportReceived,
+    /// A report was not acknowledged within `[support] report_sla_hours` (to the service
+    /// only, once).
+    ReportOverdue,
 }
 
 impl AlertKind {
@@ -50,6 +56,8 @@ impl AlertKind {
             Self::Bedtime => "bedtime",
             Self::BlockedContent => "blocked_content",
             Self::ProfileReset => "profile_reset",
+            Self::ReportReceived => "report_received",
+            Self::ReportOverdue => "report_overdue",
         }
     }
 }
@@ -77,6 +85,8 @@ pub fn kind_of(event: &Event) -> Option<AlertKind> {
         EventKind::BedtimeReached { .. } => Some(AlertKind::Bedtime),
         EventKind::BlockedContent { .. } => Some(AlertKind::BlockedContent),
         EventKind::ProfileReset { .. } => Some(AlertKind::ProfileReset),
+        EventKind::ReportMade { .. } => Some(AlertKind::ReportReceived),
+        EventKind::ReportOverdue { .. } => Some(AlertKind::ReportOverdue),
         _ => None,
     }
 }
@@ -90,7 +100,7 @@ pub fn alerts(child: &Child, events: &[Event]) -> Vec<Alert> {
         .filter_map(|(event_idx, event)| {
             let kind = kind_of(event)?;
             let mut parents = match kind {
-                AlertKind::ProfileReset => Vec::new(),
+                AlertKind::ProfileReset | AlertKind::ReportOverdue => Vec::new(),
                 _ => child.parents.clone(),
             };
             if let EventKind::ParentUnlinked { parent, .. } = &event.kind {
@@ -103,4 +113,29 @@ pub fn alerts(child: &Child, events: &[Event]) -> Vec<Alert> {
             })
         })
         .collect()
+}
+
+/// What a linked parent is told of an event, when it differs from what the service gets: of
+/// a report, that one was made, when, and where it is (with its reason only when the
+/// policy's `[support] parents_see_reason` says so), never the item. Standard 11: the child
+/// must know what a parent can see, and a child who fears a parent will read what they
+/// reported may not report at all; the page tells the child exactly this.
+pub fn parent_view(event: &Event, parents_see_reason: bool) -> Option<serde_json::Value> {
+    match &event.kind {
+        EventKind::ReportMade { report } => {
+            let mut view = serde_json::json!({
+                "type": "report_made",
+                "at": event.at,
+                "child": event.child,
+                "report": {"id": report.id, "at": report.at, "status": report.status.as_str()},
+            });
+            if parents_see_reason
+                && let Some(report_view) = view.get_mut("report").and_then(|r| r.as_object_mut())
+            {
+                report_view.insert("reason".into(), report.reason.as_str().into());
+            }
+            Some(view)
+        }
+        _ => None,
+    }
 }

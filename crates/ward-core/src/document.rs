@@ -18,6 +18,7 @@ use crate::age::AgeBand;
 use crate::child::{AgeRecord, AgeSnapshot, AgeStatus, age_snapshot};
 use crate::compiled::CompiledPolicy;
 use crate::controls::{Controls, UsageState};
+use crate::feedback::Feedback;
 use crate::ids::{ChildId, ParentId, SettingId};
 use crate::jurisdiction::Jurisdiction;
 use crate::policy::{ProfileVisibility, Toggle};
@@ -63,6 +64,9 @@ pub struct ChildDocument {
     /// band change, crossing the consent age) instead of silently starting from the new age.
     #[serde(default)]
     pub age: Option<StoredAge>,
+    /// The child's own feedback ("not for me", reports); absent when they gave none.
+    #[serde(default, skip_serializing_if = "Feedback::is_empty")]
+    pub feedback: Feedback,
 }
 
 /// An [`AgeSnapshot`] as stored: `band` is a band, `adult` or `unknown`.
@@ -160,6 +164,7 @@ impl Child {
             controls: self.controls.clone(),
             usage: self.usage,
             blocked_alerted_on: self.blocked_alerted_on,
+            feedback: self.feedback.clone(),
             age: Some(self.state.age.into()),
         }
     }
@@ -204,6 +209,7 @@ impl Child {
             controls: document.controls,
             usage: document.usage,
             blocked_alerted_on: document.blocked_alerted_on,
+            feedback: document.feedback,
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod controls;
 pub mod decide;
 pub mod document;
 pub mod feed;
+pub mod feedback;
 pub mod ids;
 pub mod jurisdiction;
 pub mod lint;

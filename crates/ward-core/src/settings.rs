@@ -476,6 +476,44 @@ pub enum EventKind {
         /// Who asked.
         by: Actor,
     },
+    /// The child said "not for me": the item is hidden and these names held back.
+    NotInterested {
+        /// The item's id.
+        item: String,
+        /// What is held back (`topic:…`, `source:…`, `tag:…`).
+        held: Vec<String>,
+    },
+    /// The child reported an item: it is hidden and the service's moderators must look.
+    ReportMade {
+        /// The report.
+        report: Box<crate::feedback::Report>,
+    },
+    /// The child said "show again": the item is no longer hidden, these names released.
+    ShownAgain {
+        /// The item's id.
+        item: String,
+        /// What is no longer held back.
+        released: Vec<String>,
+    },
+    /// A moderator acknowledged a report.
+    ReportAcknowledged {
+        /// The report's id.
+        report: String,
+    },
+    /// A moderator resolved a report.
+    ReportResolved {
+        /// The report's id.
+        report: String,
+        /// What was done.
+        outcome: crate::feedback::ReportOutcome,
+    },
+    /// A report was not acknowledged by its due time (raised once).
+    ReportOverdue {
+        /// The report's id.
+        report: String,
+        /// When it was due.
+        due: Timestamp,
+    },
 }
 
 /// Why an operation was refused. Nothing changed.
@@ -549,6 +587,9 @@ pub struct Child {
     pub usage: crate::controls::UsageState,
     /// The local day a blocked-content alert was last raised.
     pub blocked_alerted_on: Option<jiff::civil::Date>,
+    /// The child's own feedback: what they hid, what that holds back, their reports. Kept
+    /// apart from `controls`: it is the child's, seen and undone by them.
+    pub feedback: crate::feedback::Feedback,
 }
 
 /// The result of asking to switch a setting on.
@@ -608,6 +649,7 @@ impl Child {
             controls: crate::controls::Controls::default(),
             usage: crate::controls::UsageState::default(),
             blocked_alerted_on: None,
+            feedback: crate::feedback::Feedback::default(),
         };
         let event = child.event(
             now,

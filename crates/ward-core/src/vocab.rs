@@ -306,6 +306,25 @@ impl NameSet {
         }
     }
 
+    /// Where `name` (any spelling of it) is in the order given, if it is in the set.
+    #[inline]
+    pub(crate) fn position(&self, name: &Name) -> Option<usize> {
+        let mask = self.slots.len().wrapping_sub(1);
+        let mut at = first_slot(name.hash, mask);
+        for _ in 0..self.slots.len() {
+            let slot = *self.slots.get(at)?;
+            if slot == 0 {
+                return None;
+            }
+            let position = (slot as usize).wrapping_sub(1);
+            if self.names.get(position).is_some_and(|n| n == name) {
+                return Some(position);
+            }
+            at = (at + 1) & mask;
+        }
+        None
+    }
+
     /// True when `name` (any spelling of it) is in the set.
     #[inline]
     pub(crate) fn contains(&self, name: &Name) -> bool {

@@ -33,21 +33,26 @@ pub enum Scope {
     Decide,
     /// Everything the service does.
     Admin,
+    /// The service's moderators: read, acknowledge and resolve children's reports, and
+    /// nothing else (no settings, consents, controls or keys). A moderation tool holds this
+    /// key; it needs to see what was reported, and no more of a child.
+    Moderate,
     /// One parent, for their own children.
     Parent(ParentId),
 }
 
 /// Why a scope string is not one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a scope: use `decide`, `admin` or `parent:<parent id>`")]
+#[error("`{0}` is not a scope: use `decide`, `admin`, `moderate` or `parent:<parent id>`")]
 pub struct BadScope(pub String);
 
 impl Scope {
-    /// Parses `decide`, `admin` or `parent:<id>`.
+    /// Parses `decide`, `admin`, `moderate` or `parent:<id>`.
     pub fn parse(text: &str) -> Result<Self, BadScope> {
         match text {
             "decide" => Ok(Self::Decide),
             "admin" => Ok(Self::Admin),
+            "moderate" => Ok(Self::Moderate),
             other => other
                 .strip_prefix("parent:")
                 .and_then(|id| ParentId::parse(id).ok())
@@ -62,6 +67,7 @@ impl fmt::Display for Scope {
         match self {
             Self::Decide => f.write_str("decide"),
             Self::Admin => f.write_str("admin"),
+            Self::Moderate => f.write_str("moderate"),
             Self::Parent(id) => write!(f, "parent:{id}"),
         }
     }
@@ -232,7 +238,15 @@ impl Principal {
     pub fn require_decide(&self) -> Result<(), ApiError> {
         match self.scope {
             Scope::Decide | Scope::Admin => Ok(()),
-            Scope::Parent(_) => Err(self.forbidden("the `decide` scope")),
+            Scope::Parent(_) | Scope::Moderate => Err(self.forbidden("the `decide` scope")),
+        }
+    }
+
+    /// `moderate` or `admin`: children's reports.
+    pub fn require_moderate(&self) -> Result<(), ApiError> {
+        match self.scope {
+            Scope::Moderate | Scope::Admin => Ok(()),
+            _ => Err(self.forbidden("the `moderate` or `admin` scope")),
         }
     }
 

@@ -19,7 +19,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use dashmap::DashMap;
 use jiff::tz::TimeZone;
+use ward_core::compiled::CompiledPolicy;
 use ward_core::controls::Controls;
+use ward_core::feedback::FeedbackGuard;
 use ward_core::settings::{Child, ChildState};
 
 /// How many epoch shards: enough that one busy child rarely stalls another's fills.
@@ -35,6 +37,9 @@ pub struct HotChild {
     pub time_zone: Option<TimeZone>,
     /// Their parents' controls.
     pub controls: Controls,
+    /// Their own feedback, compiled for the feed guard (hidden items, held-back names with
+    /// the policy's decay).
+    pub feedback: FeedbackGuard,
     /// Unix seconds from which time alone may change this state (the next birthday, the
     /// earliest waiting request's expiry): from then on the hot path reads the child afresh,
     /// so `decide` never answers from a state the child's `GET` no longer shows.
@@ -42,8 +47,8 @@ pub struct HotChild {
 }
 
 impl HotChild {
-    /// The hot part of `child` (observed at the time it was read or written).
-    pub fn of(child: &Child) -> Self {
+    /// The hot part of `child` (observed at the time it was read or written) under `policy`.
+    pub fn of(child: &Child, policy: &CompiledPolicy) -> Self {
         let fresh_until = child
             .requests
             .iter()
@@ -56,6 +61,7 @@ impl HotChild {
                 .as_deref()
                 .and_then(|zone| TimeZone::get(zone).ok()),
             controls: child.controls.clone(),
+            feedback: FeedbackGuard::new(&child.feedback, ward_core::feedback::decay(policy)),
             fresh_until,
         }
     }
@@ -206,6 +212,7 @@ mod tests {
             state: Arc::new(HotChild {
                 time_zone: None,
                 controls: Controls::default(),
+                feedback: FeedbackGuard::default(),
                 fresh_until: i64::MAX,
                 state: ChildState {
                     age: ward_core::child::AgeSnapshot {

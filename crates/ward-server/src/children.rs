@@ -14,7 +14,8 @@ use ward_core::compiled::CompiledPolicy;
 use ward_core::ids::ChildId;
 use ward_core::settings::{Child, ConsentGiver, ConsentRequest, Event, EventKind, Intervention};
 use ward_store::{
-    ChildWrite, LedgerEvent, NewAlert, RequestRow, RequestStatus, Store, StoredChild, WriteError,
+    ChildWrite, LedgerEvent, NewAlert, ReportRow, RequestRow, RequestStatus, Store, StoredChild,
+    WriteError,
 };
 
 use crate::cache::{Cached, HotChild};
@@ -129,7 +130,7 @@ impl AppState {
         // Time since the last write (an expired request, a birthday), as `load_child` sees
         // it; the events are written with the child's next change.
         child.observe(&policy, now);
-        let state = Arc::new(HotChild::of(&child));
+        let state = Arc::new(HotChild::of(&child, &policy));
         self.cache().put(
             id,
             epoch,
@@ -201,6 +202,10 @@ impl AppState {
                         .as_ref()
                         .map(|s| s.document.requests.clone())
                         .unwrap_or_default();
+                    let reports_before = stored
+                        .as_ref()
+                        .map(|s| s.document.feedback.reports.clone())
+                        .unwrap_or_default();
                     let (mut child, mut events) = match stored {
                         Some(stored) => materialize(self, stored, &active, now)?,
                         None if create => Child::new(id.clone(), &active.compiled, now),
@@ -214,7 +219,8 @@ impl AppState {
                     let value =
                         operation(&mut child, &active.compiled, now, &mut events, &mut effects)?;
                     let requests = request_rows(&child, &before, &events);
-                    let alerts = new_alerts(&child, &events);
+                    let reports = report_rows(&child, &reports_before);
+                    let alerts = new_alerts(&child, &active.compiled, &events);
                     let told: Vec<String> = alerts
                         .iter()
                         .flat_map(|alert| alert.parents.iter().cloned())
@@ -226,8 +232,9 @@ impl AppState {
                         interventions: effects.interventions,
                         requests,
                         alerts,
+                        reports,
                     };
-                    let hot = Arc::new(HotChild::of(&child));
+                    let hot = Arc::new(HotChild::of(&child, &active.compiled));
                     Ok((write, (value, version, hot, any_alerts.then_some(told))))
                 })
                 .await;
@@ -266,7 +273,8 @@ impl AppState {
 
 /// The alerts `events` raise, each with what a parent's page and the service's webhook
 /// receive: its type, time, child, parents and the event itself.
-fn new_alerts(child: &Child, events: &[Event]) -> Vec<NewAlert> {
+fn new_alerts(child: &Child, policy: &CompiledPolicy, events: &[Event]) -> Vec<NewAlert> {
+    let parents_see_reason = policy.policy().support.parents_see_reason;
     ward_core::alerts::alerts(child, events)
         .into_iter()
         .filter_map(|alert| {
@@ -285,11 +293,23 @@ fn new_alerts(child: &Child, events: &[Event]) -> Vec<NewAlert> {
                 // With no parent linked the service must invite one.
                 object.insert("no_parent_linked".into(), request.no_parent_linked.into());
             }
+            // What a parent may see of it, when less than the service (a report).
+            let parent_body =
+                ward_core::alerts::parent_view(event, parents_see_reason).map(|view| {
+                    serde_json::json!({
+                        "type": alert.kind.as_str(),
+                        "at": event.at,
+                        "child": child.id,
+                        "parents": parents,
+                        "event": view,
+                    })
+                });
             Some(NewAlert {
                 event: alert.event,
                 kind: alert.kind.as_str().to_owned(),
                 parents,
                 body,
+                parent_body,
             })
         })
         .collect()
@@ -344,4 +364,18 @@ fn request_rows(child: &Child, before: &[ConsentRequest], events: &[Event]) -> V
         rows.push(row(request, status, answered_by));
     }
     rows
+}
+
+/// The report rows an operation moved: every report that is new or changed since `before`.
+fn report_rows(child: &Child, before: &[ward_core::feedback::Report]) -> Vec<ReportRow> {
+    child
+        .feedback
+        .reports
+        .iter()
+        .filter(|report| !before.contains(report))
+        .map(|report| ReportRow {
+            child: child.id.clone(),
+            report: report.clone(),
+        })
+        .collect()
 }

@@ -110,6 +110,28 @@ error_codes! {
     Unavailable = ("unavailable", SERVICE_UNAVAILABLE),
     /// Something went wrong inside ward; the details are in its log.
     Internal = ("internal", INTERNAL_SERVER_ERROR),
+    /// No such report (or not this caller's to see).
+    ReportNotFound = ("report_not_found", NOT_FOUND),
+    /// The report is already resolved.
+    ReportResolved = ("report_resolved", CONFLICT),
+    /// The child has as many open reports as ward keeps.
+    TooManyReports = ("too_many_reports", CONFLICT),
+    /// The item is not hidden for this child.
+    NotHidden = ("not_hidden", NOT_FOUND),
+}
+
+impl From<ward_core::feedback::FeedbackError> for ApiError {
+    fn from(error: ward_core::feedback::FeedbackError) -> Self {
+        use ward_core::feedback::FeedbackError as E;
+        let code = match &error {
+            E::BadItemId | E::ReasonRequired | E::ReasonNotTaken => Code::InvalidBody,
+            E::TooManyOpenReports => Code::TooManyReports,
+            E::NotHidden(_) => Code::NotHidden,
+            E::UnknownReport(_) => Code::ReportNotFound,
+            E::AlreadyResolved(_) => Code::ReportResolved,
+        };
+        Self::new(code, error.to_string())
+    }
 }
 
 /// An error on its way to the client.

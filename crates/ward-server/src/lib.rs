@@ -18,6 +18,7 @@ mod children;
 pub mod clock;
 pub mod drift;
 pub mod error;
+pub mod feedback;
 pub mod listener;
 pub mod metrics;
 mod operations;

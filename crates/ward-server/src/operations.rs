@@ -228,7 +228,7 @@ impl AppState {
         match &principal.scope {
             Scope::Admin => Ok(()),
             Scope::Parent(parent) if self.store().children_of(parent).await?.contains(id) => Ok(()),
-            Scope::Parent(_) | Scope::Decide => Err(principal.not_this_child()),
+            Scope::Parent(_) | Scope::Decide | Scope::Moderate => Err(principal.not_this_child()),
         }
     }
 
@@ -259,7 +259,7 @@ impl AppState {
         principal: &Principal,
         request_id: &str,
     ) -> Result<RequestRow, ApiError> {
-        if principal.scope == Scope::Decide {
+        if matches!(principal.scope, Scope::Decide | Scope::Moderate) {
             return Err(principal.not_this_child());
         }
         let not_found = || {

@@ -57,11 +57,12 @@ impl Active {
         // INVARIANT: a policy that loaded has a known time zone (the parser checks it).
         let feed = FeedPolicy::new(compiled.policy()).unwrap_or_default();
         let signals = SignalsPolicy::new(&compiled);
+        let defaults = Arc::new(HotChild::of(&child, &compiled));
         Self {
             generation,
             hash,
             compiled,
-            defaults: Arc::new(HotChild::of(&child)),
+            defaults,
             feed,
             signals,
         }
@@ -788,8 +789,9 @@ impl AppState {
         Ok(())
     }
 
-    /// Expires consent requests nobody answered in time (their settings go back to off) and
-    /// drops expired interventions, page sessions and page links. Runs every [`SWEEP_EVERY`]; tests call it directly.
+    /// Expires consent requests nobody answered in time (their settings go back to off),
+    /// drops expired interventions, page sessions and page links, and raises the overdue
+    /// alert of reports past `[support] report_sla_hours` (once each). Runs every [`SWEEP_EVERY`]; tests call it directly.
     pub async fn sweep(&self) -> Result<usize, ApiError> {
         let now = self.now();
         let mut expired = 0;
@@ -810,6 +812,7 @@ impl AppState {
         }
         self.0.store.prune_interventions(now).await?;
         self.0.store.prune_pages(now).await?;
+        self.sweep_overdue_reports().await?;
         Ok(expired)
     }
 

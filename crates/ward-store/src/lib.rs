@@ -199,6 +199,15 @@ pub struct RequestRow {
     pub request: ward_core::settings::ConsentRequest,
 }
 
+/// A child's report as the moderators' list holds it: the core's report and whose it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReportRow {
+    /// The child.
+    pub child: ChildId,
+    /// The report as the core made it (and as it stands).
+    pub report: ward_core::feedback::Report,
+}
+
 /// An alert raised by one of a write's events.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewAlert {
@@ -211,6 +220,9 @@ pub struct NewAlert {
     pub parents: Vec<String>,
     /// What is delivered; the store adds `"id"` (`ward-<seq>`) and `"seq"`.
     pub body: serde_json::Value,
+    /// What the parents get instead of `body`, when they may see less than the service (a
+    /// report: that one was made, not what); `None` sends them `body`.
+    pub parent_body: Option<serde_json::Value>,
 }
 
 /// A stored alert, as a parent's stream sends it.
@@ -290,6 +302,8 @@ pub struct ChildWrite {
     pub requests: Vec<RequestRow>,
     /// Alerts the events raise (written, with their deliveries, in the same transaction).
     pub alerts: Vec<NewAlert>,
+    /// Reports made or moved on (the moderators' list).
+    pub reports: Vec<ReportRow>,
 }
 
 impl ChildWrite {
@@ -429,6 +443,28 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
         limit: i64,
     ) -> impl Future<Output = Result<Vec<RequestRow>, StoreError>> + Send;
+
+    /// A report by id.
+    fn report(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<ReportRow>, StoreError>> + Send;
+
+    /// Reports, newest first, at most `limit`: those with `status` (`open`, `acknowledged`,
+    /// `resolved`), or all.
+    fn reports(
+        &self,
+        status: Option<ward_core::feedback::ReportStatus>,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<ReportRow>, StoreError>> + Send;
+
+    /// Open reports due at or before `now` whose overdue alert is not raised yet, oldest
+    /// first, at most `limit`.
+    fn overdue_reports(
+        &self,
+        now: Timestamp,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<ReportRow>, StoreError>> + Send;
 
     /// Drops interventions that expired before `now`; returns how many.
     fn prune_interventions(
@@ -765,6 +801,26 @@ impl Store for AnyStore {
         limit: i64,
     ) -> Result<Vec<RequestRow>, StoreError> {
         forward!(self.expired_requests(now, limit))
+    }
+
+    async fn report(&self, id: &str) -> Result<Option<ReportRow>, StoreError> {
+        forward!(self.report(id))
+    }
+
+    async fn reports(
+        &self,
+        status: Option<ward_core::feedback::ReportStatus>,
+        limit: i64,
+    ) -> Result<Vec<ReportRow>, StoreError> {
+        forward!(self.reports(status, limit))
+    }
+
+    async fn overdue_reports(
+        &self,
+        now: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<ReportRow>, StoreError> {
+        forward!(self.overdue_reports(now, limit))
     }
 
     async fn prune_interventions(&self, now: Timestamp) -> Result<u64, StoreError> {

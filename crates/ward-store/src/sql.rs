@@ -106,6 +106,21 @@ pub(crate) fn request_from_row(
     })
 }
 
+pub(crate) fn report_from_row(
+    row: (String, String),
+) -> Result<crate::ReportRow, crate::StoreError> {
+    let (child, doc) = row;
+    let corrupt = |reason: String| crate::StoreError::Corrupt {
+        what: "report",
+        id: child.clone(),
+        reason,
+    };
+    Ok(crate::ReportRow {
+        child: ward_core::ids::ChildId::parse(&child).map_err(|e| corrupt(e.to_string()))?,
+        report: serde_json::from_str(&doc).map_err(|e| corrupt(e.to_string()))?,
+    })
+}
+
 // Pages: links and sessions
 
 /// Rows read back from `SELECT token_hash, kind, subject, created_at_us, expires_at_us,
@@ -270,6 +285,7 @@ macro_rules! sql_backend {
                     "DELETE FROM outbox WHERE child_id = $1",
                     "DELETE FROM deliveries WHERE child_id = $1",
                     "DELETE FROM drift WHERE child_id = $1",
+                    "DELETE FROM reports WHERE child_id = $1",
                 ] {
                     sqlx::query(statement).bind(id).execute(&mut *self.0).await?;
                 }
@@ -315,6 +331,37 @@ macro_rules! sql_backend {
                 .bind(crate::tx::micros(row.request.requested_at))
                 .bind(crate::tx::micros(row.request.expires_at))
                 .bind(row.answered_by.as_deref())
+                .execute(&mut *self.0)
+                .await?;
+                Ok(())
+            }
+
+            async fn put_report(
+                &mut self,
+                row: &crate::ReportRow,
+                doc: &str,
+            ) -> Result<(), sqlx::Error> {
+                let report = &row.report;
+                sqlx::query(
+                    "INSERT INTO reports \
+                     (id, child_id, status, reason, doc, created_at_us, due_at_us, \
+                     acknowledged_at_us, resolved_at_us, overdue_alerted) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                     ON CONFLICT (id) DO UPDATE SET status = excluded.status, \
+                     doc = excluded.doc, acknowledged_at_us = excluded.acknowledged_at_us, \
+                     resolved_at_us = excluded.resolved_at_us, \
+                     overdue_alerted = excluded.overdue_alerted",
+                )
+                .bind(&report.id)
+                .bind(row.child.as_str())
+                .bind(report.status.as_str())
+                .bind(report.reason.as_str())
+                .bind(doc)
+                .bind(crate::tx::micros(report.at))
+                .bind(crate::tx::micros(report.due))
+                .bind(report.acknowledged_at.map(crate::tx::micros))
+                .bind(report.resolved_at.map(crate::tx::micros))
+                .bind(report.overdue_alerted)
                 .execute(&mut *self.0)
                 .await?;
                 Ok(())
@@ -661,6 +708,58 @@ macro_rules! sql_backend {
                 rows.into_iter()
                     .map(|row| crate::sql::request_from_row(child.as_str(), row))
                     .collect()
+            }
+
+            async fn report(&self, id: &str) -> Result<Option<crate::ReportRow>, crate::StoreError> {
+                let row: Option<(String, String)> =
+                    sqlx::query_as("SELECT child_id, doc FROM reports WHERE id = $1")
+                        .bind(id)
+                        .fetch_optional(&mut *self.reader().await?)
+                        .await?;
+                row.map(crate::sql::report_from_row).transpose()
+            }
+
+            async fn reports(
+                &self,
+                status: Option<ward_core::feedback::ReportStatus>,
+                limit: i64,
+            ) -> Result<Vec<crate::ReportRow>, crate::StoreError> {
+                let rows: Vec<(String, String)> = match status {
+                    Some(status) => sqlx::query_as(
+                        "SELECT child_id, doc FROM reports WHERE status = $1 \
+                         ORDER BY created_at_us DESC, id LIMIT $2",
+                    )
+                    .bind(status.as_str())
+                    .bind(limit)
+                    .fetch_all(&mut *self.reader().await?)
+                    .await?,
+                    None => sqlx::query_as(
+                        "SELECT child_id, doc FROM reports \
+                         ORDER BY created_at_us DESC, id LIMIT $1",
+                    )
+                    .bind(limit)
+                    .fetch_all(&mut *self.reader().await?)
+                    .await?,
+                };
+                rows.into_iter().map(crate::sql::report_from_row).collect()
+            }
+
+            async fn overdue_reports(
+                &self,
+                now: jiff::Timestamp,
+                limit: i64,
+            ) -> Result<Vec<crate::ReportRow>, crate::StoreError> {
+                let rows: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT child_id, doc FROM reports \
+                     WHERE status = 'open' AND overdue_alerted = $1 AND due_at_us <= $2 \
+                     ORDER BY due_at_us, id LIMIT $3",
+                )
+                .bind(false)
+                .bind(crate::tx::micros(now))
+                .bind(limit)
+                .fetch_all(&mut *self.reader().await?)
+                .await?;
+                rows.into_iter().map(crate::sql::report_from_row).collect()
             }
 
             async fn expired_requests(

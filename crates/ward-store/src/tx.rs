@@ -18,8 +18,8 @@ use ward_core::settings::Intervention;
 
 use crate::ledger::{self, CHILD_ERASED, LedgerEntry, LedgerEvent};
 use crate::{
-    ChildWrite, Erasure, KeyRecord, NewAlert, PolicyRecord, RequestRow, StoreError, StoredChild,
-    WriteError,
+    ChildWrite, Erasure, KeyRecord, NewAlert, PolicyRecord, ReportRow, RequestRow, StoreError,
+    StoredChild, WriteError,
 };
 
 /// A child row as stored.
@@ -65,6 +65,11 @@ pub(crate) trait Tx: Send + Sized {
     fn put_request(
         &mut self,
         row: &RequestRow,
+        doc: &str,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    fn put_report(
+        &mut self,
+        row: &ReportRow,
         doc: &str,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
     fn ledger_head(
@@ -231,9 +236,20 @@ async fn write_alerts<X: Tx>(
             object.insert("id".into(), format!("ward-{}", entry.id).into());
             object.insert("seq".into(), entry.id.into());
         }
+        let parent_body = match &alert.parent_body {
+            Some(parent_body) => {
+                let mut parent_body = parent_body.clone();
+                if let Some(object) = parent_body.as_object_mut() {
+                    object.insert("id".into(), format!("ward-{}", entry.seq).into());
+                    object.insert("seq".into(), entry.seq.into());
+                }
+                parent_body.to_string()
+            }
+            None => body.to_string(),
+        };
         let body = body.to_string();
         for parent in &alert.parents {
-            tx.insert_alert(parent, entry.id, child, &alert.kind, &body, now)
+            tx.insert_alert(parent, entry.id, child, &alert.kind, &parent_body, now)
                 .await?;
             if !parents_told.contains(&parent.as_str()) {
                 parents_told.push(parent);
@@ -321,6 +337,10 @@ where
     alerted.dedup();
     for parent in alerted {
         tx.lock_parent(parent).await.map_err(StoreError::from)?;
+    }
+    for row in &write.reports {
+        let doc = encode("report", &row.report.id, &row.report)?;
+        tx.put_report(row, &doc).await.map_err(StoreError::from)?;
     }
     let entries = append(&mut tx, &write.events).await?;
     write_alerts(&mut tx, key, &write.alerts, &entries).await?;

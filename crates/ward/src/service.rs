@@ -322,7 +322,7 @@ pub(crate) fn serve(args: Serve) -> Result<ExitCode, String> {
         if let Some(token) = bootstrap {
             // Straight to the terminal, never into the (possibly shipped) log stream.
             eprintln!(
-                "ward: no API keys existed, so this admin key was created. It is shown once:\n\n    {token}\n\nMake more with `ward keys create --scope decide|admin|parent:ID`."
+                "ward: no API keys existed, so this admin key was created. It is shown once:\n\n    {token}\n\nMake more with `ward keys create --scope decide|admin|moderate|parent:ID`."
             );
         }
         state

@@ -14,6 +14,7 @@ use super::{
     Removal, RemovalReason,
 };
 use crate::controls::{BlockList, Controls, window_text};
+use crate::feedback::{FeedbackGuard, HeldKind};
 use crate::policy::{Precaution, UnknownTags};
 
 /// One reason, as a stable code and a sentence for people.
@@ -94,6 +95,7 @@ pub struct Explainer<'a> {
     policy: &'a FeedPolicy,
     controls: Option<&'a Controls>,
     items: &'a [Item],
+    feedback: Option<(&'a FeedbackGuard, Timestamp)>,
 }
 
 fn list(names: impl IntoIterator<Item = impl AsRef<str>>) -> String {
@@ -150,7 +152,41 @@ impl<'a> Explainer<'a> {
             policy,
             controls,
             items,
+            feedback: None,
         }
+    }
+
+    /// Names the child's own feedback in the sentences (the guard and `now` given to
+    /// [`super::filter_into`]).
+    #[must_use]
+    pub fn with_feedback(self, feedback: &'a FeedbackGuard, now: Timestamp) -> Self {
+        Self {
+            feedback: Some((feedback, now)),
+            ..self
+        }
+    }
+
+    fn not_for_me(&self, kind: HeldKind, noun: &str, names: &[super::item::Name]) -> String {
+        let matched: Vec<&str> = match self.feedback {
+            Some((guard, now)) => names
+                .iter()
+                .filter(|name| guard.holds(kind, name, now))
+                .map(|name| name.as_str())
+                .collect(),
+            None => Vec::new(),
+        };
+        if matched.is_empty() {
+            return format!("a {noun} the child said \"not for me\" to, held back for a while");
+        }
+        format!(
+            "{} {}: the child said \"not for me\" to this {noun}, so it is held back for a while",
+            match kind {
+                HeldKind::Topic => "about",
+                HeldKind::Source => "from",
+                HeldKind::Tag => "tagged",
+            },
+            list(&matched)
+        )
     }
 
     fn item(&self, index: u32) -> Option<&'a Item> {
@@ -236,6 +272,17 @@ impl<'a> Explainer<'a> {
                 item.source().map(std::slice::from_ref).unwrap_or_default(),
                 self.controls.map(Controls::blocked_sources),
             ),
+            RemovalReason::HiddenByChild => {
+                "the child hid this item (\"not for me\" or a report); they can show it again"
+                    .to_owned()
+            }
+            RemovalReason::NotForMeTopic => self.not_for_me(HeldKind::Topic, "topic", item.topics()),
+            RemovalReason::NotForMeSource => self.not_for_me(
+                HeldKind::Source,
+                "source",
+                item.source().map(std::slice::from_ref).unwrap_or_default(),
+            ),
+            RemovalReason::NotForMeTag => self.not_for_me(HeldKind::Tag, "tag", item.tags()),
             RemovalReason::DriftCap => {
                 let sensitive: Vec<&str> = item
                     .topics()

@@ -31,6 +31,7 @@ use serde::Serialize;
 
 use crate::child::AgeStatus;
 use crate::controls::{Controls, local_time, window_is_valid};
+use crate::feedback::FeedbackGuard;
 use crate::policy::{DailyWindow, FeedConfig, Policy, Precaution, UnknownTags};
 use crate::vocab::NameSet;
 
@@ -218,6 +219,14 @@ code_enum!(
         ParentBlockedSource = "parent_blocked_source",
         /// A sensitive topic past the drift cap.
         DriftCap = "drift_cap",
+        /// The child hid this item ("not for me", or a report).
+        HiddenByChild = "hidden_by_child",
+        /// A topic the child said "not for me" to, held back for `[feed] feedback_decay_days`.
+        NotForMeTopic = "not_for_me_topic",
+        /// A source the child said "not for me" to, held back for the decay.
+        NotForMeSource = "not_for_me_source",
+        /// A tag the child said "not for me" to, held back for the decay.
+        NotForMeTag = "not_for_me_tag",
     }
 );
 
@@ -453,6 +462,8 @@ pub struct FeedChild<'a> {
     pub age: AgeStatus,
     /// Their own time zone; `None` uses the service's.
     pub time_zone: Option<&'a TimeZone>,
+    /// Their own feedback ("not for me", reports), compiled; `None` when they gave none.
+    pub feedback: Option<&'a FeedbackGuard>,
 }
 
 impl<'a> FeedChild<'a> {
@@ -461,6 +472,16 @@ impl<'a> FeedChild<'a> {
         Self {
             age,
             time_zone: None,
+            feedback: None,
+        }
+    }
+
+    /// The same child with their own feedback.
+    #[must_use]
+    pub fn with_feedback(self, feedback: &'a FeedbackGuard) -> Self {
+        Self {
+            feedback: Some(feedback),
+            ..self
         }
     }
 
@@ -658,6 +679,9 @@ fn filter_child(
     let precaution_keeps = policy.precaution == Precaution::Keep;
     let unknown_counts = policy.unknown_tags == UnknownTags::Remove;
     let blocks = controls.filter(|c| c.has_blocks());
+    // The child's own feedback, kept apart from a parent's blocks (and after them, so a
+    // parent's block is named first).
+    let feedback = child.feedback.filter(|guard| !guard.is_empty());
     // Computed at the first notification: the local time is the same for the whole feed.
     let mut hold: Option<Codes<HoldReason>> = None;
     for (index, item) in (0u32..).zip(items) {
@@ -689,6 +713,9 @@ fn filter_child(
         }
         if let Some(controls) = blocks {
             block_reasons(controls, item, &mut reasons);
+        }
+        if let Some(guard) = feedback {
+            guard.reasons(item, now, &mut reasons);
         }
         if !reasons.is_empty() {
             out.removed.push(Removal { index, reasons });

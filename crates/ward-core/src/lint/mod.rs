@@ -61,6 +61,8 @@ pub enum Subject {
     Feed,
     /// A `[[tcf.vendor]]` by its Global Vendor List id.
     TcfVendor(u16),
+    /// `[support]`.
+    Support,
 }
 
 impl fmt::Display for Subject {
@@ -74,6 +76,7 @@ impl fmt::Display for Subject {
             Self::Data(id) => write!(f, "data:{id}"),
             Self::Feed => f.write_str("feed"),
             Self::TcfVendor(id) => write!(f, "tcf-vendor:{id}"),
+            Self::Support => f.write_str("support"),
         }
     }
 }

@@ -331,6 +331,19 @@ vendor reads. When a child (or their parent) switches on a purpose declared as s
 stack the child agreed to advertising they were never told about. Declare the advertising as its own \
 `behavioural_advertising` purpose with its own setting, and keep the advertising ids on that purpose.",
         check: tcf_undeclared_ads,
+        id: "reporting-without-support",
+        severity: Severity::Warning,
+        summary: "a purpose declares `user_reporting` but the policy has no `[support]`, or no `report_sla_hours`",
+        rests_on: "Such measures could include contextual tagging, robust reporting procedures, and elements of human moderation",
+        source: "Standard 12, \"If profiling is on ensure that you put appropriate measures in place to safeguard the child\"",
+        explanation: "Declaring `user_reporting` says a child can report what they are shown and someone will \
+look. ward makes that real: a report hides the item, alerts the service's moderators (a signed \
+`report_received` webhook) and tells the child what happened. For that the policy must say who a child can \
+talk to and which helpline to name (`[support]`: `talk_to`, `helpline`, `helpline_contact`; shown at once \
+after a self-harm or suicide report), and how fast the service answers (`report_sla_hours`; an overdue \
+report raises an alert). Without them ward falls back to generic words and 24 hours, and the safeguard is \
+taken on trust.",
+        check: reporting_without_support,
     },
 ];
 
@@ -1053,5 +1066,29 @@ fn tcf_undeclared_ads(policy: &Policy, sink: &mut Sink<'_>) {
                 ),
             );
         }
+fn reporting_without_support(policy: &Policy, sink: &mut Sink<'_>) {
+    let Some(purpose) = policy
+        .purposes
+        .iter()
+        .find(|purpose| purpose.has_safeguard(Safeguard::UserReporting))
+    else {
+        return;
+    };
+    let support = &policy.support;
+    if !support.declared {
+        sink.emit(
+            purpose_subject(purpose),
+            purpose.span_or_table(purpose.spans.safeguards),
+            format!(
+                "`{}` declares `user_reporting`, but the policy has no `[support]`: add one with `talk_to`, `helpline`, `helpline_contact` and `report_sla_hours`, so a child who reports knows who to turn to and when to expect an answer",
+                purpose.id
+            ),
+        );
+    } else if !support.sla_declared {
+        sink.emit(
+            Subject::Support,
+            support.spans.table,
+            "`[support]` has no `report_sla_hours`: say within how many hours a moderator looks at a child's report (an overdue report raises an alert)".to_owned(),
+        );
     }
 }

@@ -599,6 +599,8 @@ pub struct FeedConfig {
     /// Ad categories the CAP Code does not restrict that the service uses (`toys`): known.
     /// None may be a CAP category.
     pub harmless_ad_categories: Vec<String>,
+    /// Days a child's "not for me" holds an item's topics, source and tags back.
+    pub feedback_decay_days: u16,
     /// Where `[feed]`'s keys are, for findings.
     pub spans: FeedSpans,
 }
@@ -631,7 +633,59 @@ impl Default for FeedConfig {
             unknown_tags: UnknownTags::Remove,
             harmless_tags: Vec::new(),
             harmless_ad_categories: Vec::new(),
+            feedback_decay_days: 30,
             spans: FeedSpans::default(),
+        }
+    }
+}
+
+/// `[support]`: where a child who reports something is pointed, and how fast the service
+/// answers reports. `declared` is false when the file has no `[support]` table (the defaults
+/// then apply, and `ward check` warns if a purpose declares `user_reporting`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SupportConfig {
+    /// True when the file has a `[support]` table.
+    pub declared: bool,
+    /// Who a child can talk to ("a grown-up you trust, or our safety team").
+    pub talk_to: String,
+    /// The helpline the service names (`Childline`).
+    pub helpline: String,
+    /// How to reach it (`0800 1111, or childline.org.uk`).
+    pub helpline_contact: String,
+    /// Hours within which a moderator acknowledges a report (an overdue one raises an alert).
+    pub report_sla_hours: u16,
+    /// True when a `report_sla_hours` is written.
+    pub sla_declared: bool,
+    /// A linked parent also hears a report's reason (never the item): off by default.
+    pub parents_see_reason: bool,
+    /// The words a child reads after "not for me", by band.
+    pub not_for_me_text: BandTexts,
+    /// The words a child reads after reporting, by band.
+    pub reported_text: BandTexts,
+    /// Where the keys are, for findings.
+    pub spans: SupportSpans,
+}
+
+/// Spans of `[support]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[expect(missing_docs, reason = "each field is the span of the key it names")]
+pub struct SupportSpans {
+    pub table: Span,
+}
+
+impl Default for SupportConfig {
+    fn default() -> Self {
+        Self {
+            declared: false,
+            talk_to: "a grown-up you trust, like a parent, carer or teacher".to_owned(),
+            helpline: "Childline".to_owned(),
+            helpline_contact: "0800 1111, or childline.org.uk".to_owned(),
+            report_sla_hours: 24,
+            sla_declared: false,
+            parents_see_reason: false,
+            not_for_me_text: BandTexts::default(),
+            reported_text: BandTexts::default(),
+            spans: SupportSpans::default(),
         }
     }
 }
@@ -670,6 +724,8 @@ pub struct Policy {
     pub consent: ConsentConfig,
     /// `[tcf]`, when the service sends ad-tech signals.
     pub tcf: Option<tcf::TcfConfig>,
+    /// `[support]`.
+    pub support: SupportConfig,
     purpose_index: HashMap<PurposeId, usize>,
     data_index: HashMap<DataId, usize>,
 }
@@ -679,6 +735,9 @@ const MAX_MIN_AGE: i64 = 17;
 const MAX_DRIFT_WINDOW: i64 = 10_000;
 const MAX_REQUEST_TTL_DAYS: i64 = 90;
 use tcf::MAX_TCF_PURPOSE;
+const MAX_FEEDBACK_DECAY_DAYS: i64 = 365;
+const MAX_REPORT_SLA_HOURS: i64 = 24 * 30;
+const MAX_SUPPORT_TEXT: usize = 500;
 
 impl Policy {
     /// Parses `source` strictly. The first schema error stops it.
@@ -820,6 +879,10 @@ impl Policy {
             },
             None => ConsentConfig::default(),
         };
+        let support = match raw.support {
+            Some(spanned) => convert_support(spanned)?,
+            None => SupportConfig::default(),
+        };
 
         let tcf = match raw.tcf {
             Some(spanned) => Some(tcf::convert(spanned, &service.jurisdictions)?),
@@ -835,6 +898,7 @@ impl Policy {
             feed,
             consent,
             tcf,
+            support,
             purpose_index,
             data_index,
         })
@@ -1193,9 +1257,56 @@ fn convert_feed(spanned: Spanned<raw::RawFeed>) -> Result<FeedConfig, SchemaErro
         unknown_tags: value_or(&raw.unknown_tags, defaults.unknown_tags),
         harmless_tags,
         harmless_ad_categories,
+        feedback_decay_days: match &raw.feedback_decay_days {
+            Some(days) => in_range(days, 1, MAX_FEEDBACK_DECAY_DAYS, "feedback_decay_days")? as u16,
+            None => defaults.feedback_decay_days,
+        },
         spans: FeedSpans {
             table,
             unknown_tags: span_of(&raw.unknown_tags),
         },
+    })
+}
+
+fn convert_support(spanned: Spanned<raw::RawSupport>) -> Result<SupportConfig, SchemaError> {
+    let table = Span::new(spanned.span());
+    let raw = spanned.into_inner();
+    let defaults = SupportConfig::default();
+    let text = |field: Option<Spanned<String>>, key: &str, default: String| match field {
+        Some(text) if text.get_ref().trim().is_empty() => Err(SchemaError::at(
+            text.span(),
+            format!("`{key}` cannot be empty: leave it out for ward's default"),
+        )),
+        Some(text) if text.get_ref().chars().count() > MAX_SUPPORT_TEXT => Err(SchemaError::at(
+            text.span(),
+            format!("`{key}` is at most {MAX_SUPPORT_TEXT} characters"),
+        )),
+        Some(text) => Ok(text.into_inner()),
+        None => Ok(default),
+    };
+    Ok(SupportConfig {
+        declared: true,
+        talk_to: text(raw.talk_to, "talk_to", defaults.talk_to)?,
+        helpline: text(raw.helpline, "helpline", defaults.helpline)?,
+        helpline_contact: text(
+            raw.helpline_contact,
+            "helpline_contact",
+            defaults.helpline_contact,
+        )?,
+        report_sla_hours: match &raw.report_sla_hours {
+            Some(hours) => in_range(hours, 1, MAX_REPORT_SLA_HOURS, "report_sla_hours")? as u16,
+            None => defaults.report_sla_hours,
+        },
+        sla_declared: raw.report_sla_hours.is_some(),
+        parents_see_reason: value_or(&raw.parents_see_reason, false),
+        not_for_me_text: raw
+            .not_for_me_text
+            .map(|t| BandTexts::from_raw(t.into_inner()))
+            .unwrap_or_default(),
+        reported_text: raw
+            .reported_text
+            .map(|t| BandTexts::from_raw(t.into_inner()))
+            .unwrap_or_default(),
+        spans: SupportSpans { table },
     })
 }

@@ -38,6 +38,7 @@ pub(super) struct RawPolicy {
     pub(super) consent: Option<Spanned<RawConsent>>,
     #[serde(default)]
     pub(super) tcf: Option<Spanned<RawTcf>>,
+    pub(super) support: Option<Spanned<RawSupport>>,
 }
 
 #[derive(Deserialize)]
@@ -111,6 +112,19 @@ pub(super) struct RawFeed {
     pub(super) unknown_tags: Option<Spanned<UnknownTags>>,
     pub(super) harmless_tags: Option<Spanned<Vec<Spanned<String>>>>,
     pub(super) harmless_ad_categories: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(super) feedback_decay_days: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSupport {
+    pub(super) talk_to: Option<Spanned<String>>,
+    pub(super) helpline: Option<Spanned<String>>,
+    pub(super) helpline_contact: Option<Spanned<String>>,
+    pub(super) report_sla_hours: Option<Spanned<i64>>,
+    pub(super) parents_see_reason: Option<Spanned<bool>>,
+    pub(super) not_for_me_text: Option<Spanned<RawBandTexts>>,
+    pub(super) reported_text: Option<Spanned<RawBandTexts>>,
 }
 
 #[derive(Deserialize)]

@@ -831,7 +831,11 @@ fn every_removal_reason_has_a_stable_snake_case_code() {
             "parent_blocked_tag",
             "parent_blocked_topic",
             "parent_blocked_source",
-            "drift_cap"
+            "drift_cap",
+            "hidden_by_child",
+            "not_for_me_topic",
+            "not_for_me_source",
+            "not_for_me_tag"
         ]
     );
 }

@@ -12,6 +12,7 @@ mod decisions;
 mod documents;
 mod examples;
 mod feed;
+mod feedback;
 mod fuzz;
 mod properties;
 mod purity;

@@ -5,7 +5,7 @@
 use ward_core::lint::{RULES, Severity, Subject};
 use ward_core::policy::Policy;
 
-use crate::support::{check, policy, purpose, service};
+use crate::support::{check, policy, purpose, service, with_support};
 
 const DATA_FOR_AGE_CHECK: &str = r#"
 [[data]]
@@ -56,6 +56,7 @@ fn every_rule_in_the_table_has_a_test_here() {
         "unknown-tags-kept",
         "tcf-legitimate-interest-profiling",
         "tcf-undeclared-ads",
+        "reporting-without-support",
     ];
     let ids: Vec<&str> = RULES.iter().map(|r| r.id).collect();
     assert_eq!(ids, tested);
@@ -73,7 +74,7 @@ fn two_purposes_sharing_one_setting_are_bundled() {
     );
     check(&source, &["shared-setting"]);
     // Reported once, on the later purpose, pointing back at the earlier one.
-    let policy = Policy::parse(&source).unwrap();
+    let policy = Policy::parse(&with_support(&source)).unwrap();
     let findings = ward_core::lint::check(&policy);
     assert_eq!(findings.len(), 1);
     assert_eq!(findings[0].subject, Subject::Purpose("ads".into()));
@@ -210,7 +211,7 @@ fn behavioural_advertising_declared_core_is_a_warning_and_keeps_its_setting() {
         );
     let source = policy(service(), [ads], "");
     check(&source, &["advertising-as-core"]);
-    let policy = Policy::parse(&source).unwrap();
+    let policy = Policy::parse(&with_support(&source)).unwrap();
     assert_eq!(
         ward_core::lint::check(&policy)[0].severity,
         Severity::Warning
@@ -283,7 +284,7 @@ fn a_required_purpose_with_a_setting_is_warned_about() {
         "",
     );
     check(&source, &["setting-on-required-purpose"]);
-    let policy = Policy::parse(&source).unwrap();
+    let policy = Policy::parse(&with_support(&source)).unwrap();
     assert_eq!(
         ward_core::lint::check(&policy)[0].severity,
         Severity::Warning
@@ -439,7 +440,7 @@ fn an_age_assurance_cookie_serving_anything_else_loses_its_exemption() {
         &cookie(true),
     );
     check(&source, &["age-assurance-cookie-reused"]);
-    let policy_ = Policy::parse(&source).unwrap();
+    let policy_ = Policy::parse(&with_support(&source)).unwrap();
     assert_eq!(
         ward_core::lint::check(&policy_)[0].severity,
         Severity::Error
@@ -454,7 +455,7 @@ fn an_age_assurance_cookie_serving_anything_else_loses_its_exemption() {
         &source,
         &["age-assurance-cookie-reused", "cookie-needs-consent"],
     );
-    let policy_ = Policy::parse(&source).unwrap();
+    let policy_ = Policy::parse(&with_support(&source)).unwrap();
     let reused = ward_core::lint::check(&policy_)
         .into_iter()
         .find(|f| f.rule == "age-assurance-cookie-reused")
@@ -608,7 +609,7 @@ fn geolocation_is_off_by_default() {
         defaults,
     );
     check(&source, &["geolocation-on-by-default"]);
-    let findings = ward_core::lint::check(&Policy::parse(&source).unwrap());
+    let findings = ward_core::lint::check(&Policy::parse(&with_support(&source)).unwrap());
     assert_eq!(findings[0].subject, Subject::Defaults);
     let nearby = purpose("nearby", "location")
         .set("default", "\"on\"")
@@ -721,7 +722,7 @@ fn keeping_items_with_words_the_feed_guard_does_not_know_is_warned_about() {
     let base = || policy(service(), [purpose("feed", "content_recommendation")], "");
     let keep = format!("{}[feed]\nunknown_tags = \"keep\"\n", base());
     check(&keep, &["unknown-tags-kept"]);
-    let findings = ward_core::lint::check(&Policy::parse(&keep).unwrap());
+    let findings = ward_core::lint::check(&Policy::parse(&with_support(&keep)).unwrap());
     assert_eq!(findings.len(), 1);
     assert_eq!(findings[0].severity, Severity::Warning);
     assert_eq!(findings[0].subject, Subject::Feed);
@@ -937,4 +938,36 @@ fn the_tcf_section_is_read_strictly_with_positions() {
     assert_eq!(tcf.consent_language, *b"EN");
     assert_eq!(tcf.consent_screen, 1);
     assert_eq!(tcf.vendors[0].consent.ids().collect::<Vec<_>>(), [1, 3, 4]);
+#[test]
+fn declaring_user_reporting_needs_a_support_section_and_an_sla() {
+    let base = policy(service(), [purpose("feed", "content_recommendation")], "");
+    // `check` adds a `[support]` with an SLA to a policy without one: silent.
+    check(&base, &[]);
+    // Without it, the rule fires, alone.
+    let findings = ward_core::lint::check(&Policy::parse(&base).unwrap());
+    let rules: Vec<&str> = findings.iter().map(|f| f.rule).collect();
+    assert_eq!(rules, ["reporting-without-support"]);
+    assert_eq!(findings[0].severity, Severity::Warning);
+    assert_eq!(findings[0].subject, Subject::Purpose("feed".into()));
+    assert!(findings[0].rests_on.contains("robust reporting procedures"));
+    assert!(
+        base[findings[0].span.start..findings[0].span.end].contains("user_reporting"),
+        "points at the safeguards"
+    );
+    // A `[support]` without an SLA is warned about at the table.
+    check(
+        &format!("{base}[support]\nhelpline = \"Childline\"\n"),
+        &["reporting-without-support"],
+    );
+    let no_sla = format!("{base}[support]\nhelpline = \"Childline\"\n");
+    let findings = ward_core::lint::check(&Policy::parse(&no_sla).unwrap());
+    assert_eq!(findings[0].subject, Subject::Support);
+    // No purpose declaring `user_reporting`: nothing to back up.
+    let editorial = purpose("feed", "content_recommendation").set(
+        "safeguards",
+        "[\"age_rating_filter\", \"harm_tag_filter\", \"editorial_control\"]",
+    );
+    let findings =
+        ward_core::lint::check(&Policy::parse(&policy(service(), [editorial], "")).unwrap());
+    assert!(findings.is_empty(), "{findings:?}");
 }

@@ -62,7 +62,12 @@ async fn load(state: &AppState, session: &ChildSession) -> Result<Child, PageErr
 }
 
 /// The layout's frame for a child's page.
-fn frame(child: &Child, policy: &CompiledPolicy, now: Timestamp, title: String) -> Frame {
+pub(crate) fn frame(
+    child: &Child,
+    policy: &CompiledPolicy,
+    now: Timestamp,
+    title: String,
+) -> Frame {
     let band = child
         .state
         .age_status(policy, now)
@@ -187,12 +192,28 @@ pub(crate) async fn page(
     let csrf = session.session.csrf();
     let mut frame = frame(&child, policy, now, "Your privacy settings".to_owned());
     frame.csrf = Some(csrf.clone());
+    let band = child
+        .state
+        .age_status(policy, now)
+        .text_band(policy.min_age());
+    let notice_value = query
+        .as_deref()
+        .and_then(|q| q.split('&').find_map(|pair| pair.strip_prefix("notice=")));
+    let (notice, help_first) = match notice_value {
+        Some("hidden") => (Some(super::feedback::not_for_me_words(policy, band)), false),
+        Some("reported") => (Some(super::feedback::reported_words(policy, band)), false),
+        Some("reported-help") => (Some(super::feedback::reported_words(policy, band)), true),
+        Some("shown") => (Some("It can show up again.".to_owned()), false),
+        _ => (notice(query.as_deref()).map(str::to_owned), false),
+    };
     render(
         StatusCode::OK,
         &ChildPage {
             frame,
             csrf,
-            notice: notice(query.as_deref()),
+            notice,
+            help_first,
+            feedback: super::feedback::section(&child.feedback, policy),
             groups,
             location_on: view.geolocation == Toggle::On,
             profile_public: view.profile == ProfileVisibility::Public,

@@ -16,6 +16,7 @@
 
 pub(crate) mod access;
 mod child;
+mod feedback;
 mod parent;
 mod render;
 
@@ -60,6 +61,12 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
         .route(
             "/pages/child/switch-on/{intervention}",
             get(child::switch_on_page).post(child::acknowledge),
+        )
+        .route("/pages/child/why", get(feedback::why))
+        .route("/pages/child/feedback", post(feedback::give))
+        .route(
+            "/pages/child/feedback/show-again",
+            post(feedback::show_again),
         )
         .route("/pages/child/location", post(child::location))
         .route("/pages/child/profile", post(child::profile))

@@ -260,6 +260,28 @@ fn alert_card(
     time_zone: &str,
 ) -> AlertCard {
     let body: serde_json::Value = serde_json::from_str(&alert.body).unwrap_or_default();
+    if alert.kind == "report_received" {
+        // A parent's copy says that a report was made, never what (`alerts::parent_view`).
+        let child = body["child"].as_str().unwrap_or("Your child").to_owned();
+        let why = body["event"]["report"]["reason"]
+            .as_str()
+            .and_then(ward_core::feedback::ReportReason::parse)
+            .map(|reason| format!(" (“{}”)", reason.child_words()))
+            .unwrap_or_default();
+        return AlertCard {
+            seq: alert.seq,
+            kind: alert.kind.clone(),
+            at: body["at"]
+                .as_str()
+                .and_then(|at| at.parse::<jiff::Timestamp>().ok())
+                .map(|at| when(at, time_zone))
+                .unwrap_or_default(),
+            text: format!(
+                "{child} reported something they saw{why}. The service's team will look at it; you are not told what it was. If you're worried, ask them how they are."
+            ),
+            child: Some(child),
+        };
+    }
     let event: Option<Event> = serde_json::from_value(body["event"].clone()).ok();
     let Some(event) = event else {
         // Unreadable (an erased child's, say): its kind only.

@@ -61,7 +61,10 @@ pub(crate) struct ParentSignIn {
 pub(crate) struct ChildPage {
     pub(crate) frame: Frame,
     pub(crate) csrf: String,
-    pub(crate) notice: Option<&'static str>,
+    pub(crate) notice: Option<String>,
+    /// A self-harm or suicide report was just made: the help comes first.
+    pub(crate) help_first: bool,
+    pub(crate) feedback: FeedbackSection,
     pub(crate) groups: Vec<Group>,
     pub(crate) location_on: bool,
     pub(crate) profile_public: bool,
@@ -108,6 +111,55 @@ pub(crate) struct SettingCard {
 pub(crate) struct PurposeText {
     pub(crate) name: String,
     pub(crate) description: String,
+}
+
+/// What the child's page shows of their own feedback.
+#[derive(Debug)]
+pub(crate) struct FeedbackSection {
+    pub(crate) hidden: Vec<HiddenLine>,
+    pub(crate) reports: Vec<ReportLine>,
+    pub(crate) talk_to: String,
+    pub(crate) helpline: String,
+    pub(crate) helpline_contact: String,
+    /// What a linked parent is told (Standard 11: the child knows what a parent can see).
+    pub(crate) parents_see: &'static str,
+}
+
+/// One hidden item, with "show again".
+#[derive(Debug)]
+pub(crate) struct HiddenLine {
+    pub(crate) item: String,
+    pub(crate) about: String,
+    pub(crate) reported: bool,
+}
+
+/// One report and where it stands, in the child's words.
+#[derive(Debug)]
+pub(crate) struct ReportLine {
+    pub(crate) about: String,
+    pub(crate) reason: &'static str,
+    pub(crate) status: String,
+    pub(crate) resolved: bool,
+}
+
+/// A reason a child can pick.
+#[derive(Debug)]
+pub(crate) struct ReasonChoice {
+    pub(crate) value: &'static str,
+    pub(crate) words: &'static str,
+}
+
+/// "Why am I seeing this?", with "Not for me" and "Report".
+#[derive(Template)]
+#[template(path = "why.html")]
+pub(crate) struct WhyPage {
+    pub(crate) frame: Frame,
+    pub(crate) csrf: String,
+    pub(crate) text: String,
+    /// The item's JSON, sent back with either form.
+    pub(crate) item: String,
+    pub(crate) reasons: Vec<ReasonChoice>,
+    pub(crate) young: bool,
 }
 
 /// The switch-on intervention.

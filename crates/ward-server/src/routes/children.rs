@@ -209,6 +209,7 @@ pub(crate) async fn export_child(
             "stored": child.to_document(&active.compiled),
             "consent_requests": requests,
             "drift": super::feed::drift_view(&drift, &state),
+            "feedback": crate::feedback::feedback_view(&child.feedback, &active.compiled, now),
             "ledger": ledger,
             "signals": super::signals::signals_json(&ward_core::signals::compute(
                 &active.compiled,

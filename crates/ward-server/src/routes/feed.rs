@@ -93,6 +93,7 @@ pub(crate) async fn filter(
     let child = FeedChild {
         age,
         time_zone: hot.time_zone.as_ref(),
+        feedback: Some(&hot.feedback),
     };
     let mut outcome = FeedOutcome::default();
     state
@@ -128,7 +129,9 @@ pub(crate) async fn filter(
             _ => {}
         }
     }
-    let explainer = outcome.explain(&active.feed, Some(&hot.controls), &body.items);
+    let explainer = outcome
+        .explain(&active.feed, Some(&hot.controls), &body.items)
+        .with_feedback(&hot.feedback, now);
     let mut response = serde_json::to_value(explainer.response())
         .map_err(|error| ApiError::internal("cannot render a feed response", &error))?;
     if body.explain

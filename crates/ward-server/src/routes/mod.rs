@@ -9,6 +9,7 @@ mod admin;
 mod children;
 mod decide;
 mod feed;
+mod feedback;
 mod parental;
 pub(crate) mod signals;
 
@@ -73,6 +74,19 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/feed/filter", post(feed::filter))
         .route("/v1/feed/why", post(feed::why))
         .route("/v1/children/{id}/interests", put(feed::set_interests))
+        .route(
+            "/v1/children/{id}/feedback",
+            post(feedback::give).get(feedback::list),
+        )
+        .route(
+            "/v1/children/{id}/feedback/show-again",
+            post(feedback::show_again),
+        )
+        .route("/v1/reports", get(feedback::reports))
+        .route("/v1/reports/{id}", get(feedback::report))
+        .route("/v1/reports/{id}/acknowledge", post(feedback::acknowledge))
+        .route("/v1/reports/{id}/resolve", post(feedback::resolve))
+        .route("/v1/feedback/summary", get(feedback::feedback_summary))
         .route("/v1/children/{id}/controls", put(parental::set_controls))
         .route("/v1/children/{id}/usage", post(parental::report_usage))
         .route(

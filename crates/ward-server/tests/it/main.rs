@@ -11,6 +11,7 @@ mod agreement;
 mod auth;
 mod bad_input;
 mod feed;
+mod feedback;
 mod flow;
 mod metrics;
 mod nodes;

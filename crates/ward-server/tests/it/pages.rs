@@ -1495,3 +1495,89 @@ async fn every_page_answer_carries_the_security_headers() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_child_hides_and_reports_from_why_am_i_seeing_this_and_reads_what_happened() {
+    on_both("feedback pages", |backend: Backend| async move {
+        let server = Server::start(&backend, CLIPSTREAM).await;
+        server.child("kid", 14, "GB").await;
+        link_parent(&server, "kid", "mum").await;
+        let mut browser = child_browser(&server, "kid").await;
+        let item = r#"{"id":"v1","kind":"video","topics":["pranks"],"source":"chan-9","assessed":true}"#;
+        let query: String = url_encode(item);
+        let why = browser
+            .get(&format!("/pages/child/why?setting=recommend-videos&item={query}"))
+            .await;
+        assert_eq!(why.status, StatusCode::OK, "{}", why.html);
+        assert!(why.html.contains("Not for me") && why.html.contains("Report"));
+        assert!(why.html.contains("A stranger contacted me"));
+        // "Not for me", as the form sends it.
+        let hidden = browser
+            .post("/pages/child/feedback", &[("item", item), ("kind", "not_interested")])
+            .await;
+        assert_eq!(hidden.status, StatusCode::SEE_OTHER, "{}", hidden.html);
+        let page = browser.get(hidden.location.as_deref().unwrap()).await;
+        assert!(page.html.contains("Got it."), "{}", page.html);
+        assert!(page.html.contains("A video about pranks from chan-9"));
+        assert!(page.html.contains("not what it was"), "the child is told what a parent sees");
+        // The guard honours it at once.
+        let (_, filtered) = server
+            .post("/v1/feed/filter", json!({"child": "kid", "items": [serde_json::from_str::<serde_json::Value>(item).unwrap()]}))
+            .await;
+        assert_eq!(filtered["kept"], json!([]));
+        // "Show again".
+        let shown = browser
+            .post("/pages/child/feedback/show-again", &[("item", "v1")])
+            .await;
+        assert_eq!(shown.status, StatusCode::SEE_OTHER, "{}", shown.html);
+        let page = browser.get("/pages/child").await;
+        assert!(!page.html.contains("A video about pranks"), "{}", page.html);
+        // A self-harm report shows the help at once.
+        let report = r#"{"id":"p9","kind":"post","topics":["dares"],"assessed":true}"#;
+        let reported = browser
+            .post(
+                "/pages/child/feedback",
+                &[("item", report), ("kind", "report"), ("reason", "self_harm_or_suicide")],
+            )
+            .await;
+        assert_eq!(reported.location.as_deref(), Some("/pages/child?notice=reported-help#help"));
+        let page = browser.get("/pages/child?notice=reported-help").await;
+        assert!(page.html.contains("You don't have to deal with this alone"));
+        assert!(page.html.contains("Childline") && page.html.contains("0800 1111"));
+        assert!(page.html.contains("Waiting for someone to look at it."));
+        // The parent's dashboard says a report was made, never what.
+        let mut parent = parent_browser(&server, "mum").await;
+        let dashboard = parent.get("/pages/parent").await;
+        assert!(dashboard.html.contains("reported something they saw"), "{}", dashboard.html);
+        assert!(!dashboard.html.contains("dares") && !dashboard.html.contains("p9"));
+        // A moderator acknowledges, then resolves: the page follows.
+        let (_, list) = server.get("/v1/reports?status=open").await;
+        let id = list["reports"][0]["id"].as_str().unwrap().to_owned();
+        server.post(&format!("/v1/reports/{id}/acknowledge"), json!({})).await;
+        let page = browser.get("/pages/child").await;
+        assert!(page.html.contains("Someone is looking at it now."), "{}", page.html);
+        let (status, _) = server
+            .post(&format!("/v1/reports/{id}/resolve"), json!({"outcome": "removed"}))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let page = browser.get("/pages/child").await;
+        assert!(page.html.contains("ve had a look. We took it down."), "{}", page.html);
+        // A bad form changes nothing.
+        let bad = browser
+            .post("/pages/child/feedback", &[("item", report), ("kind", "report"), ("reason", "meh")])
+            .await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    })
+    .await;
+}
+
+fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -281,6 +281,7 @@ async fn a_parents_latest_alerts_come_newest_first() {
                     kind: alert.kind.as_str().to_owned(),
                     parents: alert.parents.iter().map(ToString::to_string).collect(),
                     body: serde_json::json!({"linked": who}),
+                    parent_body: None,
                 })
                 .collect();
             let document = child.to_document(&policy);

@@ -199,7 +199,7 @@ fn explain_lists_every_rule_and_refuses_unknown_ones() {
     let list = stdout(&ward(&["explain"]));
     assert_eq!(
         list.lines().filter(|l| l.starts_with("  ")).count(),
-        27,
+        28,
         "{list}"
     );
     let text = stdout(&ward(&["explain", "unknown-tags-kept"]));
