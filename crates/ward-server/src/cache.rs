@@ -39,6 +39,9 @@ pub struct HotChild {
     /// earliest waiting request's expiry): from then on the hot path reads the child afresh,
     /// so `decide` never answers from a state the child's `GET` no longer shows.
     pub fresh_until: i64,
+    /// The local day the blocked-content alert was last raised on: the feed path writes the
+    /// child only when a removal could raise it again.
+    pub blocked_alerted_on: Option<jiff::civil::Date>,
 }
 
 impl HotChild {
@@ -57,6 +60,7 @@ impl HotChild {
                 .and_then(|zone| TimeZone::get(zone).ok()),
             controls: child.controls.clone(),
             fresh_until,
+            blocked_alerted_on: child.blocked_alerted_on,
         }
     }
 
@@ -207,6 +211,7 @@ mod tests {
                 time_zone: None,
                 controls: Controls::default(),
                 fresh_until: i64::MAX,
+                blocked_alerted_on: None,
                 state: ChildState {
                     age: ward_core::child::AgeSnapshot {
                         status: ward_core::child::AgeStatus::Unknown,

@@ -89,18 +89,37 @@ impl AppState {
         active: &Active,
         now: Timestamp,
     ) -> Result<Arc<HotChild>, ApiError> {
-        match self.cache().get(id) {
-            Some(Cached::Known { state, .. }) if state.is_fresh_at(now) => {
-                self.metrics().cache_hit();
-                return Ok(state);
-            }
-            Some(Cached::Absent) => {
-                self.metrics().cache_hit();
-                return Ok(active.defaults.clone());
-            }
-            // Not cached, or a birthday or a request's expiry has come since it was read.
-            Some(Cached::Known { .. }) | None => self.metrics().cache_miss(),
+        if let Some(hot) = self.cached_hot_child(id, active, now) {
+            self.metrics().cache_hit();
+            return Ok(hot);
         }
+        self.metrics().cache_miss();
+        self.read_hot_child(id, active, now).await
+    }
+
+    /// What the hot paths read for `id` at `now`, if the cache has it and time cannot have
+    /// changed it; counts nothing (the caller does: a batch counts once).
+    pub(crate) fn cached_hot_child(
+        &self,
+        id: &str,
+        active: &Active,
+        now: Timestamp,
+    ) -> Option<Arc<HotChild>> {
+        match self.cache().get(id)? {
+            Cached::Known { state, .. } if state.is_fresh_at(now) => Some(state),
+            Cached::Absent => Some(active.defaults.clone()),
+            // A birthday or a request's expiry has come since it was read.
+            Cached::Known { .. } => None,
+        }
+    }
+
+    /// What the hot paths read for `id` at `now`, from the store (a cache miss), cached.
+    pub(crate) async fn read_hot_child(
+        &self,
+        id: &str,
+        active: &Active,
+        now: Timestamp,
+    ) -> Result<Arc<HotChild>, ApiError> {
         let epoch = self.cache().epoch(id);
         let Ok(child_id) = ChildId::parse(id) else {
             // Not a storable id: nobody can have stored it.

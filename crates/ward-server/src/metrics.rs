@@ -163,6 +163,23 @@ impl Metrics {
         }
     }
 
+    /// Counts what one batch did: `decisions[i]` decisions of `Reason::ALL[i]`, and its cache
+    /// hits and misses (one update per counter, not one per decision: the counters are shared
+    /// by every thread).
+    pub fn batch(&self, decisions: &[u64], hits: u64, misses: u64) {
+        for (counter, n_decisions) in self.decisions.iter().zip(decisions) {
+            if *n_decisions > 0 {
+                counter.inc_by(*n_decisions);
+            }
+        }
+        if hits > 0 {
+            self.cache_hits.inc_by(hits);
+        }
+        if misses > 0 {
+            self.cache_misses.inc_by(misses);
+        }
+    }
+
     /// Counts a cache hit.
     pub fn cache_hit(&self) {
         self.cache_hits.inc();
