@@ -17,7 +17,7 @@ use ward_store::{
     ChildWrite, LedgerEvent, NewAlert, RequestRow, RequestStatus, Store, StoredChild, WriteError,
 };
 
-use crate::cache::{Cached, HotChild};
+use crate::cache::{Cached, Fill, HotChild, Lookup};
 use crate::error::ApiError;
 use crate::state::{Active, AppState};
 
@@ -120,13 +120,29 @@ impl AppState {
         active: &Active,
         now: Timestamp,
     ) -> Result<Arc<HotChild>, ApiError> {
-        let epoch = self.cache().epoch(id);
         let Ok(child_id) = ChildId::parse(id) else {
             // Not a storable id: nobody can have stored it.
             return Ok(active.defaults.clone());
         };
+        // One reader per child at a time: the others wait here for what it read.
+        let fill = match self.cache().lookup(id).await {
+            Lookup::Hit(Cached::Known { state, .. }) if state.is_fresh_at(now) => {
+                return Ok(state);
+            }
+            Lookup::Hit(Cached::Absent) => return Ok(active.defaults.clone()),
+            // Cached, but time has moved on since it was read: read afresh, put in place.
+            Lookup::Hit(Cached::Known { .. }) | Lookup::Off => None,
+            Lookup::Miss(fill) => Some(fill),
+        };
+        let epoch = fill
+            .as_ref()
+            .map_or_else(|| self.cache().epoch(id), Fill::epoch);
+        let keep = |entry: Cached| match fill {
+            Some(fill) => self.cache().fill(fill, id, entry),
+            None => self.cache().put(id, epoch, entry),
+        };
         let Some(stored) = self.store().child(&child_id).await? else {
-            self.cache().put(id, epoch, Cached::Absent);
+            keep(Cached::Absent);
             return Ok(active.defaults.clone());
         };
         let version = stored.version;
@@ -149,14 +165,10 @@ impl AppState {
         // it; the events are written with the child's next change.
         child.observe(&policy, now);
         let state = Arc::new(HotChild::of(&child));
-        self.cache().put(
-            id,
-            epoch,
-            Cached::Known {
-                version,
-                state: state.clone(),
-            },
-        );
+        keep(Cached::Known {
+            version,
+            state: state.clone(),
+        });
         Ok(state)
     }
 

@@ -18,6 +18,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "parental",
         include_str!("../migrations/0003_parental.sql"),
     ),
+    (
+        6,
+        "drift version",
+        include_str!("../migrations/0006_drift_version.sql"),
+    ),
 ];
 
 #[derive(Debug)]
