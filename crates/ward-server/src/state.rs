@@ -89,7 +89,7 @@ pub struct Config {
 }
 
 impl Config {
-    /// The cache's budget unless set: 256 MiB, about 800,000 children of ten settings, which
+    /// The cache's budget unless set: 256 MiB, about 600,000 children of ten settings, which
     /// a small machine can spare.
     pub const DEFAULT_CACHE_MEMORY: u64 = 256 << 20;
 }

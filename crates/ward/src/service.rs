@@ -84,7 +84,7 @@ pub(crate) struct Serve {
     shutdown_grace: Duration,
     /// The most memory the in-memory cache of children may take (`256MiB`, `2GiB`, `500MB`):
     /// past it, the children least likely to be asked for again are dropped and read from the
-    /// database when they are. A child of ten settings takes about 330 bytes.
+    /// database when they are. A child of ten settings takes about 430 bytes.
     #[arg(long, env = "WARD_CACHE_MEMORY", default_value = "256MiB", value_parser = bytes)]
     cache_memory: u64,
 }
