@@ -14,7 +14,7 @@ command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; ex
 
 cargo build --release --locked -p ward --bin ward >&2
 cargo build --release --locked -p ward-bench --no-default-features --bin bare_decide >&2
-WARD=target/release/ward
+WARD=${WARD_BIN:-target/release/ward}
 BARE=target/release/bare_decide
 
 WORK=$(mktemp -d)

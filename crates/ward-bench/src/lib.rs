@@ -3,6 +3,8 @@
 //! Not a library anyone depends on; it exists so the benchmarks and any load script build the
 //! same inputs.
 
+pub mod feed;
+
 use std::fmt::Write;
 
 /// A compliant policy with `n_purposes` purposes (a mix of categories), each with its own

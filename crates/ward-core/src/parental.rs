@@ -15,6 +15,19 @@ use crate::compiled::CompiledPolicy;
 use crate::controls::{Controls, Usage, UsageAlert, local_time, usage};
 use crate::settings::{Actor, Child, Event, EventKind, Outcome};
 
+/// Whether removing blocked content at `now` raises the day's blocked-content alert, given
+/// the local day it was last raised on (`Child::blocked_alerted_on`) and the child's time
+/// zone: once per local day. The hot path asks this of its cached state to skip a write that
+/// would raise nothing; [`Child::notice_blocked`] asks it again inside the write.
+pub fn blocked_alert_due(
+    alerted_on: Option<jiff::civil::Date>,
+    zone: &TimeZone,
+    now: Timestamp,
+) -> bool {
+    let (today, _) = local_time(zone, now);
+    alerted_on != Some(today)
+}
+
 impl Child {
     /// Replaces the parental controls. Setting what is already set changes nothing.
     pub fn set_controls(&mut self, controls: Controls, by: Actor, now: Timestamp) -> Vec<Event> {
@@ -73,13 +86,11 @@ impl Child {
         blocks: Vec<String>,
         now: Timestamp,
     ) -> Vec<Event> {
-        if items == 0 {
+        let zone = self.time_zone(policy);
+        if items == 0 || !blocked_alert_due(self.blocked_alerted_on, &zone, now) {
             return Vec::new();
         }
-        let (today, _) = local_time(&self.time_zone(policy), now);
-        if self.blocked_alerted_on == Some(today) {
-            return Vec::new();
-        }
+        let (today, _) = local_time(&zone, now);
         self.blocked_alerted_on = Some(today);
         vec![self.event(now, EventKind::BlockedContent { items, blocks })]
     }

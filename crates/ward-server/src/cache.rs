@@ -1,30 +1,41 @@
 //! The hot-path cache: each child's [`ChildState`] (what `decide` reads), in memory, so a
 //! decision costs a hash lookup rather than a database round trip.
 //!
+//! **Bounded**: entries are weighed in bytes ([`HotChild::weight`]: the state, its setting
+//! slots, the id, any blocked names, and a fixed allowance for the map and the allocator),
+//! and the cache holds at most its budget (`ward serve --cache-memory`). What to evict is
+//! `quick_cache`'s policy (S3-FIFO-like CLOCK: one-hit children leave first, hot ones stay);
+//! an evicted child is read from the store again when next asked for. **No stampede**: when
+//! many requests miss on one child at once, one reads the store and the others wait for its
+//! answer ([`ChildCache::lookup`] hands out a [`Fill`] to exactly one of them).
+//!
 //! Correctness rests on two rules. **Versions only go up**: an entry carries the stored
 //! version it was read at, and an older one never replaces a newer one. **No fill across an
 //! invalidation**: a reader notes its shard's epoch before reading the database and inserts
 //! only if the epoch is unchanged afterwards; every invalidation (a local write, another
 //! node's notice, a policy change) bumps the epoch first. Without the second rule a read that
 //! started before another node's commit could land after that node's notice and stay stale.
+//! Both checks and the insert happen under the shard's lock, which invalidation takes too, so
+//! neither rule depends on the eviction crate's own locking.
 //!
 //! Never-seen children are cached too (as [`Cached::Absent`]), so a stream of decisions for
-//! children the service has not registered does not hit the database each time. Not bounded:
-//! an entry is a few hundred bytes (see `docs/benchmarks.md`); a million children fit in a
-//! few hundred MB.
+//! children the service has not registered does not hit the database each time.
 
 use std::hash::{BuildHasher, RandomState};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
-use dashmap::DashMap;
 use jiff::tz::TimeZone;
 use ward_core::compiled::CompiledPolicy;
+use prometheus_client::metrics::counter::Counter;
+use quick_cache::sync::{Cache, PlaceholderGuard};
+use quick_cache::{DefaultHashBuilder, Lifecycle, Weighter};
 use ward_core::controls::Controls;
 use ward_core::feedback::FeedbackGuard;
 use ward_core::settings::{Child, ChildState};
 
-/// How many epoch shards: enough that one busy child rarely stalls another's fills.
+/// How many epoch shards (and fill locks): enough that one busy child rarely stalls
+/// another's fills.
 const SHARDS: usize = 256;
 
 /// What the hot paths read of a child: `decide` the state; the feed guard also the child's
@@ -44,6 +55,9 @@ pub struct HotChild {
     /// earliest waiting request's expiry): from then on the hot path reads the child afresh,
     /// so `decide` never answers from a state the child's `GET` no longer shows.
     pub fresh_until: i64,
+    /// The local day the blocked-content alert was last raised on: the feed path writes the
+    /// child only when a removal could raise it again.
+    pub blocked_alerted_on: Option<jiff::civil::Date>,
 }
 
 impl HotChild {
@@ -63,7 +77,24 @@ impl HotChild {
             controls: child.controls.clone(),
             feedback: FeedbackGuard::new(&child.feedback, ward_core::feedback::decay(policy)),
             fresh_until,
+            blocked_alerted_on: child.blocked_alerted_on,
         }
+    }
+
+    /// About how many bytes this child takes in memory, beside the entry itself: its setting
+    /// slots and any blocked names (the time zone is shared by every child in it).
+    fn heap_bytes(&self) -> u64 {
+        let slots = std::mem::size_of_val(&*self.state.settings);
+        let names = [
+            self.controls.blocked_tags(),
+            self.controls.blocked_topics(),
+            self.controls.blocked_sources(),
+        ]
+        .iter()
+        .flat_map(|list| list.names())
+        .map(|name| std::mem::size_of_val(name) + name.key().len() + name.as_str().len())
+        .sum::<usize>();
+        (slots + names) as u64
     }
 
     /// True while time alone cannot have changed this state.
@@ -95,24 +126,66 @@ impl Cached {
     }
 }
 
-/// Children's hot-path state, by id.
-#[derive(Debug)]
+/// What one entry is reckoned to cost beyond what it holds: quick_cache's slot and index,
+/// and the allocator's rounding of the id's, the state's and the slots' blocks.
+const ENTRY_OVERHEAD: u64 = 96;
+
+/// The smallest budget a cache may be given: one child's worth is no cache at all.
+pub const MIN_BUDGET: u64 = 1 << 20;
+
+/// Weighs an entry in bytes (see the module docs).
+#[derive(Debug, Clone, Copy)]
+struct Bytes;
+
+impl Weighter<Box<str>, Cached> for Bytes {
+    fn weight(&self, id: &Box<str>, entry: &Cached) -> u64 {
+        let inline = (std::mem::size_of::<Box<str>>() + id.len() + std::mem::size_of::<Cached>())
+            as u64
+            + ENTRY_OVERHEAD;
+        match entry {
+            // The `Arc`'s block: its two counts and the child.
+            Cached::Known { state, .. } => {
+                inline + 16 + std::mem::size_of::<HotChild>() as u64 + state.heap_bytes()
+            }
+            Cached::Absent => inline,
+        }
+    }
+}
+
+/// Counts evictions (quick_cache calls it for every entry it drops to stay in budget).
+#[derive(Debug, Clone)]
+struct CountEvictions(Counter);
+
+impl Lifecycle<Box<str>, Cached> for CountEvictions {
+    type RequestState = ();
+
+    fn on_evict(&self, _state: &mut (), _id: Box<str>, _entry: Cached) {
+        self.0.inc();
+    }
+}
+
+type Entries = Cache<Box<str>, Cached, Bytes, DefaultHashBuilder, CountEvictions>;
+
+/// Children's hot-path state, by id, within a memory budget.
 pub struct ChildCache {
-    entries: DashMap<Box<str>, Cached>,
+    entries: Entries,
     epochs: Box<[AtomicU64]>,
+    /// Per shard: a fill's checks and insert, and an invalidation's bump and removal, never
+    /// interleave.
+    locks: Box<[Mutex<()>]>,
     hasher: RandomState,
+    budget: u64,
     /// False while the change feed is down: nothing is served from, or put in, the cache.
     enabled: AtomicBool,
 }
 
-impl Default for ChildCache {
-    fn default() -> Self {
-        Self {
-            entries: DashMap::new(),
-            epochs: (0..SHARDS).map(|_| AtomicU64::new(0)).collect(),
-            hasher: RandomState::new(),
-            enabled: AtomicBool::new(true),
-        }
+impl std::fmt::Debug for ChildCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChildCache")
+            .field("len", &self.entries.len())
+            .field("bytes", &self.entries.weight())
+            .field("budget", &self.budget)
+            .finish_non_exhaustive()
     }
 }
 
@@ -120,15 +193,69 @@ impl Default for ChildCache {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Epoch(u64);
 
+/// The right, and the duty, to read one child from the store for everyone waiting on it:
+/// give what was read to [`ChildCache::fill`]; dropping it instead lets the next waiter read.
+pub struct Fill<'a> {
+    guard: PlaceholderGuard<'a, Box<str>, Cached, Bytes, DefaultHashBuilder, CountEvictions>,
+    epoch: Epoch,
+}
+
+impl Fill<'_> {
+    /// The epoch noted when the fill began (before the store was read).
+    pub fn epoch(&self) -> Epoch {
+        self.epoch
+    }
+}
+
+/// What [`ChildCache::lookup`] found.
+pub enum Lookup<'a> {
+    /// Cached.
+    Hit(Cached),
+    /// Not cached: this caller reads the store and fills it.
+    Miss(Fill<'a>),
+    /// The cache is off (the change feed is down): read the store, keep nothing.
+    Off,
+}
+
 impl ChildCache {
-    fn epoch_cell(&self, id: &str) -> &AtomicU64 {
-        let shard = (self.hasher.hash_one(id) as usize) % SHARDS;
-        &self.epochs[shard]
+    /// An empty cache holding at most `budget` bytes (at least [`MIN_BUDGET`]), counting
+    /// what it evicts in `evictions`.
+    pub fn new(budget: u64, evictions: Counter) -> Self {
+        let budget = budget.max(MIN_BUDGET);
+        // A guess at the entries' count, for the index's first size: ten settings' worth.
+        let estimated = (budget / 400).clamp(1_024, 1 << 24) as usize;
+        Self {
+            entries: Cache::with(
+                estimated,
+                budget,
+                Bytes,
+                DefaultHashBuilder::default(),
+                CountEvictions(evictions),
+            ),
+            epochs: (0..SHARDS).map(|_| AtomicU64::new(0)).collect(),
+            locks: (0..SHARDS).map(|_| Mutex::new(())).collect(),
+            hasher: RandomState::new(),
+            budget,
+            enabled: AtomicBool::new(true),
+        }
+    }
+
+    fn shard(&self, id: &str) -> usize {
+        (self.hasher.hash_one(id) as usize) % SHARDS
+    }
+
+    /// Runs `f` holding `shard`'s lock (a poisoned lock is still a lock: what it guards is
+    /// `()`).
+    fn locked<T>(&self, shard: usize, f: impl FnOnce() -> T) -> T {
+        let _held = self.locks[shard]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f()
     }
 
     /// The epoch to note before reading `id` from the database.
     pub fn epoch(&self, id: &str) -> Epoch {
-        Epoch(self.epoch_cell(id).load(Ordering::Acquire))
+        Epoch(self.epochs[self.shard(id)].load(Ordering::Acquire))
     }
 
     /// The cached entry, if any (and if the cache is in use).
@@ -136,44 +263,73 @@ impl ChildCache {
         if !self.enabled.load(Ordering::Acquire) {
             return None;
         }
-        self.entries.get(id).map(|entry| entry.value().clone())
+        self.entries.get(id)
+    }
+
+    /// The cached entry, or the [`Fill`] for the one caller that reads the store while
+    /// others asking for the same child wait for it.
+    pub async fn lookup(&self, id: &str) -> Lookup<'_> {
+        if !self.enabled.load(Ordering::Acquire) {
+            return Lookup::Off;
+        }
+        // Noted before the placeholder exists: an invalidation after this point voids the
+        // fill, whoever reads.
+        let epoch = self.epoch(id);
+        let key: Box<str> = id.into();
+        match self.entries.get_value_or_guard_async(&key).await {
+            Ok(entry) => Lookup::Hit(entry),
+            Err(guard) => Lookup::Miss(Fill { guard, epoch }),
+        }
+    }
+
+    /// Fills what a [`Fill`] read, under the same rules as [`ChildCache::put`]; when they
+    /// refuse it, the waiters read for themselves.
+    pub fn fill(&self, fill: Fill<'_>, id: &str, entry: Cached) {
+        let shard = self.shard(id);
+        self.locked(shard, || {
+            if self.admits(shard, id, fill.epoch, &entry) {
+                // Refused only when the placeholder went (an invalidation, a newer insert).
+                let _ = fill.guard.insert(entry);
+            }
+        });
+    }
+
+    /// True when `entry`, read at `epoch`, may go in: the cache is on, nothing invalidated
+    /// `id` since, and nothing newer is there. Called under the shard's lock.
+    fn admits(&self, shard: usize, id: &str, epoch: Epoch, entry: &Cached) -> bool {
+        self.enabled.load(Ordering::Acquire)
+            && self.epochs[shard].load(Ordering::Acquire) == epoch.0
+            && self
+                .entries
+                .peek(id)
+                .is_none_or(|current| current.version() <= entry.version())
     }
 
     /// Puts what was read at `epoch`, unless `id` was invalidated since or a newer version
     /// is already there. The same version may replace itself: a child read afresh because
     /// time moved on (see [`HotChild::fresh_until`]) is the same document, observed later.
     pub fn put(&self, id: &str, epoch: Epoch, entry: Cached) {
-        if !self.enabled.load(Ordering::Acquire) {
-            return;
-        }
-        let cell = self.epoch_cell(id);
-        match self.entries.entry(id.into()) {
-            dashmap::Entry::Occupied(mut occupied) => {
-                // Checked under the entry's lock, which invalidation also takes to remove.
-                if cell.load(Ordering::Acquire) == epoch.0
-                    && occupied.get().version() <= entry.version()
-                {
-                    occupied.insert(entry);
-                }
+        let shard = self.shard(id);
+        self.locked(shard, || {
+            if self.admits(shard, id, epoch, &entry) {
+                self.entries.insert(id.into(), entry);
             }
-            dashmap::Entry::Vacant(vacant) => {
-                if cell.load(Ordering::Acquire) == epoch.0 {
-                    vacant.insert(entry);
-                }
-            }
-        }
+        });
     }
 
     /// Forgets `id`: its epoch moves on first, so fills already under way are discarded.
     pub fn invalidate(&self, id: &str) {
-        self.epoch_cell(id).fetch_add(1, Ordering::AcqRel);
-        self.entries.remove(id);
+        let shard = self.shard(id);
+        self.locked(shard, || {
+            self.epochs[shard].fetch_add(1, Ordering::AcqRel);
+            self.entries.remove(id);
+        });
     }
 
     /// Forgets everything (a new policy, a lost change feed).
     pub fn clear(&self) {
-        for epoch in &self.epochs {
-            epoch.fetch_add(1, Ordering::AcqRel);
+        for (shard, epoch) in self.epochs.iter().enumerate() {
+            self.locked(shard, || epoch.fetch_add(1, Ordering::AcqRel));
         }
         self.entries.clear();
     }
@@ -200,6 +356,16 @@ impl ChildCache {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+
+    /// What the cached children weigh, in bytes (at most [`ChildCache::budget`]).
+    pub fn bytes(&self) -> u64 {
+        self.entries.weight()
+    }
+
+    /// The budget, in bytes.
+    pub fn budget(&self) -> u64 {
+        self.budget
+    }
 }
 
 #[cfg(test)]
@@ -214,6 +380,7 @@ mod tests {
                 controls: Controls::default(),
                 feedback: FeedbackGuard::default(),
                 fresh_until: i64::MAX,
+                blocked_alerted_on: None,
                 state: ChildState {
                     age: ward_core::child::AgeSnapshot {
                         status: ward_core::child::AgeStatus::Unknown,
@@ -231,13 +398,17 @@ mod tests {
         }
     }
 
+    fn cache() -> ChildCache {
+        ChildCache::new(MIN_BUDGET, Counter::default())
+    }
+
     fn version_of(cache: &ChildCache, id: &str) -> Option<i64> {
         cache.get(id).map(|entry| entry.version())
     }
 
     #[test]
     fn a_fill_that_raced_an_invalidation_is_dropped() {
-        let cache = ChildCache::default();
+        let cache = cache();
         let before = cache.epoch("kid");
         cache.invalidate("kid");
         cache.put("kid", before, known(1));
@@ -248,7 +419,7 @@ mod tests {
 
     #[test]
     fn an_older_version_never_replaces_a_newer_one() {
-        let cache = ChildCache::default();
+        let cache = cache();
         let epoch = cache.epoch("kid");
         cache.put("kid", epoch, known(3));
         cache.put("kid", epoch, known(2));
@@ -257,11 +428,84 @@ mod tests {
         assert_eq!(version_of(&cache, "kid"), Some(4));
     }
 
+    #[tokio::test]
+    async fn a_fill_that_raced_an_invalidation_is_dropped_and_its_waiters_read_again() {
+        let cache = cache();
+        let Lookup::Miss(fill) = cache.lookup("kid").await else {
+            unreachable!("an empty cache misses")
+        };
+        // Another node's notice arrives while the store is being read.
+        cache.invalidate("kid");
+        cache.fill(fill, "kid", known(1));
+        assert_eq!(version_of(&cache, "kid"), None);
+        // The next reader gets the fill, and what it reads after the notice stays.
+        let Lookup::Miss(fill) = cache.lookup("kid").await else {
+            unreachable!("nothing was kept")
+        };
+        cache.fill(fill, "kid", known(2));
+        assert_eq!(version_of(&cache, "kid"), Some(2));
+    }
+
+    #[tokio::test]
+    async fn a_fill_never_replaces_what_a_write_put_meanwhile() {
+        let cache = cache();
+        let Lookup::Miss(fill) = cache.lookup("kid").await else {
+            unreachable!("an empty cache misses")
+        };
+        // A local write commits version 3 while the read (of version 2) is under way.
+        cache.put("kid", cache.epoch("kid"), known(3));
+        cache.fill(fill, "kid", known(2));
+        assert_eq!(version_of(&cache, "kid"), Some(3));
+    }
+
+    #[tokio::test]
+    async fn many_misses_on_one_child_read_the_store_once() {
+        let cache = cache();
+        let Lookup::Miss(fill) = cache.lookup("kid").await else {
+            unreachable!("an empty cache misses")
+        };
+        // A second request for the same child waits for the first one's read.
+        let waiter = cache.lookup("kid");
+        let filler = async {
+            tokio::task::yield_now().await;
+            cache.fill(fill, "kid", known(7));
+        };
+        let (found, ()) = tokio::join!(waiter, filler);
+        match found {
+            Lookup::Hit(entry) => assert_eq!(entry.version(), 7),
+            Lookup::Miss(_) | Lookup::Off => unreachable!("the waiter read for itself"),
+        }
+    }
+
+    #[test]
+    fn the_cache_stays_within_its_budget_and_counts_what_it_evicts() {
+        let evictions = Counter::default();
+        let cache = ChildCache::new(MIN_BUDGET, evictions.clone());
+        let n_children = 50_000;
+        for idx in 0..n_children {
+            let id = format!("kid-{idx}");
+            cache.put(&id, cache.epoch(&id), known(1));
+        }
+        assert!(cache.bytes() <= cache.budget(), "{cache:?}");
+        assert!(cache.len() < n_children, "{cache:?}");
+        // Most of the budget is used, and every child that did not fit was counted.
+        assert!(cache.bytes() > cache.budget() / 2, "{cache:?}");
+        assert_eq!(
+            evictions.get() as usize + cache.len(),
+            n_children,
+            "{cache:?}"
+        );
+    }
+
     #[test]
     fn a_cached_child_is_a_few_hundred_bytes() {
         // What one cache entry holds inline (the settings' slots and any blocks are on the
         // heap beside it: 12 bytes a setting). Printed for docs/benchmarks.md.
         let inline = std::mem::size_of::<HotChild>() + std::mem::size_of::<Cached>();
+        eprintln!(
+            "weighed as {} bytes with no settings",
+            Bytes.weight(&Box::from("kid-123456"), &known(1))
+        );
         eprintln!(
             "HotChild {} bytes, Cached {} bytes",
             std::mem::size_of::<HotChild>(),
@@ -272,7 +516,7 @@ mod tests {
 
     #[test]
     fn a_suspended_cache_serves_and_keeps_nothing() {
-        let cache = ChildCache::default();
+        let cache = cache();
         cache.put("kid", cache.epoch("kid"), known(1));
         cache.suspend();
         assert!(cache.get("kid").is_none());

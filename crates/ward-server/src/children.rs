@@ -18,7 +18,7 @@ use ward_store::{
     WriteError,
 };
 
-use crate::cache::{Cached, HotChild};
+use crate::cache::{Cached, Fill, HotChild, Lookup};
 use crate::error::ApiError;
 use crate::state::{Active, AppState};
 
@@ -90,25 +90,60 @@ impl AppState {
         active: &Active,
         now: Timestamp,
     ) -> Result<Arc<HotChild>, ApiError> {
-        match self.cache().get(id) {
-            Some(Cached::Known { state, .. }) if state.is_fresh_at(now) => {
-                self.metrics().cache_hit();
-                return Ok(state);
-            }
-            Some(Cached::Absent) => {
-                self.metrics().cache_hit();
-                return Ok(active.defaults.clone());
-            }
-            // Not cached, or a birthday or a request's expiry has come since it was read.
-            Some(Cached::Known { .. }) | None => self.metrics().cache_miss(),
+        if let Some(hot) = self.cached_hot_child(id, active, now) {
+            self.metrics().cache_hit();
+            return Ok(hot);
         }
-        let epoch = self.cache().epoch(id);
+        self.metrics().cache_miss();
+        self.read_hot_child(id, active, now).await
+    }
+
+    /// What the hot paths read for `id` at `now`, if the cache has it and time cannot have
+    /// changed it; counts nothing (the caller does: a batch counts once).
+    pub(crate) fn cached_hot_child(
+        &self,
+        id: &str,
+        active: &Active,
+        now: Timestamp,
+    ) -> Option<Arc<HotChild>> {
+        match self.cache().get(id)? {
+            Cached::Known { state, .. } if state.is_fresh_at(now) => Some(state),
+            Cached::Absent => Some(active.defaults.clone()),
+            // A birthday or a request's expiry has come since it was read.
+            Cached::Known { .. } => None,
+        }
+    }
+
+    /// What the hot paths read for `id` at `now`, from the store (a cache miss), cached.
+    pub(crate) async fn read_hot_child(
+        &self,
+        id: &str,
+        active: &Active,
+        now: Timestamp,
+    ) -> Result<Arc<HotChild>, ApiError> {
         let Ok(child_id) = ChildId::parse(id) else {
             // Not a storable id: nobody can have stored it.
             return Ok(active.defaults.clone());
         };
+        // One reader per child at a time: the others wait here for what it read.
+        let fill = match self.cache().lookup(id).await {
+            Lookup::Hit(Cached::Known { state, .. }) if state.is_fresh_at(now) => {
+                return Ok(state);
+            }
+            Lookup::Hit(Cached::Absent) => return Ok(active.defaults.clone()),
+            // Cached, but time has moved on since it was read: read afresh, put in place.
+            Lookup::Hit(Cached::Known { .. }) | Lookup::Off => None,
+            Lookup::Miss(fill) => Some(fill),
+        };
+        let epoch = fill
+            .as_ref()
+            .map_or_else(|| self.cache().epoch(id), Fill::epoch);
+        let keep = |entry: Cached| match fill {
+            Some(fill) => self.cache().fill(fill, id, entry),
+            None => self.cache().put(id, epoch, entry),
+        };
         let Some(stored) = self.store().child(&child_id).await? else {
-            self.cache().put(id, epoch, Cached::Absent);
+            keep(Cached::Absent);
             return Ok(active.defaults.clone());
         };
         let version = stored.version;
@@ -131,14 +166,10 @@ impl AppState {
         // it; the events are written with the child's next change.
         child.observe(&policy, now);
         let state = Arc::new(HotChild::of(&child, &policy));
-        self.cache().put(
-            id,
-            epoch,
-            Cached::Known {
-                version,
-                state: state.clone(),
-            },
-        );
+        keep(Cached::Known {
+            version,
+            state: state.clone(),
+        });
         Ok(state)
     }
 

@@ -1,10 +1,18 @@
-//! Each child's drift state for the feed guard, on the hot path: kept in memory, updated in
-//! place while a feed is filtered, and written to the store behind the request (at most a
-//! second later, and at shutdown). A crash loses at most that second of the window, which
-//! the drift score tolerates; consents and settings never go this way.
+//! Each child's drift state for the feed guard, on the hot path, in one of two ways:
 //!
-//! With several nodes, each keeps its own copy and writes it back; a child's feeds routed to
-//! one node keep the tightest window. Not for deciding anything: see `ward_core::feed`.
+//! - **One node** (SQLite, which one `ward serve` owns): kept in memory, updated in place while
+//!   a feed is filtered, and written to the store behind the request (at most a second later,
+//!   and at shutdown). A crash loses at most that second of the window, which the drift score
+//!   tolerates; consents and settings never go this way.
+//! - **Shared** (PostgreSQL, where several nodes serve one database): one window per child
+//!   across every node. Each feed updates the state this node last saw and writes it back
+//!   only over the version it read (compare and set, [`Store::put_drift_at`]); when another
+//!   node wrote first, the state is read again and the feed judged again on it. A child whose
+//!   feeds are balanced over N nodes has one window, not N, so the sensitive-topic cap is as
+//!   tight as on one node. The price is one write per feed (two round trips when another node
+//!   wrote since).
+//!
+//! Not for deciding anything: see `ward_core::feed`.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -13,38 +21,83 @@ use dashmap::DashMap;
 use ward_core::feed::DriftState;
 use ward_store::{AnyStore, Store, StoreError};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
+
+/// How many times a shared update is tried against other nodes' writes before it gives up
+/// (503 `unavailable`): each try is one round trip, and losing this often means the child's
+/// feeds arrive faster than the database can order them.
+const SHARED_TRIES: usize = 16;
+
+/// A drift state and the stored version it was read or written at (0: none stored).
+#[derive(Debug, Clone, Default)]
+struct Versioned {
+    version: i64,
+    state: DriftState,
+}
 
 /// Drift states by child id.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct DriftCache {
-    states: DashMap<Box<str>, DriftState>,
-    /// Children whose state changed since the last flush.
+    states: DashMap<Box<str>, Versioned>,
+    /// One window across nodes: every update is written at once, over the version read.
+    shared: bool,
+    /// Children whose state changed since the last flush (one node only).
     dirty: Mutex<HashSet<Box<str>>>,
 }
 
+fn parse(doc: &str) -> DriftState {
+    serde_json::from_str(doc).unwrap_or_else(|error| {
+        tracing::warn!(%error, "a stored drift state is unreadable; starting afresh");
+        DriftState::new()
+    })
+}
+
 impl DriftCache {
+    /// Drift states kept on this node and written behind (`shared: false`), or one window per
+    /// child across every node sharing the store (`shared: true`).
+    pub fn new(shared: bool) -> Self {
+        Self {
+            states: DashMap::new(),
+            shared,
+            dirty: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// True when every update is written through to the store, over the version read.
+    pub fn is_shared(&self) -> bool {
+        self.shared
+    }
+
+    async fn read(store: &AnyStore, child: &str) -> Result<Versioned, StoreError> {
+        Ok(match store.drift_at(child).await? {
+            Some((version, doc)) => Versioned {
+                version,
+                state: parse(&doc),
+            },
+            None => Versioned::default(),
+        })
+    }
+
     /// Runs `update` on the child's drift state (loaded from the store, or new, on first
-    /// use) and marks it for writing.
+    /// use) and keeps the result: marked for writing on one node; written at once when
+    /// shared, where `update` may run more than once (on the state another node wrote
+    /// meanwhile) and only its last run counts.
     pub async fn update<T>(
         &self,
         store: &AnyStore,
         child: &str,
-        update: impl FnOnce(&mut DriftState) -> T,
+        mut update: impl FnMut(&mut DriftState) -> T,
     ) -> Result<T, ApiError> {
+        if self.shared {
+            return self.update_shared(store, child, update).await;
+        }
         if !self.states.contains_key(child) {
-            let loaded = match store.drift(child).await? {
-                Some(doc) => serde_json::from_str(&doc).unwrap_or_else(|error| {
-                    tracing::warn!(%error, "a stored drift state is unreadable; starting afresh");
-                    DriftState::new()
-                }),
-                None => DriftState::new(),
-            };
+            let loaded = Self::read(store, child).await?;
             self.states.entry(child.into()).or_insert(loaded);
         }
         let value = {
-            let mut state = self.states.entry(child.into()).or_default();
-            update(&mut state)
+            let mut entry = self.states.entry(child.into()).or_default();
+            update(&mut entry.state)
         };
         if let Ok(mut dirty) = self.dirty.lock() {
             dirty.insert(child.into());
@@ -52,8 +105,42 @@ impl DriftCache {
         Ok(value)
     }
 
-    /// The child's drift state, as it stands (for the export).
+    async fn update_shared<T>(
+        &self,
+        store: &AnyStore,
+        child: &str,
+        mut update: impl FnMut(&mut DriftState) -> T,
+    ) -> Result<T, ApiError> {
+        // What this node last saw is usually still current (a child's feeds often come back to
+        // the same node); if not, the write says so and the store is read.
+        let mut seen = self.states.get(child).map(|entry| entry.clone());
+        for _ in 0..SHARED_TRIES {
+            let mut next = match seen.take() {
+                Some(seen) => seen,
+                None => Self::read(store, child).await?,
+            };
+            let value = update(&mut next.state);
+            let doc = serde_json::to_string(&next.state)
+                .map_err(|error| ApiError::internal("cannot store a drift state", &error))?;
+            if store.put_drift_at(child, &doc, next.version).await? {
+                next.version += 1;
+                self.states.insert(child.into(), next);
+                return Ok(value);
+            }
+            self.states.remove(child);
+        }
+        Err(ApiError::new(
+            Code::Unavailable,
+            "this child's feeds are arriving faster than their drift state can be kept; try again",
+        ))
+    }
+
+    /// The child's drift state, as it stands (for the export and "why am I seeing this"):
+    /// when shared, as stored now.
     pub async fn get(&self, store: &AnyStore, child: &str) -> Result<DriftState, ApiError> {
+        if self.shared {
+            return Ok(Self::read(store, child).await?.state);
+        }
         self.update(store, child, |state| state.clone()).await
     }
 
@@ -65,7 +152,8 @@ impl DriftCache {
         }
     }
 
-    /// Writes every changed state; returns how many.
+    /// Writes every changed state; returns how many. (Shared states are written as they
+    /// change: nothing waits here.)
     pub async fn flush(&self, store: &AnyStore) -> Result<usize, StoreError> {
         let ids: Vec<Box<str>> = match self.dirty.lock() {
             Ok(mut dirty) => dirty.drain().collect(),
@@ -74,8 +162,8 @@ impl DriftCache {
         let drifts: Vec<(String, String)> = ids
             .iter()
             .filter_map(|id| {
-                let state = self.states.get(id)?;
-                Some((id.to_string(), serde_json::to_string(&*state).ok()?))
+                let entry = self.states.get(id)?;
+                Some((id.to_string(), serde_json::to_string(&entry.state).ok()?))
             })
             .collect();
         let n_drifts = drifts.len();

@@ -13,9 +13,13 @@
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
+use std::sync::atomic::AtomicU64;
+
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use prometheus_client::registry::Unit;
 use ward_core::decide::Reason;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -45,6 +49,11 @@ pub struct Metrics {
     decisions: Vec<Counter>,
     cache_hits: Counter,
     cache_misses: Counter,
+    cache_evictions: Counter,
+    cache_entries: Gauge,
+    cache_bytes: Gauge,
+    cache_budget: Gauge,
+    cache_hit_ratio: Gauge<f64, AtomicU64>,
     webhooks_delivered: Counter,
     webhooks_failed: Counter,
     feed_items: Family<Vec<(String, String)>, Counter>,
@@ -89,6 +98,38 @@ impl Default for Metrics {
             "Decisions that read the child from the database",
             cache_misses.clone(),
         );
+        let cache_evictions = Counter::default();
+        registry.register(
+            "cache_evictions",
+            "Children dropped from the in-memory cache to keep within its budget",
+            cache_evictions.clone(),
+        );
+        let cache_entries = Gauge::default();
+        registry.register(
+            "cache_entries",
+            "Children in the in-memory cache",
+            cache_entries.clone(),
+        );
+        let cache_bytes = Gauge::default();
+        registry.register_with_unit(
+            "cache_size",
+            "What the cached children weigh",
+            Unit::Bytes,
+            cache_bytes.clone(),
+        );
+        let cache_budget = Gauge::default();
+        registry.register_with_unit(
+            "cache_budget",
+            "The most the cached children may weigh (--cache-memory)",
+            Unit::Bytes,
+            cache_budget.clone(),
+        );
+        let cache_hit_ratio = Gauge::<f64, AtomicU64>::default();
+        registry.register(
+            "cache_hit_ratio",
+            "Hits over hits and misses since the start (0 before the first lookup)",
+            cache_hit_ratio.clone(),
+        );
         let webhooks_delivered = Counter::default();
         registry.register(
             "webhooks_delivered",
@@ -114,6 +155,11 @@ impl Default for Metrics {
             decisions,
             cache_hits,
             cache_misses,
+            cache_evictions,
+            cache_entries,
+            cache_bytes,
+            cache_budget,
+            cache_hit_ratio,
             webhooks_delivered,
             webhooks_failed,
             feed_items,
@@ -161,6 +207,45 @@ impl Metrics {
                 .get_or_create(&vec![("outcome".to_owned(), outcome.to_owned())])
                 .inc_by(n_items as u64);
         }
+    }
+
+    /// Counts what one batch did: `decisions[i]` decisions of `Reason::ALL[i]`, and its cache
+    /// hits and misses (one update per counter, not one per decision: the counters are shared
+    /// by every thread).
+    pub fn batch(&self, decisions: &[u64], hits: u64, misses: u64) {
+        for (counter, n_decisions) in self.decisions.iter().zip(decisions) {
+            if *n_decisions > 0 {
+                counter.inc_by(*n_decisions);
+            }
+        }
+        if hits > 0 {
+            self.cache_hits.inc_by(hits);
+        }
+        if misses > 0 {
+            self.cache_misses.inc_by(misses);
+        }
+    }
+
+    /// The counter the cache counts its evictions on.
+    pub fn cache_evictions(&self) -> Counter {
+        self.cache_evictions.clone()
+    }
+
+    /// Records the cache's size as it stands, and the hit ratio so far (before a render).
+    pub fn cache_size(&self, entries: usize, bytes: u64, budget: u64) {
+        self.cache_entries
+            .set(i64::try_from(entries).unwrap_or(i64::MAX));
+        self.cache_bytes
+            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+        self.cache_budget
+            .set(i64::try_from(budget).unwrap_or(i64::MAX));
+        let (hits, misses) = (self.cache_hits.get(), self.cache_misses.get());
+        let lookups = hits + misses;
+        self.cache_hit_ratio.set(if lookups == 0 {
+            0.0
+        } else {
+            hits as f64 / lookups as f64
+        });
     }
 
     /// Counts a cache hit.

@@ -89,6 +89,15 @@ pub struct Config {
     pub pool: ward_store::PoolSettings,
     /// Connection limits, timeouts and the shutdown grace (`crate::listener`).
     pub listener: ListenerConfig,
+    /// The most memory the hot-path cache of children may take, in bytes
+    /// ([`Config::DEFAULT_CACHE_MEMORY`] unless set; at least [`crate::cache::MIN_BUDGET`]).
+    pub cache_memory: u64,
+}
+
+impl Config {
+    /// The cache's budget unless set: 256 MiB, about 600,000 children of ten settings, which
+    /// a small machine can spare.
+    pub const DEFAULT_CACHE_MEMORY: u64 = 256 << 20;
 }
 
 /// How browsers reach the pages.
@@ -316,6 +325,7 @@ impl AppState {
             config.policy_path.clone(),
             pages,
             config.listener,
+            config.cache_memory,
         )
         .await?;
         tracing::info!(
@@ -337,6 +347,10 @@ impl AppState {
     }
 
     /// The state over an open store and a policy already recorded in it.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "each is a separate part of the state, given once at start"
+    )]
     async fn assemble(
         store: AnyStore,
         clock: Arc<dyn Clock>,
@@ -345,23 +359,28 @@ impl AppState {
         policy_path: PathBuf,
         pages: PagesSettings,
         listener: ListenerConfig,
+        cache_memory: u64,
     ) -> Result<Self, StartError> {
         let keys = KeyTable::new(store.keys().await?, store.keys_version().await?);
         let active = Active::new(record.generation, record.hash.clone(), compiled.clone());
+        let metrics = Metrics::default();
+        let shared_drift = matches!(store, AnyStore::Postgres(_));
         Ok(Self(Arc::new(Inner {
             store,
             clock,
             active: ArcSwap::from_pointee(active),
             generations: Mutex::new(HashMap::from([(record.generation, compiled)])),
-            cache: ChildCache::default(),
+            cache: ChildCache::new(cache_memory, metrics.cache_evictions()),
             keys: ArcSwap::from_pointee(keys),
-            metrics: Metrics::default(),
+            metrics,
             policy_path,
             reload: tokio::sync::Mutex::new(()),
             migrate: tokio::sync::Notify::new(),
             alerts: tokio::sync::broadcast::channel(ALERT_FANOUT).0,
             deliver: tokio::sync::Notify::new(),
-            drifts: DriftCache::default(),
+            // Several nodes may serve a PostgreSQL database: one drift window per child across
+            // them. SQLite is one node's own.
+            drifts: DriftCache::new(shared_drift),
             http: reqwest::Client::new(),
             keys_read_at_ms: std::sync::atomic::AtomicI64::new(0),
             pages,
@@ -394,6 +413,7 @@ impl AppState {
             PathBuf::new(),
             pages,
             ListenerConfig::default(),
+            crate::cache::MIN_BUDGET,
         )
         .await
     }

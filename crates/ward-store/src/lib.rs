@@ -633,6 +633,22 @@ pub trait Store: Send + Sync + 'static {
         drifts: Vec<(String, String)>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// A child's stored drift state (JSON) and its version (which every write moves on).
+    fn drift_at(
+        &self,
+        child: &str,
+    ) -> impl Future<Output = Result<Option<(i64, String)>, StoreError>> + Send;
+
+    /// Stores a child's drift state only over the version it was read at (`0`: none was
+    /// stored); false, and nothing written, when another write came first. The new version is
+    /// `read_at + 1`.
+    fn put_drift_at(
+        &self,
+        child: &str,
+        doc: &str,
+        read_at: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     // Pages: links and sessions
 
     /// Ids of the children whose stored documents list `parent`, in id order (the
@@ -963,6 +979,14 @@ impl Store for AnyStore {
 
     async fn put_drifts(&self, drifts: Vec<(String, String)>) -> Result<(), StoreError> {
         forward!(self.put_drifts(drifts))
+    }
+
+    async fn drift_at(&self, child: &str) -> Result<Option<(i64, String)>, StoreError> {
+        forward!(self.drift_at(child))
+    }
+
+    async fn put_drift_at(&self, child: &str, doc: &str, read_at: i64) -> Result<bool, StoreError> {
+        forward!(self.put_drift_at(child, doc, read_at))
     }
 
     // Pages: links and sessions

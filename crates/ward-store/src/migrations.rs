@@ -33,7 +33,18 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/0004_ledger_sequencer.sql"),
         include_str!("../migrations/0004_ledger_sequencer.postgres.sql"),
     ),
-    (5, "reports", include_str!("../migrations/0005_reports.sql")),
+    (
+        5,
+        "reports",
+        include_str!("../migrations/0005_reports.sql"),
+        "",
+    ),
+    (
+        6,
+        "drift version",
+        include_str!("../migrations/0006_drift_version.sql"),
+        "",
+    ),
 ];
 
 /// Which database the migrations are for.

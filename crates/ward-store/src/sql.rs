@@ -1172,7 +1172,7 @@ macro_rules! sql_backend {
                     sqlx::query(
                         "INSERT INTO drift (child_id, doc, updated_at_us) VALUES ($1, $2, $3) \
                          ON CONFLICT (child_id) DO UPDATE SET doc = excluded.doc, \
-                         updated_at_us = excluded.updated_at_us",
+                         updated_at_us = excluded.updated_at_us, version = drift.version + 1",
                     )
                     .bind(child)
                     .bind(doc)
@@ -1182,6 +1182,48 @@ macro_rules! sql_backend {
                 }
                 tx.commit().await?;
                 Ok(())
+            }
+
+            async fn drift_at(
+                &self,
+                child: &str,
+            ) -> Result<Option<(i64, String)>, crate::StoreError> {
+                Ok(
+                    sqlx::query_as("SELECT version, doc FROM drift WHERE child_id = $1")
+                        .bind(child)
+                        .fetch_optional(&mut *self.reader().await?)
+                        .await?,
+                )
+            }
+
+            async fn put_drift_at(
+                &self,
+                child: &str,
+                doc: &str,
+                read_at: i64,
+            ) -> Result<bool, crate::StoreError> {
+                let now = crate::tx::now_us();
+                // Version 0 is "none stored": the row must not exist yet.
+                let query = if read_at == 0 {
+                    sqlx::query(
+                        "INSERT INTO drift (child_id, doc, updated_at_us, version) \
+                         VALUES ($1, $2, $3, 1) ON CONFLICT (child_id) DO NOTHING",
+                    )
+                    .bind(child)
+                    .bind(doc)
+                    .bind(now)
+                } else {
+                    sqlx::query(
+                        "UPDATE drift SET doc = $2, updated_at_us = $3, version = version + 1 \
+                         WHERE child_id = $1 AND version = $4",
+                    )
+                    .bind(child)
+                    .bind(doc)
+                    .bind(now)
+                    .bind(read_at)
+                };
+                let done = query.execute(&mut *self.writer().await?).await?;
+                Ok(done.rows_affected() == 1)
             }
 
             // Pages: links and sessions

@@ -82,6 +82,11 @@ pub(crate) struct Serve {
     /// end at once); then they are dropped and ward exits.
     #[arg(long, env = "WARD_SHUTDOWN_GRACE", default_value = "10s", value_parser = duration)]
     shutdown_grace: Duration,
+    /// The most memory the in-memory cache of children may take (`256MiB`, `2GiB`, `500MB`):
+    /// past it, the children least likely to be asked for again are dropped and read from the
+    /// database when they are. A child of ten settings takes about 430 bytes.
+    #[arg(long, env = "WARD_CACHE_MEMORY", default_value = "256MiB", value_parser = bytes)]
+    cache_memory: u64,
 }
 
 impl Serve {
@@ -121,6 +126,35 @@ fn duration(text: &str) -> Result<Duration, String> {
         return Err(format!("`{text}` is no time at all: give more than zero"));
     }
     Ok(duration)
+}
+
+/// A size in bytes: a number with `B`, `KB`, `MB`, `GB` (powers of 1000) or `KiB`, `MiB`,
+/// `GiB` (powers of 1024); at least 1 MiB.
+fn bytes(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let bad = || format!("`{text}` is not a size: write `256MiB`, `2GiB` or `500MB`");
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let number: u64 = number.parse().map_err(|_| bad())?;
+    let scale: u64 = match unit.trim() {
+        "B" => 1,
+        "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        _ => return Err(bad()),
+    };
+    let bytes = number.checked_mul(scale).ok_or_else(bad)?;
+    if bytes < ward_server::cache::MIN_BUDGET {
+        return Err(format!(
+            "`{text}` is too small for the cache: give at least 1MiB"
+        ));
+    }
+    Ok(bytes)
 }
 
 /// How long the drift states left in memory at shutdown may take to be written.
@@ -315,6 +349,7 @@ pub(crate) fn serve(args: Serve) -> Result<ExitCode, String> {
                 acquire_timeout: std::time::Duration::from_millis(args.database_timeout_ms),
             },
             listener: listener_config,
+            cache_memory: args.cache_memory,
         };
         let (state, bootstrap) = AppState::start(&config, Arc::new(SystemClock))
             .await

@@ -18,6 +18,7 @@
 //! sends or reads a clock. Not for deciding whether a child may be profiled at all: that is
 //! [`crate::decide`], whose `filter_feed` obligation sends the caller here.
 
+mod compact;
 mod drift;
 mod explain;
 mod item;
@@ -35,6 +36,7 @@ use crate::feedback::FeedbackGuard;
 use crate::policy::{DailyWindow, FeedConfig, Policy, Precaution, UnknownTags};
 use crate::vocab::NameSet;
 
+pub use compact::CompactResponse;
 pub use drift::{
     ANCHOR_ITEMS, AnchorSource, DriftError, DriftReport, DriftState, MAX_TOPIC_LEN, MAX_TOPICS,
     MAX_WINDOW,

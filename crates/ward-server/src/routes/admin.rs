@@ -174,6 +174,10 @@ pub(crate) async fn metrics(State(state): State<AppState>, headers: HeaderMap) -
         .filter_map(|value| value.to_str().ok())
         .collect();
     let format = Format::negotiate((!accept.is_empty()).then(|| accept.join(",")).as_deref());
+    let cache = state.cache();
+    state
+        .metrics()
+        .cache_size(cache.len(), cache.bytes(), cache.budget());
     (
         [
             (header::CONTENT_TYPE, format.content_type()),

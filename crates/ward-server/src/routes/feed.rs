@@ -2,34 +2,74 @@
 //! child's own "why am I seeing this" (`POST /v1/feed/why`), and declared interests
 //! (`PUT /v1/children/{id}/interests`), the drift anchor.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
 use axum::Json;
 use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use ward_core::feed::{
     DriftState, FeedChild, FeedOutcome, Item, RemovalReason, duplicate_id, filter_into,
     why_am_i_seeing_this,
 };
 use ward_core::ids::ChildId;
+use ward_core::parental::blocked_alert_due;
 
 use super::{Segments, path_id};
 use crate::auth::Principal;
-use crate::body::JsonBody;
+use crate::body::{JsonBody, RawJson, parse};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::state::AppState;
 
 /// The most items one call may carry.
 const MAX_ITEMS: usize = 10_000;
 
-/// `{"child", "items": [...], "explain"?: bool}`.
+/// `{"child", "items": [...], "answer"?: "full" | "compact", "explain"?: bool}`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct FilterRequest {
-    child: String,
+pub(crate) struct FilterRequest<'a> {
+    #[serde(borrow)]
+    child: Cow<'a, str>,
     items: Vec<Item>,
+    /// Which answer: sentences for every reason (the default), or codes only.
+    #[serde(default)]
+    answer: Answer,
     /// Also say, for each kept item, why it may be shown.
     #[serde(default)]
     explain: bool,
+}
+
+/// The two answers `POST /v1/feed/filter` gives.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Answer {
+    /// Every removal, hold and note with its code and a sentence, and each removed item's
+    /// kind ([`ward_core::feed::FeedResponse`]).
+    #[default]
+    Full,
+    /// Ids and codes only ([`ward_core::feed::CompactResponse`]): what a service acts on,
+    /// without the prose it rarely reads (`POST /v1/feed/why` has the words for one item).
+    Compact,
+}
+
+/// The full answer, with `why_shown` when asked for.
+#[derive(Serialize)]
+struct FullAnswer<'a> {
+    #[serde(flatten)]
+    response: ward_core::feed::FeedResponse,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    why_shown: Option<BTreeMap<&'a str, Vec<String>>>,
+}
+
+/// The compact answer, with `why_shown` when asked for.
+#[derive(Serialize)]
+struct CompactAnswer<'a> {
+    #[serde(flatten)]
+    response: ward_core::feed::CompactResponse<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    why_shown: Option<BTreeMap<&'a str, Vec<String>>>,
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
@@ -69,9 +109,10 @@ fn blocked(outcome: &FeedOutcome) -> (u32, Vec<String>) {
 pub(crate) async fn filter(
     State(state): State<AppState>,
     principal: Principal,
-    JsonBody(body): JsonBody<FilterRequest>,
+    RawJson(bytes): RawJson,
 ) -> ApiResult<Response> {
     principal.require_decide()?;
+    let body: FilterRequest<'_> = parse(&bytes)?;
     if body.items.len() > MAX_ITEMS {
         return Err(invalid(format!(
             "a feed may carry at most {MAX_ITEMS} items, this one has {}",
@@ -116,7 +157,10 @@ pub(crate) async fn filter(
         outcome.held.len(),
     );
     let (n_blocked, blocks) = blocked(&outcome);
-    if n_blocked > 0 {
+    let zone = hot.time_zone.as_ref().unwrap_or(active.feed.time_zone());
+    // Only a removal that can raise the day's alert is worth a write (a durable commit): once
+    // it is raised, the cached child says so until its next local day.
+    if n_blocked > 0 && blocked_alert_due(hot.blocked_alerted_on, zone, now) {
         // One alert a local day; the core decides whether this one raises it.
         let result = state
             .change_child(&child_id, false, move |child, policy, now, events, _| {
@@ -132,22 +176,29 @@ pub(crate) async fn filter(
     let explainer = outcome
         .explain(&active.feed, Some(&hot.controls), &body.items)
         .with_feedback(&hot.feedback, now);
-    let mut response = serde_json::to_value(explainer.response())
-        .map_err(|error| ApiError::internal("cannot render a feed response", &error))?;
-    if body.explain
-        && let Some(object) = response.as_object_mut()
-    {
-        let why: serde_json::Map<String, serde_json::Value> = outcome
+    let why_shown = body.explain.then(|| {
+        outcome
             .kept
             .iter()
             .filter_map(|index| {
                 let item = body.items.get(*index as usize)?;
-                Some((item.id().to_owned(), explainer.why_shown(*index).into()))
+                Some((item.id(), explainer.why_shown(*index)))
             })
-            .collect();
-        object.insert("why_shown".into(), why.into());
+            .collect()
+    });
+    // Written straight to bytes: no JSON tree in between.
+    let json = match body.answer {
+        Answer::Full => serde_json::to_vec(&FullAnswer {
+            response: explainer.response(),
+            why_shown,
+        }),
+        Answer::Compact => serde_json::to_vec(&CompactAnswer {
+            response: outcome.compact(&body.items),
+            why_shown,
+        }),
     }
-    Ok(Json(response).into_response())
+    .map_err(|error| ApiError::internal("cannot render a feed response", &error))?;
+    Ok(([(CONTENT_TYPE, "application/json")], json).into_response())
 }
 
 /// `{"child", "setting", "item"}`.

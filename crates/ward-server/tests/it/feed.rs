@@ -129,3 +129,105 @@ async fn one_item_id_twice_in_a_call_is_refused_naming_the_id() {
     })
     .await;
 }
+
+/// Every `(id, [code])` under `key` ("removed", "held", "notes"), reading codes as the full
+/// answer gives them (`{"code", "message"}`) or as the compact one does (plain strings).
+fn codes_of(body: &Value, key: &str) -> Vec<(String, Vec<String>)> {
+    let inner = if key == "notes" { "notes" } else { "reasons" };
+    body[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| {
+            let codes = entry[inner]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|code| match code {
+                    Value::String(code) => code.clone(),
+                    full => full["code"].as_str().unwrap().to_owned(),
+                })
+                .collect();
+            (entry["id"].as_str().unwrap().to_owned(), codes)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_compact_answer_names_the_same_items_and_codes_as_the_full_one_without_sentences() {
+    on_both("feed compact answer", |backend: Backend| async move {
+        let server = Server::start(&backend, CLIPSTREAM).await;
+        server.child("kid-a", 11, "GB").await;
+        server.child("kid-b", 11, "GB").await;
+        let items = json!([
+            {"id": "ok", "kind": "video", "ratings": {"bbfc": "U"}, "topics": ["football"]},
+            {"id": "advisory", "kind": "video", "ratings": {"bbfc": "PG"}, "topics": ["football"]},
+            {"id": "rated-15", "kind": "video", "ratings": {"bbfc": "15"}},
+            {"id": "harm", "kind": "post", "assessed": true, "tags": ["self_harm"], "ratings": {"bbfc": "18"}},
+            {"id": "unknown", "kind": "post", "assessed": true, "tags": ["Pro-Ana"]},
+            {"id": "nudge", "kind": "notification", "trigger": "inactivity"},
+            {"id": "reply", "kind": "notification", "trigger": "reply"},
+            {"id": "stranger", "kind": "user", "adult": true, "known_to_child": false},
+        ]);
+        let (status, full) = server
+            .post("/v1/feed/filter", json!({"child": "kid-a", "items": items}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{full}");
+        let (status, compact) = server
+            .post(
+                "/v1/feed/filter",
+                json!({"child": "kid-b", "items": items, "answer": "compact"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{compact}");
+        for key in ["kept", "held_until", "age", "unfiltered"] {
+            assert_eq!(compact[key], full[key], "{key}: {compact} against {full}");
+        }
+        assert_eq!(compact["drift"], full["drift"], "same child, same window");
+        for key in ["removed", "held", "notes"] {
+            assert_eq!(codes_of(&compact, key), codes_of(&full, key), "{key}");
+        }
+        assert_eq!(
+            codes_of(&compact, "removed")
+                .iter()
+                .find(|(id, _)| id == "harm")
+                .map(|(_, codes)| codes.clone()),
+            Some(vec!["age_rating".to_owned(), "harm_tag".to_owned()]),
+            "every reason, as in the full answer: {compact}"
+        );
+        assert!(!codes_of(&compact, "notes").is_empty(), "{compact}");
+        // No prose and no kinds: ids and codes only.
+        let text = compact.to_string();
+        assert!(!text.contains("message") && !text.contains("\"kind\""), "{text}");
+        assert!(full.to_string().contains("message"));
+        // `"answer": "full"` is the default, said out loud.
+        let (_, said) = server
+            .post(
+                "/v1/feed/filter",
+                json!({"child": "kid-a", "items": items, "answer": "full"}),
+            )
+            .await;
+        assert_eq!(codes_of(&said, "removed"), codes_of(&full, "removed"));
+        assert_eq!(said["removed"][0]["reasons"][0]["message"], full["removed"][0]["reasons"][0]["message"]);
+        // Sentences on request: `explain` adds why each kept item may be shown.
+        let (status, explained) = server
+            .post(
+                "/v1/feed/filter",
+                json!({"child": "kid-b", "items": items, "answer": "compact", "explain": true}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{explained}");
+        assert!(explained["why_shown"]["ok"].as_array().is_some_and(|why| !why.is_empty()), "{explained}");
+        assert!(explained["removed"][0]["reasons"][0].is_string(), "{explained}");
+        // Any other answer is refused, as the document says.
+        let (status, body) = server
+            .post(
+                "/v1/feed/filter",
+                json!({"child": "kid-b", "items": items, "answer": "terse"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["error"]["code"], "invalid_body");
+    })
+    .await;
+}

@@ -145,3 +145,82 @@ async fn a_setting_switched_off_through_one_node_is_denied_by_another_within_a_s
         tokio::task::yield_now().await;
     }
 }
+
+/// Page `page` of a session sliding from football into dieting (as the core's test of the
+/// cap): two pages on football, then one item in ten on dieting, two, … up to nine.
+fn sliding_page(page: usize) -> serde_json::Value {
+    let n_sensitive = page.saturating_sub(2).min(9);
+    let items: Vec<serde_json::Value> = (0..10)
+        .map(|idx| {
+            let topic = if idx < n_sensitive { "dieting" } else { "football" };
+            json!({"id": format!("p{page}-{idx}"), "kind": "video", "ratings": {"bbfc": "U"}, "topics": [topic]})
+        })
+        .collect();
+    json!(items)
+}
+
+#[tokio::test]
+async fn a_drifting_session_balanced_over_two_nodes_is_capped_exactly_as_on_one() {
+    let Some(base) = postgres_url("drift across nodes") else {
+        return;
+    };
+    let backend = Backend::Postgres(fresh_schema(&base).await.unwrap());
+    let node_a = Server::start(&backend, CLIPSTREAM).await;
+    let node_b = node_a.another_node().await;
+    node_a.child("alone", 11, "GB").await;
+    node_a.child("balanced", 11, "GB").await;
+
+    let mut capped_pages = 0;
+    let mut served_balanced: Vec<bool> = Vec::new();
+    for page in 0..60 {
+        let items = sliding_page(page);
+        // The same session twice: one child's pages all on node A, the other's alternating.
+        let (status, alone) = node_a
+            .post(
+                "/v1/feed/filter",
+                json!({"child": "alone", "items": items, "answer": "compact"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{alone}");
+        let node = if page % 2 == 0 { &node_a } else { &node_b };
+        let (status, balanced) = node
+            .post(
+                "/v1/feed/filter",
+                json!({"child": "balanced", "items": items, "answer": "compact"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{balanced}");
+        // One window: every page judged exactly as on one node, drift report and all.
+        assert_eq!(balanced["kept"], alone["kept"], "page {page}");
+        assert_eq!(balanced["removed"], alone["removed"], "page {page}");
+        assert_eq!(balanced["drift"], alone["drift"], "page {page}");
+        if balanced["drift"]["capped"] == true {
+            capped_pages += 1;
+            served_balanced.extend(balanced["kept"].as_array().unwrap().iter().map(|id| {
+                items
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|item| item["id"] == *id && item["topics"][0] == "dieting")
+            }));
+        }
+    }
+    assert!(
+        capped_pages > 10,
+        "the slide was caught: {capped_pages} pages capped"
+    );
+    // The cap holds across the two nodes: in any 50 items served in a row once capped, at
+    // most a fifth on a sensitive topic.
+    for run in served_balanced.windows(50) {
+        assert!(run.iter().filter(|s| **s).count() <= 10, "{run:?}");
+    }
+    // Both nodes' exports show the one window.
+    let (_, on_a) = node_a.get("/v1/children/balanced/export").await;
+    let (_, on_b) = node_b.get("/v1/children/balanced/export").await;
+    assert_eq!(on_a["drift"], on_b["drift"]);
+    assert_eq!(
+        on_a["drift"]["report"]["window_items"], 50,
+        "{}",
+        on_a["drift"]
+    );
+}

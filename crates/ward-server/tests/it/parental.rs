@@ -209,13 +209,33 @@ async fn a_parents_blocks_remove_items_from_the_feed_and_alert_once() {
         let blocked = alerts.next().await;
         assert_eq!(blocked.event, "blocked_content");
         assert_eq!(blocked.data["event"]["items"], 2);
-        // The same again the same day: filtered, not alerted again.
+        // The same again the same day: filtered, not alerted again, and the child not even
+        // written (a write per feed would be a durable commit per feed).
+        let version = |server: &Server| {
+            let state = server.state.clone();
+            async move {
+                let id = ward_core::ids::ChildId::parse("kid").unwrap();
+                ward_store::Store::child(state.store(), &id).await.unwrap().unwrap().version
+            }
+        };
+        let before = version(&server).await;
         let (status, _) = server.post("/v1/feed/filter", json!({"child": "kid", "items": items})).await;
         assert_eq!(status, StatusCode::OK);
+        assert_eq!(version(&server).await, before, "a feed that raises no alert writes nothing");
         let (_, export) = server.get("/v1/children/kid/export").await;
         let kinds: Vec<&str> = export["ledger"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
         assert_eq!(kinds.iter().filter(|k| **k == "blocked_content").count(), 1, "{kinds:?}");
         assert!(export["drift"]["report"]["window_items"].as_u64().is_some(), "{}", export["drift"]);
+        // The next local day, the first feed with blocked items alerts again (the hot path
+        // skips the write only while its cached child says today's alert was raised).
+        server.clock.advance(SignedDuration::from_hours(24));
+        let (status, _) = server.post("/v1/feed/filter", json!({"child": "kid", "items": items})).await;
+        assert_eq!(status, StatusCode::OK);
+        let blocked = alerts.next().await;
+        assert_eq!(blocked.event, "blocked_content");
+        let (_, export) = server.get("/v1/children/kid/export").await;
+        let kinds: Vec<&str> = export["ledger"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+        assert_eq!(kinds.iter().filter(|k| **k == "blocked_content").count(), 2, "{kinds:?}");
     })
     .await;
 }

@@ -147,6 +147,7 @@ impl Server {
             pages,
             pool: Default::default(),
             listener,
+            cache_memory: ward_server::Config::DEFAULT_CACHE_MEMORY,
         };
         let (state, _) = AppState::start(&config, Arc::new(clock.clone()))
             .await

@@ -1,0 +1,116 @@
+//! The guard's compact answer: kept ids in feed order, and removed, held and noted ids with
+//! their reason codes only (`age_rating`, `quiet_hours`, `advisory_rating`, …), no sentences.
+//! The codes are the ones the full answer ([`super::FeedResponse`]) carries beside each
+//! sentence, so a caller can switch answers without relearning them; the sentences stay one
+//! call away ([`super::FeedOutcome::explain`], `POST /v1/feed/why`).
+//!
+//! Serialized straight from the outcome and the items, borrowing every id: nothing is built
+//! per item but the JSON itself. Not for people: the full answer is.
+
+use jiff::Timestamp;
+use serde::Serialize;
+use serde::ser::{SerializeSeq, SerializeStruct, Serializer};
+
+use super::{Codes, DriftReport, FeedOutcome, Item};
+
+/// The compact answer over one outcome; made by [`FeedOutcome::compact`]. Serialize it.
+#[derive(Debug, Clone, Copy)]
+pub struct CompactResponse<'a> {
+    outcome: &'a FeedOutcome,
+    items: &'a [Item],
+}
+
+impl FeedOutcome {
+    /// The compact answer for this outcome. `items` must be the ones given to
+    /// [`super::filter`].
+    pub fn compact<'a>(&'a self, items: &'a [Item]) -> CompactResponse<'a> {
+        CompactResponse {
+            outcome: self,
+            items,
+        }
+    }
+}
+
+impl CompactResponse<'_> {
+    fn id(&self, index: u32) -> &str {
+        self.items.get(index as usize).map_or("", Item::id)
+    }
+}
+
+/// `{"id", <codes_key>: [code, …]}`.
+struct Entry<'a, T: super::Code> {
+    id: &'a str,
+    key: &'static str,
+    codes: Codes<T>,
+}
+
+impl<T: super::Code> Serialize for Entry<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut entry = serializer.serialize_struct("Entry", 2)?;
+        entry.serialize_field("id", self.id)?;
+        entry.serialize_field(self.key, &self.codes)?;
+        entry.end()
+    }
+}
+
+/// A list serialized from an iterator, without collecting it first.
+struct List<I>(std::cell::Cell<Option<I>>);
+
+impl<I: Iterator<Item = T>, T: Serialize> Serialize for List<I> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Some(iter) = self.0.take() else {
+            return serializer.serialize_seq(Some(0))?.end();
+        };
+        let mut seq = serializer.serialize_seq(iter.size_hint().1)?;
+        for element in iter {
+            seq.serialize_element(&element)?;
+        }
+        seq.end()
+    }
+}
+
+fn list<I: Iterator>(iter: I) -> List<I> {
+    List(std::cell::Cell::new(Some(iter)))
+}
+
+impl Serialize for CompactResponse<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let outcome = self.outcome;
+        let mut answer = serializer.serialize_struct("CompactResponse", 8)?;
+        answer.serialize_field(
+            "kept",
+            &list(outcome.kept.iter().map(|index| self.id(*index))),
+        )?;
+        answer.serialize_field(
+            "removed",
+            &list(outcome.removed.iter().map(|removal| Entry {
+                id: self.id(removal.index),
+                key: "reasons",
+                codes: removal.reasons,
+            })),
+        )?;
+        answer.serialize_field(
+            "held",
+            &list(outcome.held.iter().map(|held| Entry {
+                id: self.id(held.index),
+                key: "reasons",
+                codes: held.reasons,
+            })),
+        )?;
+        let held_until: Option<Timestamp> = outcome.held_until;
+        answer.serialize_field("held_until", &held_until)?;
+        answer.serialize_field(
+            "notes",
+            &list(outcome.notes.iter().map(|note| Entry {
+                id: self.id(note.index),
+                key: "notes",
+                codes: note.kinds,
+            })),
+        )?;
+        let drift: Option<DriftReport> = outcome.drift;
+        answer.serialize_field("drift", &drift)?;
+        answer.serialize_field("age", &outcome.age)?;
+        answer.serialize_field("unfiltered", &outcome.unfiltered)?;
+        answer.end()
+    }
+}
