@@ -26,10 +26,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use jiff::tz::TimeZone;
-use ward_core::compiled::CompiledPolicy;
 use prometheus_client::metrics::counter::Counter;
 use quick_cache::sync::{Cache, PlaceholderGuard};
 use quick_cache::{DefaultHashBuilder, Lifecycle, Weighter};
+use ward_core::compiled::CompiledPolicy;
 use ward_core::controls::Controls;
 use ward_core::feedback::FeedbackGuard;
 use ward_core::settings::{Child, ChildState};

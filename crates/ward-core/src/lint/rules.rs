@@ -331,6 +331,8 @@ vendor reads. When a child (or their parent) switches on a purpose declared as s
 stack the child agreed to advertising they were never told about. Declare the advertising as its own \
 `behavioural_advertising` purpose with its own setting, and keep the advertising ids on that purpose.",
         check: tcf_undeclared_ads,
+    },
+    Rule {
         id: "reporting-without-support",
         severity: Severity::Warning,
         summary: "a purpose declares `user_reporting` but the policy has no `[support]`, or no `report_sla_hours`",
@@ -1066,6 +1068,9 @@ fn tcf_undeclared_ads(policy: &Policy, sink: &mut Sink<'_>) {
                 ),
             );
         }
+    }
+}
+
 fn reporting_without_support(policy: &Policy, sink: &mut Sink<'_>) {
     let Some(purpose) = policy
         .purposes

@@ -938,6 +938,8 @@ fn the_tcf_section_is_read_strictly_with_positions() {
     assert_eq!(tcf.consent_language, *b"EN");
     assert_eq!(tcf.consent_screen, 1);
     assert_eq!(tcf.vendors[0].consent.ids().collect::<Vec<_>>(), [1, 3, 4]);
+}
+
 #[test]
 fn declaring_user_reporting_needs_a_support_section_and_an_sla() {
     let base = policy(service(), [purpose("feed", "content_recommendation")], "");

@@ -89,6 +89,7 @@ proptest! {
                 _ => format!("{{\"type\":\"child_created\",\"band\":\"{}\"}}", payload.replace('"', "")),
             };
             replay.push(&ward_store::LedgerEntry {
+                id: idx as i64 + 1,
                 seq: idx as i64 + 1,
                 at_us: (idx as i64) * 1_000_000 - 5_000_000,
                 child_id: Some(format!("c{}", idx % 3)),

@@ -32,6 +32,7 @@ fn failing_write(
                     kind: "consent_requested".into(),
                     parents: vec!["mum".into(), "mum".into()],
                     body: serde_json::json!({}),
+                    parent_body: None,
                 }],
                 ..ChildWrite::default()
             },
