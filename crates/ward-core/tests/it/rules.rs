@@ -806,7 +806,7 @@ fn a_vendor_relying_on_legitimate_interest_for_profiling_purposes_is_refused() {
     check(&policy(service(), [ads()], &tcf_with_vendor("[]")), &[]);
     // The finding names the vendor and points at its list.
     let source = policy(service(), [ads()], &tcf_with_vendor("[2, 7]"));
-    let parsed = Policy::parse(&source).unwrap();
+    let parsed = Policy::parse(&with_support(&source)).unwrap();
     let findings = ward_core::lint::check(&parsed);
     assert_eq!(findings.len(), 1);
     assert_eq!(findings[0].subject, Subject::TcfVendor(755));
