@@ -345,6 +345,14 @@ impl Page<'_> {
             .collect()
     }
 
+    fn ids(&self, ids: &Option<Vec<u8>>) -> String {
+        match ids {
+            None => "no [tcf]".to_owned(),
+            Some(ids) if ids.is_empty() => "none".to_owned(),
+            Some(ids) => ids.iter().map(u8::to_string).collect::<Vec<_>>().join(", "),
+        }
+    }
+
     fn when(&self, bucket: &str, start: &jiff::Timestamp) -> String {
         timeline_label(bucket, *start)
     }

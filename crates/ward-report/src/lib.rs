@@ -10,8 +10,10 @@
 //! the ledger head's time or a given moment, so the same inputs give the same bytes.
 //! **No personal data**: child and parent ids are replay keys only; the report holds counts.
 //!
-//! Not here: the command line and file I/O (the `ward` binary), the recommender audit and
-//! the ad-tech signals (their sections join the report when those land).
+//! Step 6 also has the ad-tech signals per band ([`signals`], computed with
+//! `ward_core::signals` from the policy).
+//!
+//! Not here: the command line and file I/O (the `ward` binary).
 
 pub mod changes;
 pub mod dpia;
@@ -19,6 +21,7 @@ pub mod evidence;
 mod html;
 pub mod model;
 pub mod risks;
+pub mod signals;
 mod steps;
 
 use jiff::Timestamp;
@@ -175,6 +178,7 @@ pub fn build(inputs: Inputs<'_>) -> Result<Report, ReportError> {
         risks,
         risk_summary,
         evidence: ledger.map(|l| l.evidence),
+        signals: signals::per_band(&compiled),
         sign_off,
         changes: None,
     };

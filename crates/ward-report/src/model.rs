@@ -42,6 +42,9 @@ pub struct Report {
     pub risk_summary: Vec<RiskSummary>,
     /// Step 6: what the store shows; `None` without `--database`.
     pub evidence: Option<crate::evidence::Evidence>,
+    /// Step 6: the ad-tech signals ward emits per admitted band and jurisdiction, by default
+    /// and once the right person consents (from the policy alone).
+    pub signals: Vec<crate::signals::BandSignals>,
     /// Step 7: the sign-off from `dpia.toml`, if written.
     pub sign_off: Option<SignOff>,
     /// What changed since `--previous`, if given.
