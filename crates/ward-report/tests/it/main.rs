@@ -26,6 +26,7 @@ fn inputs<'a>(policy: &'a str) -> Inputs<'a> {
         policy_source: policy,
         dpia_source: None,
         previous: None,
+        audit: None,
         ledger: None,
         as_of: None,
     }
