@@ -451,7 +451,7 @@ fn a_report_from_the_policy_alone_and_its_errors() {
 }
 
 /// A small audit of clipstream: one band, two seeds, the engagement recommender.
-const SMALL_AUDIT: &str = r#"
+pub(crate) const SMALL_AUDIT: &str = r#"
 seeds = 2
 slates = 40
 bands = ["13-15"]
