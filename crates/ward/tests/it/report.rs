@@ -600,6 +600,21 @@ fn a_report_with_an_audit_shows_the_guards_effect_its_hash_and_its_risks() {
     assert!(html.contains("Harmful share served by"), "no audit plot");
     assert!(html.contains(&format!("{:.1}%", off * 100.0)), "{html}");
 
+    // The results read back as the audit's own typed value, field for field.
+    let typed: ward_audit::report::AuditResult = serde_json::from_str(&results_text).unwrap();
+    assert_eq!(serde_json::to_value(&typed).unwrap(), results);
+    // The same inputs give the same bytes, the audit included.
+    let again = dir.join("again");
+    let output = policy_report(&again, &["--audit", results_path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    for name in ["report.json", "report.html"] {
+        assert_eq!(
+            std::fs::read(with.join(name)).unwrap(),
+            std::fs::read(again.join(name)).unwrap(),
+            "{name} differs between two runs"
+        );
+    }
+
     // A hand-made result with a primary priority item served with the guard: a high risk.
     let mut leaky = results.clone();
     leaky["recommenders"][0]["bands"][0]["vulnerable"]["on"]["primary_priority_max"] = json!(3);
