@@ -488,7 +488,7 @@ fn audit_chart(idx: usize, recommender: &AuditRecommender) -> Chart {
     Chart {
         id: AUDIT_CHART_IDS.get(idx).copied().unwrap_or("chart-audit"),
         title: format!(
-            "Harmful share served by `{}`, without and with the guard",
+            "Harmful share served by the {} recommender, without and with the guard",
             recommender.name
         ),
         desc,
