@@ -81,6 +81,11 @@ try {
     assert.ok((await page.locator(`#${desc}`).textContent()).includes('table'), `plot ${idx} points at its table`);
   }
   ok(`${count} plots, each with a title, a text alternative and its table`);
+  // The audit's plot (the report is written with --audit) and the signals per band.
+  assert.equal(await page.locator('svg[aria-labelledby^="chart-audit-0-title"]').count(), 1, 'the audit plot');
+  assert.ok((await page.locator('#chart-audit-0-desc').textContent()).includes('without'), 'the audit plot says without and with');
+  assert.ok((await page.locator('#signals-h').count()) === 1, 'the signals per band');
+  ok('the audit plot and the signals per band are there');
 
   await page.screenshot({ path: join(shots, 'report-desktop.png'), fullPage: false });
 

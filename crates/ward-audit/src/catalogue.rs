@@ -18,14 +18,14 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use ward_core::feed::{FeedPolicy, HarmTag, Item, ItemKind, Name, parse_catalogue};
 
 use crate::rng::{SimRng, hash_text};
 
 /// How Ofcom designates a kind of content harmful to children.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Designation {
     /// Primary priority content: children must be prevented from encountering it.
@@ -379,7 +379,8 @@ fn meta_of(item: &Item, topics: Box<[u16]>, policy: &FeedPolicy) -> ItemMeta {
 }
 
 /// What to generate.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GenerateSpec {
     /// How many items.
     pub items: usize,

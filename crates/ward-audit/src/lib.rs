@@ -32,6 +32,7 @@ pub mod simulate;
 pub mod spec;
 
 mod audit;
+pub mod known;
 mod rng;
 
 pub use audit::{AuditError, AuditInput, Progress, audited_age, run_audit};

@@ -22,7 +22,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ward_core::feed::{Code, RemovalReason};
 
 use crate::catalogue::{Catalogue, Designation, HarmCategory};
@@ -380,7 +380,8 @@ fn drift_measures(trace: &Trace, drift_window: u32) -> (Option<u32>, Option<f64>
 }
 
 /// A mean and its bootstrap 95% interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Estimate {
     /// The mean over seeds.
     pub mean: f64,
@@ -453,10 +454,12 @@ pub fn ratio(numerator: &[f64], denominator: &[f64], rng: &mut SimRng) -> Option
 }
 
 /// Time to a first item across seeds: how many runs reached it, and the mean among those.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TimeTo {
     /// The category's code, or `any_harmful`.
-    pub category: &'static str,
+    #[serde(deserialize_with = "crate::known::time_to_category")]
+    pub category: crate::known::Word,
     /// Ofcom's designation (`null` for `any_harmful`).
     pub designation: Option<Designation>,
     /// Runs in which one was shown.
@@ -472,7 +475,8 @@ pub struct TimeTo {
 }
 
 /// One group's runs (a recommender, a band, a persona kind, guard off or on) across seeds.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GroupSummary {
     /// Share of items harmful.
     pub harmful_share: Estimate,
@@ -511,6 +515,7 @@ pub struct GroupSummary {
     /// The highest sensitive share of a window served wholly under the cap, over all runs.
     pub capped_window_share_max: Option<f64>,
     /// Removals per reason, summed over runs.
+    #[serde(deserialize_with = "crate::known::per_reason")]
     pub removals: BTreeMap<&'static str, u32>,
 }
 
@@ -629,7 +634,8 @@ pub fn summarise(runs: &[&RunMetrics], rng: &mut SimRng) -> GroupSummary {
 }
 
 /// The drift detector at one threshold.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DetectorPoint {
     /// The `drift_threshold` tried.
     pub threshold: f64,

@@ -44,7 +44,7 @@
 //!   of slates (Hosseinmardi et al.'s counterfactual bots), to measure how long the feed
 //!   takes to forget.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ward_core::age::AgeBand;
 use ward_core::feed::FeedPolicy;
 
@@ -75,7 +75,8 @@ impl PersonaKind {
 }
 
 /// The user model's parameters (defaults documented in the module docs).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct UserModel {
     /// Steepness `k` of the engagement curve.
     pub steepness: f64,

@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ward_core::age::AgeBand;
 
 use crate::catalogue::Catalogue;
@@ -67,7 +67,7 @@ pub trait Recommender: Sync {
 }
 
 /// The built-in recommenders.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Builtin {
     /// [`EngagementMax`].

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use askama::Template;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::catalogue::{Designation, HarmCategory};
 use crate::metrics::{DetectorPoint, Estimate, GroupSummary, WINDOW};
@@ -24,7 +24,8 @@ use crate::spec::Spec;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Everything an audit found.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AuditResult {
     /// [`SCHEMA_VERSION`].
     pub schema: u32,
@@ -47,7 +48,8 @@ pub struct AuditResult {
 }
 
 /// SHA-256 of the inputs, hex.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Hashes {
     /// The spec's text (the embedded default's when none was given).
     pub spec_sha256: String,
@@ -58,7 +60,8 @@ pub struct Hashes {
 }
 
 /// The policy's part of the audit.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PolicySummary {
     /// `[service] name`.
     pub service: String,
@@ -75,11 +78,13 @@ pub struct PolicySummary {
     /// `[feed] sensitive_topics`.
     pub sensitive_topics: Vec<String>,
     /// `[feed] precaution`.
-    pub precaution: &'static str,
+    #[serde(deserialize_with = "crate::known::precaution")]
+    pub precaution: crate::known::Word,
 }
 
 /// The catalogue audited on.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CatalogueSummary {
     /// `generated (2000 items, seed 1)` or the file's path.
     pub source: String,
@@ -94,11 +99,13 @@ pub struct CatalogueSummary {
     /// Content on the policy's sensitive topics.
     pub sensitive: usize,
     /// Items per Ofcom category.
+    #[serde(deserialize_with = "crate::known::per_category")]
     pub by_category: BTreeMap<&'static str, usize>,
 }
 
 /// One recommender's audit.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RecommenderResult {
     /// Its name.
     pub name: String,
@@ -111,10 +118,12 @@ pub struct RecommenderResult {
 }
 
 /// One band's personas.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BandResult {
     /// The band.
-    pub band: &'static str,
+    #[serde(deserialize_with = "crate::known::band")]
+    pub band: crate::known::Word,
     /// The age its personas have.
     pub age: u8,
     /// The standard persona.
@@ -126,7 +135,8 @@ pub struct BandResult {
 }
 
 /// One persona kind, without and with the guard.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct KindResult {
     /// Without the guard.
     pub off: GroupSummary,
@@ -135,7 +145,8 @@ pub struct KindResult {
 }
 
 /// Vulnerable ÷ standard ratios (`null` when the standard persona saw none).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PairRatio {
     /// Harmful share, without the guard (CCDH: 3×).
     pub harmful_off: Option<Estimate>,
@@ -150,7 +161,8 @@ pub struct PairRatio {
 }
 
 /// The drift detector's audit.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DetectorResult {
     /// False alarms and catches per threshold.
     pub points: Vec<DetectorPoint>,
@@ -161,7 +173,8 @@ pub struct DetectorResult {
 }
 
 /// The headline checks.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Verdicts {
     /// Primary priority items shown with the guard, over every run.
     pub primary_priority_guarded: u64,

@@ -37,7 +37,7 @@ use crate::recommender::{Interaction, RankRequest, Recommender, RecommenderError
 use crate::rng::{SimRng, hash_text};
 
 /// Where the guard's drift anchor comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Anchor {
     /// Learned from the first items served (a service that declares nothing).

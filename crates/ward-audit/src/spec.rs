@@ -42,8 +42,8 @@ impl SpecError {
 }
 
 /// The catalogue to audit on.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum CatalogueSource {
     /// Generated, seeded.
     Generate(GenerateSpec),
@@ -52,7 +52,8 @@ pub enum CatalogueSource {
 }
 
 /// A service's own recommender, over HTTP (the protocol is in the README).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct HttpRecommender {
     /// Its name in the report.
     pub name: String,
@@ -63,7 +64,8 @@ pub struct HttpRecommender {
 }
 
 /// A parent's controls applied with the guard.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct Parental {
     /// Tags blocked.
     pub blocked_tags: Vec<String>,
@@ -74,7 +76,8 @@ pub struct Parental {
 }
 
 /// A checked spec.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Spec {
     /// Seeds per persona.
     pub seeds: u32,
@@ -87,7 +90,10 @@ pub struct Spec {
     /// Items asked of the recommender per slate, as a multiple of `slate_size`.
     pub overfetch: usize,
     /// Bands to audit (`None`: every band the policy admits).
-    #[serde(serialize_with = "bands_text")]
+    #[serde(
+        serialize_with = "bands_text",
+        deserialize_with = "crate::known::spec_bands"
+    )]
     pub bands: Option<Vec<AgeBand>>,
     /// Built-in recommenders.
     pub recommenders: Vec<Builtin>,
@@ -100,10 +106,16 @@ pub struct Spec {
     /// `drift_threshold` values the detector audit tries.
     pub drift_thresholds: Vec<f64>,
     /// The first day.
-    #[serde(serialize_with = "display_text")]
+    #[serde(
+        serialize_with = "display_text",
+        deserialize_with = "crate::known::date"
+    )]
     pub start_date: Date,
     /// Session start times, local, in turn.
-    #[serde(serialize_with = "times_text")]
+    #[serde(
+        serialize_with = "times_text",
+        deserialize_with = "crate::known::times"
+    )]
     pub session_starts: Vec<Time>,
     /// Minutes a session's budget starts with.
     pub session_minutes: f64,

@@ -9,7 +9,7 @@
 use askama::Template;
 
 use crate::evidence::{BANDS, Distribution, Evidence};
-use crate::model::Report;
+use crate::model::{AuditRecommender, Estimate, Report};
 
 /// The page.
 #[derive(Template)]
@@ -17,6 +17,7 @@ use crate::model::Report;
 struct Page<'a> {
     r: &'a Report,
     charts: Charts,
+    audit_charts: Vec<Chart>,
 }
 
 /// The plots drawn from the evidence.
@@ -55,11 +56,13 @@ struct Bar {
     h: i64,
     class: String,
     tooltip: String,
+    /// An interval drawn over the bar: x, y of its top and of its bottom.
+    whisker: Option<(i64, i64, i64)>,
 }
 
 struct Tick {
     y: i64,
-    label: u64,
+    label: String,
 }
 
 struct Legend {
@@ -152,6 +155,7 @@ fn chart(id: &'static str, title: String, desc: String, series: &[Series]) -> Op
                             h,
                             class: band_class(band),
                             tooltip: format!("{}, {band}: {value}", group.label),
+                            whisker: None,
                         }
                     })
                 })
@@ -170,7 +174,7 @@ fn chart(id: &'static str, title: String, desc: String, series: &[Series]) -> Op
     let ticks = (0..=axis_max / step)
         .map(|n| Tick {
             y: HEIGHT - BOTTOM - scale(n * step),
-            label: n * step,
+            label: (n * step).to_string(),
         })
         .collect();
     let legend = bands
@@ -345,13 +349,191 @@ impl Page<'_> {
             .collect()
     }
 
+    fn ids(&self, ids: &Option<Vec<u8>>) -> String {
+        match ids {
+            None => "no [tcf]".to_owned(),
+            Some(ids) if ids.is_empty() => "none".to_owned(),
+            Some(ids) => ids.iter().map(u8::to_string).collect::<Vec<_>>().join(", "),
+        }
+    }
+
+    fn audit_chart(&self, idx: &usize) -> Option<&Chart> {
+        self.audit_charts.get(*idx)
+    }
+
+    fn pct(&self, e: &Estimate) -> String {
+        format!(
+            "{} ({}–{})",
+            percent(e.mean),
+            percent(e.low),
+            percent(e.high)
+        )
+    }
+
+    fn per_run(&self, e: &Estimate) -> String {
+        format!("{:.1} ({:.1}–{:.1})", e.mean, e.low, e.high)
+    }
+
+    fn ratio(&self, e: &Option<Estimate>) -> String {
+        e.as_ref()
+            .map_or("– (the standard persona saw none)".to_owned(), |e| {
+                format!("{:.1}× ({:.1}–{:.1})", e.mean, e.low, e.high)
+            })
+    }
+
     fn when(&self, bucket: &str, start: &jiff::Timestamp) -> String {
         timeline_label(bucket, *start)
     }
 }
 
+fn percent(share: f64) -> String {
+    format!("{:.1}%", share * 100.0)
+}
+
+/// One recommender's harmful share per band and persona, without and with the guard, each
+/// bar with its 95% interval.
+fn audit_chart(idx: usize, recommender: &AuditRecommender) -> Chart {
+    let mut rows: Vec<(String, [&Estimate; 2])> = Vec::new();
+    for band in &recommender.bands {
+        for (kind, k) in [
+            ("standard", &band.standard),
+            ("vulnerable", &band.vulnerable),
+        ] {
+            rows.push((
+                format!("{} {kind}", band.band),
+                [&k.harmful_off, &k.harmful_on],
+            ));
+        }
+    }
+    let max = rows
+        .iter()
+        .flat_map(|(_, e)| e.iter().map(|e| e.high.max(e.mean)))
+        .fold(0.0, f64::max);
+    // Whole percent steps, at most 5 ticks.
+    let max_percent = ((max * 100.0).ceil() as u64).max(1);
+    let step = tick_step(max_percent);
+    let axis_max = (max_percent.div_ceil(step) * step) as f64 / 100.0;
+    let plot_w = WIDTH - LEFT - RIGHT;
+    let plot_h = HEIGHT - TOP - BOTTOM;
+    let group_w = plot_w / rows.len().max(1) as i64;
+    let bar_w = ((group_w - 8) / 2).clamp(2, 60);
+    let y = |share: f64| HEIGHT - BOTTOM - ((share / axis_max) * plot_h as f64).round() as i64;
+    let names = ["without the guard", "with ward's guard"];
+    let classes = ["g-off", "g-on"];
+    let groups = rows
+        .iter()
+        .enumerate()
+        .map(|(idx, (label, estimates))| {
+            let group_x = LEFT + idx as i64 * group_w;
+            let start = group_x + (group_w - 2 * bar_w) / 2;
+            let bars = estimates
+                .iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    let top = y(e.mean).min(HEIGHT - BOTTOM - 1);
+                    let x = start + i as i64 * bar_w;
+                    Bar {
+                        x,
+                        y: top,
+                        w: bar_w - 1,
+                        h: HEIGHT - BOTTOM - top,
+                        class: classes[i].to_owned(),
+                        tooltip: format!(
+                            "{label}, {}: {} (95% interval {} to {})",
+                            names[i],
+                            percent(e.mean),
+                            percent(e.low),
+                            percent(e.high)
+                        ),
+                        whisker: Some((x + (bar_w - 1) / 2, y(e.high), y(e.low))),
+                    }
+                })
+                .collect();
+            Group {
+                label: label.clone(),
+                label_x: group_x + group_w / 2,
+                bars,
+            }
+        })
+        .collect();
+    let ticks = (0..=max_percent.div_ceil(step))
+        .map(|n| Tick {
+            y: y((n * step) as f64 / 100.0),
+            label: format!("{}%", n * step),
+        })
+        .collect();
+    let legend = names
+        .iter()
+        .zip(classes)
+        .enumerate()
+        .map(|(i, (name, class))| Legend {
+            x: LEFT + i as i64 * 170,
+            class: class.to_owned(),
+            label: (*name).to_owned(),
+        })
+        .collect();
+    let desc = format!(
+        "Bar chart of the share of items that were harmful (Ofcom primary priority or priority \
+         content) for each band's standard and vulnerable personas, without and with ward's \
+         guard, with 95% intervals over seeds: {}. The table below gives every value.",
+        rows.iter()
+            .map(|(label, [off, on])| format!(
+                "{label} {} without, {} with",
+                percent(off.mean),
+                percent(on.mean)
+            ))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    Chart {
+        id: AUDIT_CHART_IDS.get(idx).copied().unwrap_or("chart-audit"),
+        title: format!(
+            "Harmful share served by the {} recommender, without and with the guard",
+            recommender.name
+        ),
+        desc,
+        width: WIDTH,
+        height: HEIGHT,
+        left: LEFT,
+        bottom: HEIGHT - BOTTOM,
+        right: WIDTH - RIGHT,
+        groups,
+        ticks,
+        legend,
+    }
+}
+
+/// Ids for the audit's charts (one per recommender; an audit has a handful).
+const AUDIT_CHART_IDS: [&str; 8] = [
+    "chart-audit-0",
+    "chart-audit-1",
+    "chart-audit-2",
+    "chart-audit-3",
+    "chart-audit-4",
+    "chart-audit-5",
+    "chart-audit-6",
+    "chart-audit-7",
+];
+
 /// Renders the report as HTML.
 pub(crate) fn render(report: &Report) -> Result<String, askama::Error> {
     let charts = report.evidence.as_ref().map(charts).unwrap_or_default();
-    Page { r: report, charts }.render()
+    let audit_charts = report
+        .audit
+        .as_ref()
+        .map(|audit| {
+            audit
+                .recommenders
+                .iter()
+                .enumerate()
+                .map(|(idx, r)| audit_chart(idx, r))
+                .collect()
+        })
+        .unwrap_or_default();
+    Page {
+        r: report,
+        charts,
+        audit_charts,
+    }
+    .render()
 }

@@ -10,8 +10,10 @@
 //! the ledger head's time or a given moment, so the same inputs give the same bytes.
 //! **No personal data**: child and parent ids are replay keys only; the report holds counts.
 //!
-//! Not here: the command line and file I/O (the `ward` binary), the recommender audit and
-//! the ad-tech signals (their sections join the report when those land).
+//! Step 6 also has the ad-tech signals per band ([`signals`], computed with
+//! `ward_core::signals` from the policy).
+//!
+//! Not here: the command line and file I/O (the `ward` binary).
 
 pub mod changes;
 pub mod dpia;
@@ -19,6 +21,7 @@ pub mod evidence;
 mod html;
 pub mod model;
 pub mod risks;
+pub mod signals;
 mod steps;
 
 use jiff::Timestamp;
@@ -31,7 +34,12 @@ use ward_store::{Store, StoreError, Verification};
 pub use model::Report;
 
 use crate::evidence::{Evidence, Replay};
-use crate::model::{BadEntry, Counts, Integrity, LedgerIntegrity, RiskSummary};
+use ward_audit::report::AuditResult;
+
+use crate::model::{
+    AuditBand, AuditIntegrity, AuditKind, AuditRecommender, AuditSection, BadEntry, Counts,
+    Integrity, LedgerIntegrity, RiskSummary,
+};
 
 /// What a report is made from. Sources are the files' text, read by the caller.
 pub struct Inputs<'a> {
@@ -43,6 +51,8 @@ pub struct Inputs<'a> {
     pub dpia_source: Option<&'a str>,
     /// The previous `report.json`, if given.
     pub previous: Option<&'a str>,
+    /// `ward audit`'s `results.json`, if given.
+    pub audit: Option<&'a str>,
     /// The ledger as read, if a database was given.
     pub ledger: Option<LedgerRead>,
     /// The moment the report describes, overriding the ledger head's time.
@@ -84,6 +94,16 @@ pub enum ReportError {
     /// The previous report cannot be compared.
     #[error("the previous report: {0}")]
     Previous(#[from] changes::PreviousError),
+    /// The audit's results.json is not one ward wrote.
+    #[error("{line}:{column}: {message}")]
+    Audit {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
     /// The HTML template failed.
     #[error("cannot render the report: {0}")]
     Render(String),
@@ -113,7 +133,8 @@ pub fn build(inputs: Inputs<'_>) -> Result<Report, ReportError> {
         });
     };
     let dpia = inputs.dpia_source.map(dpia::Dpia::parse).transpose()?;
-    let mut risks = risks::propose(&policy);
+    let audit = inputs.audit.map(read_audit).transpose()?;
+    let mut risks = risks::propose(&policy, audit.as_ref());
     if let Some(dpia) = &dpia {
         dpia.apply(&mut risks)?;
     }
@@ -153,6 +174,18 @@ pub fn build(inputs: Inputs<'_>) -> Result<Report, ReportError> {
             policy_sha256: sha256_hex(inputs.policy_source.as_bytes()),
             dpia_sha256: inputs.dpia_source.map(|s| sha256_hex(s.as_bytes())),
             previous_sha256: inputs.previous.map(|s| sha256_hex(s.as_bytes())),
+            audit: inputs
+                .audit
+                .zip(audit.as_ref())
+                .map(|(text, audit)| AuditIntegrity {
+                    results_sha256: sha256_hex(text.as_bytes()),
+                    catalogue_sha256: audit.hashes.catalogue_sha256.clone(),
+                    spec_sha256: audit.hashes.spec_sha256.clone(),
+                    policy_sha256: audit.hashes.policy_sha256.clone(),
+                    same_policy: audit.hashes.policy_sha256
+                        == sha256_hex(inputs.policy_source.as_bytes()),
+                    ward_version: audit.ward_version.clone(),
+                }),
             ledger: ledger.as_ref().map(|l| LedgerIntegrity {
                 entries: l.verification.entries,
                 verified: l.verification.ok(),
@@ -175,6 +208,8 @@ pub fn build(inputs: Inputs<'_>) -> Result<Report, ReportError> {
         risks,
         risk_summary,
         evidence: ledger.map(|l| l.evidence),
+        audit: audit.as_ref().map(audit_section),
+        signals: signals::per_band(&compiled),
         sign_off,
         changes: None,
     };
@@ -182,6 +217,75 @@ pub fn build(inputs: Inputs<'_>) -> Result<Report, ReportError> {
         report.changes = Some(changes::compare(&report, previous)?);
     }
     Ok(report)
+}
+
+/// Reads `ward audit`'s results.json strictly, as the typed result: every field, no unknown
+/// one, every word one ward writes; an error names its line and column.
+pub fn read_audit(text: &str) -> Result<AuditResult, ReportError> {
+    let audit: AuditResult = serde_json::from_str(text).map_err(|e| ReportError::Audit {
+        line: e.line(),
+        column: e.column(),
+        message: e
+            .to_string()
+            .split(" at line ")
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
+    })?;
+    if audit.schema != ward_audit::report::SCHEMA_VERSION {
+        return Err(ReportError::Audit {
+            line: 1,
+            column: 1,
+            message: format!(
+                "results schema {} is not {}, the one this ward reads",
+                audit.schema,
+                ward_audit::report::SCHEMA_VERSION
+            ),
+        });
+    }
+    Ok(audit)
+}
+
+fn audit_kind(kind: &ward_audit::report::KindResult) -> AuditKind {
+    AuditKind {
+        harmful_off: kind.off.harmful_share,
+        harmful_on: kind.on.harmful_share,
+        primary_priority_off: kind.off.primary_priority,
+        primary_priority_on: kind.on.primary_priority,
+        primary_priority_on_max: kind.on.primary_priority_max,
+    }
+}
+
+fn audit_section(audit: &AuditResult) -> AuditSection {
+    AuditSection {
+        catalogue: audit.catalogue.source.clone(),
+        seeds: audit.spec.seeds,
+        slates: audit.spec.slates,
+        primary_priority_guarded: audit.verdicts.primary_priority_guarded,
+        priority_guarded: audit.verdicts.priority_guarded,
+        recommenders: audit
+            .recommenders
+            .iter()
+            .map(|r| AuditRecommender {
+                name: r.name.clone(),
+                http: r.http,
+                bands: r
+                    .bands
+                    .iter()
+                    .map(|b| AuditBand {
+                        band: b.band,
+                        age: b.age,
+                        standard: audit_kind(&b.standard),
+                        vulnerable: audit_kind(&b.vulnerable),
+                        harmful_ratio_off: b.vulnerable_over_standard.harmful_off,
+                        harmful_ratio_on: b.vulnerable_over_standard.harmful_on,
+                    })
+                    .collect(),
+                recommended_threshold: r.detector.recommended_threshold,
+                policy_threshold: r.detector.policy_threshold,
+            })
+            .collect(),
+    }
 }
 
 /// `report.json`: the report's serde form, pretty-printed, with a final newline.

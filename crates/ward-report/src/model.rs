@@ -42,6 +42,12 @@ pub struct Report {
     pub risk_summary: Vec<RiskSummary>,
     /// Step 6: what the store shows; `None` without `--database`.
     pub evidence: Option<crate::evidence::Evidence>,
+    /// Step 6: the guard's measured effect, from `ward audit`'s results; `None` without
+    /// `--audit`.
+    pub audit: Option<AuditSection>,
+    /// Step 6: the ad-tech signals ward emits per admitted band and jurisdiction, by default
+    /// and once the right person consents (from the policy alone).
+    pub signals: Vec<crate::signals::BandSignals>,
     /// Step 7: the sign-off from `dpia.toml`, if written.
     pub sign_off: Option<SignOff>,
     /// What changed since `--previous`, if given.
@@ -61,7 +67,102 @@ pub struct Integrity {
     pub previous_sha256: Option<String>,
     /// The ledger, when a database was read.
     pub ledger: Option<LedgerIntegrity>,
+    /// The audit's results, when given.
+    pub audit: Option<AuditIntegrity>,
 }
+
+/// What the audit's results were, and what they ran on.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditIntegrity {
+    /// SHA-256 of the results.json bytes, hex.
+    pub results_sha256: String,
+    /// The catalogue the audit ran on, as the results carry it.
+    pub catalogue_sha256: String,
+    /// The audit's spec, as the results carry it.
+    pub spec_sha256: String,
+    /// The policy the audit ran on, as the results carry it.
+    pub policy_sha256: String,
+    /// True when that is this report's policy.
+    pub same_policy: bool,
+    /// The ward that ran the audit.
+    pub ward_version: String,
+}
+
+/// Step 6: the guard's effect, as `ward audit` measured it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditSection {
+    /// The catalogue, in words (`generated (3000 items, seed 9)` or a path).
+    pub catalogue: String,
+    /// Seeds per persona.
+    pub seeds: u32,
+    /// Slates per run.
+    pub slates: u32,
+    /// Primary priority items shown with the guard, over every run.
+    pub primary_priority_guarded: u64,
+    /// Priority items shown with the guard, over every run.
+    pub priority_guarded: u64,
+    /// Per recommender, in the results' order.
+    pub recommenders: Vec<AuditRecommender>,
+}
+
+/// One recommender's audit.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditRecommender {
+    /// Its name.
+    pub name: String,
+    /// A service's own, over HTTP.
+    pub http: bool,
+    /// Per band audited.
+    pub bands: Vec<AuditBand>,
+    /// The drift detector's recommended `drift_threshold` (`None`: none separates).
+    pub recommended_threshold: Option<f64>,
+    /// The policy's `drift_threshold`.
+    pub policy_threshold: f64,
+}
+
+/// One band's personas, without and with the guard.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditBand {
+    /// The band.
+    pub band: &'static str,
+    /// The personas' age.
+    pub age: u8,
+    /// The standard persona.
+    pub standard: AuditKind,
+    /// The vulnerable persona.
+    pub vulnerable: AuditKind,
+    /// Vulnerable ÷ standard, harmful share without the guard (`None`: standard saw none).
+    pub harmful_ratio_off: Option<Estimate>,
+    /// … with the guard.
+    pub harmful_ratio_on: Option<Estimate>,
+}
+
+impl AuditBand {
+    /// The two personas, named, in order.
+    pub fn kinds(&self) -> [(&'static str, &AuditKind); 2] {
+        [
+            ("standard", &self.standard),
+            ("vulnerable", &self.vulnerable),
+        ]
+    }
+}
+
+/// One persona kind's shares without (`off`) and with (`on`) the guard.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditKind {
+    /// Share of items harmful (primary priority or priority), without the guard.
+    pub harmful_off: Estimate,
+    /// … with it.
+    pub harmful_on: Estimate,
+    /// Primary priority items per run, without the guard.
+    pub primary_priority_off: Estimate,
+    /// … with it.
+    pub primary_priority_on: Estimate,
+    /// The most primary priority items any run with the guard was shown.
+    pub primary_priority_on_max: u32,
+}
+
+pub use ward_audit::metrics::Estimate;
 
 /// The ledger as verified while it was read.
 #[derive(Debug, Clone, Serialize)]

@@ -20,6 +20,8 @@ use ward_core::policy::{
     Trigger,
 };
 
+use ward_audit::report::{AuditResult, BandResult};
+
 use crate::model::{BandRisk, Likelihood, Rating, Right, Risk, Severity};
 use crate::steps::band_needs_parent_everywhere;
 
@@ -102,7 +104,15 @@ pub struct ProposalRule {
     pub rights: &'static [Right],
     /// True when the parental-consent band adjustment may apply.
     pub band_adjusted: bool,
-    propose: fn(&Policy, &mut Vec<Proposal>),
+    propose: fn(&Known<'_>, &mut Vec<Proposal>),
+}
+
+/// What the rules look at: the policy, and the audit's results when given.
+pub struct Known<'a> {
+    /// The policy.
+    pub policy: &'a Policy,
+    /// `ward audit`'s results.json, read.
+    pub audit: Option<&'a AuditResult>,
 }
 
 /// One risk as a rule proposes it, before bands.
@@ -114,6 +124,8 @@ struct Proposal {
     measures: Vec<String>,
     /// The purpose the band adjustment looks at, if any.
     purpose: Option<String>,
+    /// A rating of its own per band (band, rating, note), overriding `rating` where given.
+    per_band: Vec<(&'static str, Rating, String)>,
 }
 
 /// Every proposal rule, in register order.
@@ -144,6 +156,26 @@ code, else possible and significant",
         rights: &[INFORMATION, HEALTH],
         band_adjusted: true,
         propose: recommendation,
+    },
+    ProposalRule {
+        id: "audit-harm",
+        when: "`ward audit`'s results (`--audit`) show a recommender serving harmful items \
+(primary priority or priority content, Ofcom) to a band's personas without the guard: one risk \
+per recommender, rated per band: probable and severe where any primary priority item was \
+served with the guard too, possible and significant where the guard removed them all, remote \
+and significant for a band that saw none or was not audited",
+        rights: &[INFORMATION, HEALTH, PROTECTION],
+        band_adjusted: false,
+        propose: audit_harm,
+    },
+    ProposalRule {
+        id: "audit-missing",
+        when: "no audit results were given (`--audit`) and the policy has a content \
+recommendation or news feed purpose children can have: the guard's effect on the service's \
+recommender is untested, possible and significant",
+        rights: &[INFORMATION, HEALTH],
+        band_adjusted: false,
+        propose: audit_missing,
     },
     ProposalRule {
         id: "advertising",
@@ -255,6 +287,7 @@ fn proposal(purpose: &Purpose, title: String, basis: String, rating: Rating) -> 
         rating,
         measures: Vec::new(),
         purpose: Some(purpose.id.to_string()),
+        per_band: Vec::new(),
     }
 }
 
@@ -291,7 +324,8 @@ fn switch_on_measures(policy: &Policy, purpose: &Purpose) -> Vec<String> {
     measures
 }
 
-fn on_by_default(policy: &Policy, out: &mut Vec<Proposal>) {
+fn on_by_default(known: &Known<'_>, out: &mut Vec<Proposal>) {
+    let policy = known.policy;
     for purpose in &policy.purposes {
         if !purpose.child_can_switch_on() || purpose.default != Toggle::On {
             continue;
@@ -343,7 +377,8 @@ fn on_by_default(policy: &Policy, out: &mut Vec<Proposal>) {
     }
 }
 
-fn protective_data_reused(policy: &Policy, out: &mut Vec<Proposal>) {
+fn protective_data_reused(known: &Known<'_>, out: &mut Vec<Proposal>) {
+    let policy = known.policy;
     for purpose in &policy.purposes {
         if !purpose.category.is_commercial() {
             continue;
@@ -391,7 +426,8 @@ fn rule_findings(policy: &Policy, rule: &str) -> Vec<Finding> {
     lint::rule(rule).map_or_else(Vec::new, |rule| rule.check(policy))
 }
 
-fn recommendation(policy: &Policy, out: &mut Vec<Proposal>) {
+fn recommendation(known: &Known<'_>, out: &mut Vec<Proposal>) {
+    let policy = known.policy;
     let short = rule_findings(policy, "recommendation-without-safeguards");
     let news_on = rule_findings(policy, "news-on-without-editorial-code");
     for purpose in &policy.purposes {
@@ -451,7 +487,139 @@ fn recommendation(policy: &Policy, out: &mut Vec<Proposal>) {
     }
 }
 
-fn advertising(policy: &Policy, out: &mut Vec<Proposal>) {
+/// Primary priority items served with the guard in any run of a band's personas.
+fn served_with_guard(band: &BandResult) -> u32 {
+    band.standard.on.primary_priority_max + band.vulnerable.on.primary_priority_max
+}
+
+fn harmful_without_guard(band: &BandResult) -> f64 {
+    band.standard
+        .off
+        .harmful_share
+        .mean
+        .max(band.vulnerable.off.harmful_share.mean)
+}
+
+fn audit_harm(known: &Known<'_>, out: &mut Vec<Proposal>) {
+    let Some(audit) = known.audit else { return };
+    let policy = known.policy;
+    for recommender in &audit.recommenders {
+        let harmful: Vec<&BandResult> = recommender
+            .bands
+            .iter()
+            .filter(|b| harmful_without_guard(b) > 0.0)
+            .collect();
+        if harmful.is_empty() {
+            continue;
+        }
+        let mut per_band = Vec::new();
+        for band in policy.service.admitted_bands() {
+            let audited = recommender.bands.iter().find(|b| b.band == band.as_str());
+            let (rating, note) = match audited {
+                Some(b) if served_with_guard(b) > 0 => (
+                    Rating::new(Likelihood::Probable, Severity::Severe),
+                    format!(
+                        "the audit served {}'s personas (age {}) primary priority content even \
+                         with the guard (up to {} items in a run): probable, severe",
+                        b.band,
+                        b.age,
+                        served_with_guard(b)
+                    ),
+                ),
+                Some(b) if harmful_without_guard(b) > 0.0 => (
+                    Rating::new(Likelihood::Possible, Severity::Significant),
+                    format!(
+                        "without the guard up to {:.1}% of what {}'s personas (age {}) were shown \
+                         was harmful; with it, no primary priority item: possible, significant",
+                        harmful_without_guard(b) * 100.0,
+                        b.band,
+                        b.age
+                    ),
+                ),
+                Some(b) => (
+                    Rating::new(Likelihood::Remote, Severity::Significant),
+                    format!(
+                        "the audit showed {}'s personas no harmful item: remote, significant",
+                        b.band
+                    ),
+                ),
+                None => (
+                    Rating::new(Likelihood::Remote, Severity::Significant),
+                    format!(
+                        "{} was not audited: remote, significant until it is",
+                        band.as_str()
+                    ),
+                ),
+            };
+            per_band.push((band.as_str(), rating, note));
+        }
+        let bands: Vec<&str> = harmful.iter().map(|b| b.band).collect();
+        out.push(Proposal {
+            subject: format!("recommender:{}", recommender.name),
+            title: format!(
+                "the `{}` recommender serves harmful content to children aged {} when ward's \
+                 guard is not in front of it",
+                recommender.name,
+                bands.join(", ")
+            ),
+            basis: "`ward audit` measured harmful items served without the guard".to_owned(),
+            rating: Rating::new(Likelihood::Remote, Severity::Significant),
+            measures: vec![format!(
+                "ward's feed guard, measured by `ward audit` (results SHA-256 in the integrity \
+                 block): {} primary priority and {} priority items served with it over every run",
+                audit.verdicts.primary_priority_guarded, audit.verdicts.priority_guarded
+            )],
+            purpose: None,
+            per_band,
+        });
+    }
+}
+
+fn audit_missing(known: &Known<'_>, out: &mut Vec<Proposal>) {
+    if known.audit.is_some() {
+        return;
+    }
+    let policy = known.policy;
+    let recommending: Vec<&str> = policy
+        .purposes
+        .iter()
+        .filter(|p| {
+            matches!(
+                p.category,
+                Category::ContentRecommendation | Category::NewsFeed
+            ) && can_reach_children(p)
+        })
+        .map(|p| p.id.as_str())
+        .collect();
+    if recommending.is_empty() {
+        return;
+    }
+    out.push(Proposal {
+        subject: "recommender".to_owned(),
+        title: format!(
+            "the measures on {} are untested: no audit of the recommender with and without \
+             ward's guard was supplied",
+            recommending
+                .iter()
+                .map(|id| format!("`{id}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        basis: "a recommendation purpose with no `ward audit` results: possible, significant"
+            .to_owned(),
+        rating: Rating::new(Likelihood::Possible, Severity::Significant),
+        measures: vec![
+            "run `ward audit --policy ward.toml` (or with the service's own recommender over \
+             HTTP) and pass its results.json to `ward report --audit`"
+                .to_owned(),
+        ],
+        purpose: None,
+        per_band: Vec::new(),
+    });
+}
+
+fn advertising(known: &Known<'_>, out: &mut Vec<Proposal>) {
+    let policy = known.policy;
     for purpose in &policy.purposes {
         if purpose.category != Category::BehaviouralAdvertising || purpose.locked_for_children {
             continue;
@@ -490,7 +658,8 @@ fn advertising(policy: &Policy, out: &mut Vec<Proposal>) {
     }
 }
 
-fn location(policy: &Policy, out: &mut Vec<Proposal>) {
+fn location(known: &Known<'_>, out: &mut Vec<Proposal>) {
+    let policy = known.policy;
     if policy.defaults.geolocation_sharing == Toggle::On {
         out.push(Proposal {
             subject: "defaults".to_owned(),
@@ -502,6 +671,7 @@ fn location(policy: &Policy, out: &mut Vec<Proposal>) {
                     .to_owned(),
             ],
             purpose: None,
+            per_band: Vec::new(),
         });
     }
     for purpose in &policy.purposes {
@@ -536,7 +706,8 @@ fn location(policy: &Policy, out: &mut Vec<Proposal>) {
     }
 }
 
-fn contact_suggestions(policy: &Policy, out: &mut Vec<Proposal>) {
+fn contact_suggestions(known: &Known<'_>, out: &mut Vec<Proposal>) {
+    let policy = known.policy;
     for purpose in &policy.purposes {
         if purpose.category != Category::ContactSuggestions || !can_reach_children(purpose) {
             continue;
@@ -574,7 +745,8 @@ fn contact_suggestions(policy: &Policy, out: &mut Vec<Proposal>) {
     }
 }
 
-fn engagement(policy: &Policy, out: &mut Vec<Proposal>) {
+fn engagement(known: &Known<'_>, out: &mut Vec<Proposal>) {
+    let policy = known.policy;
     for purpose in &policy.purposes {
         if purpose.category != Category::Engagement || !can_reach_children(purpose) {
             continue;
@@ -610,7 +782,8 @@ fn engagement(policy: &Policy, out: &mut Vec<Proposal>) {
     }
 }
 
-fn automated_decision(policy: &Policy, out: &mut Vec<Proposal>) {
+fn automated_decision(known: &Known<'_>, out: &mut Vec<Proposal>) {
+    let policy = known.policy;
     for purpose in &policy.purposes {
         if !purpose.solely_automated_significant_decision {
             continue;
@@ -632,7 +805,8 @@ fn automated_decision(policy: &Policy, out: &mut Vec<Proposal>) {
     }
 }
 
-fn public_profile(policy: &Policy, out: &mut Vec<Proposal>) {
+fn public_profile(known: &Known<'_>, out: &mut Vec<Proposal>) {
+    let policy = known.policy;
     if policy.defaults.profile_visibility == ProfileVisibility::Public {
         out.push(Proposal {
             subject: "defaults".to_owned(),
@@ -641,11 +815,13 @@ fn public_profile(policy: &Policy, out: &mut Vec<Proposal>) {
             rating: Rating::new(Likelihood::Probable, Severity::Severe),
             measures: Vec::new(),
             purpose: None,
+            per_band: Vec::new(),
         });
     }
 }
 
-fn other_profiling(policy: &Policy, out: &mut Vec<Proposal>) {
+fn other_profiling(known: &Known<'_>, out: &mut Vec<Proposal>) {
+    let policy = known.policy;
     for purpose in &policy.purposes {
         // On by default, it is already `on-by-default`'s risk.
         if !purpose.child_can_switch_on()
@@ -677,7 +853,8 @@ fn other_profiling(policy: &Policy, out: &mut Vec<Proposal>) {
     }
 }
 
-fn lint_findings(policy: &Policy, out: &mut Vec<Proposal>) {
+fn lint_findings(known: &Known<'_>, out: &mut Vec<Proposal>) {
+    let policy = known.policy;
     // One risk per (rule, subject), in the order `ward check` reports them.
     let mut grouped: BTreeMap<(usize, &'static str, String), Vec<Finding>> = BTreeMap::new();
     let mut first_seen: BTreeMap<(&'static str, String), usize> = BTreeMap::new();
@@ -718,18 +895,20 @@ fn lint_findings(policy: &Policy, out: &mut Vec<Proposal>) {
                 "`ward check --deny-warnings` fails while this stands".to_owned()
             }],
             purpose: None,
+            per_band: Vec::new(),
         });
     }
 }
 
 /// The register ward proposes for `policy`: every rule, in table order, each risk rated for
 /// every admitted band (youngest first), every decision still `proposed`.
-pub fn propose(policy: &Policy) -> Vec<Risk> {
+pub fn propose(policy: &Policy, audit: Option<&AuditResult>) -> Vec<Risk> {
+    let known = Known { policy, audit };
     let bands: Vec<AgeBand> = policy.service.admitted_bands().collect();
     let mut risks = Vec::new();
     for rule in PROPOSALS {
         let mut proposals = Vec::new();
-        (rule.propose)(policy, &mut proposals);
+        (rule.propose)(&known, &mut proposals);
         for proposal in proposals {
             let rights = if rule.id == "lint" {
                 lint_rights(proposal.subject.split(':').next().unwrap_or(""))
@@ -743,7 +922,14 @@ pub fn propose(policy: &Policy) -> Vec<Risk> {
             let band_risks = bands
                 .iter()
                 .map(|band| {
+                    let own = proposal
+                        .per_band
+                        .iter()
+                        .find(|(b, _, _)| *b == band.as_str());
                     let (rating, note) = match purpose {
+                        _ if own.is_some() => {
+                            own.map_or((proposal.rating, None), |(_, r, n)| (*r, Some(n.clone())))
+                        }
                         Some(purpose) if rule.band_adjusted => {
                             band_adjust(policy, purpose, *band, proposal.rating)
                         }

@@ -22,6 +22,9 @@ pub(crate) struct ReportArgs {
     /// The DPO's part: decisions on each risk, consultation, sign-off (see the README).
     #[arg(long)]
     dpia: Option<PathBuf>,
+    /// `ward audit`'s results.json: the guard's measured effect in step 6, its risks in step 5.
+    #[arg(long)]
+    audit: Option<PathBuf>,
     /// A previous report.json, to show what changed since.
     #[arg(long)]
     previous: Option<PathBuf>,
@@ -70,6 +73,11 @@ pub(crate) fn run(args: ReportArgs) -> Result<ExitCode, String> {
         .as_deref()
         .map(|p| read(p, "the previous report"))
         .transpose()?;
+    let audit = args
+        .audit
+        .as_deref()
+        .map(|p| read(p, "the audit results"))
+        .transpose()?;
     let ledger = match &args.database {
         None => None,
         Some(url) => {
@@ -103,11 +111,18 @@ pub(crate) fn run(args: ReportArgs) -> Result<ExitCode, String> {
         policy_source: &policy_source,
         dpia_source: dpia_source.as_deref(),
         previous: previous.as_deref(),
+        audit: audit.as_deref(),
         ledger,
         as_of: args.as_of,
     })
     .map_err(|error| match error {
         ward_report::ReportError::Dpia(error) => format!("{dpia_path}:{error}"),
+        error @ ward_report::ReportError::Audit { .. } => format!(
+            "{}:{error}",
+            args.audit
+                .as_ref()
+                .map_or_else(String::new, |p| p.display().to_string())
+        ),
         other => other.to_string(),
     })?;
     let html = ward_report::to_html(&report).map_err(|error| error.to_string())?;

@@ -28,6 +28,7 @@ fn run(dpia: Option<&str>, previous: Option<&str>) {
         policy_source: &policy,
         dpia_source: dpia,
         previous,
+        audit: None,
         ledger: None,
         as_of: None,
     }) {
@@ -44,6 +45,7 @@ fn the_shipped_dpia_example_applies() {
         policy_source: &policy,
         dpia_source: Some(&dpia),
         previous: None,
+        audit: None,
         ledger: None,
         as_of: None,
     })

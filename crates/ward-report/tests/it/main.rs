@@ -26,6 +26,7 @@ fn inputs<'a>(policy: &'a str) -> Inputs<'a> {
         policy_source: policy,
         dpia_source: None,
         previous: None,
+        audit: None,
         ledger: None,
         as_of: None,
     }
@@ -430,4 +431,89 @@ fn a_policy_schema_error_is_refused_with_its_position() {
     .unwrap()
     .to_string();
     assert!(error.starts_with("ward.toml:5:1:"), "{error}");
+}
+
+fn signals<'a>(
+    report: &'a Report,
+    band: &str,
+    jurisdiction: &str,
+) -> &'a ward_report::signals::BandSignals {
+    report
+        .signals
+        .iter()
+        .find(|s| s.band == band && s.jurisdiction == jurisdiction)
+        .unwrap_or_else(|| panic!("no signals for {band} in {jurisdiction}"))
+}
+
+#[test]
+fn signals_per_band_show_no_ads_bit_until_the_right_person_consents() {
+    // Questworld admitted from 11: an 11-year-old is below every consent age it serves.
+    let source = example("questworld").replace("min_age = 13", "min_age = 11");
+    let qw = report(&source);
+    let bands: Vec<(&str, u8, &str)> = qw
+        .signals
+        .iter()
+        .map(|s| (s.band, s.age, s.jurisdiction.as_str()))
+        .collect();
+    assert_eq!(
+        bands,
+        [
+            ("10-12", 11, "GB"),
+            ("10-12", 11, "DE"),
+            ("13-15", 13, "GB"),
+            ("13-15", 13, "DE"),
+            ("16-17", 16, "GB"),
+            ("16-17", 16, "DE"),
+        ]
+    );
+    let eleven = signals(&qw, "10-12", "GB");
+    assert_eq!(eleven.consent_by, "parent");
+    let default = &eleven.by_default;
+    assert!(!default.personalised_ads);
+    assert_eq!(default.tcf_purpose_consents.as_deref(), Some(&[][..]));
+    assert_eq!(default.tcf_legitimate_interests.as_deref(), Some(&[][..]));
+    assert_eq!(default.tfat, 1);
+    assert!(default.coppa);
+    assert_eq!(default.max_ad_content_rating, "G");
+    let consented = &eleven.consented;
+    assert!(consented.personalised_ads, "{eleven:?}");
+    assert_eq!(
+        consented.tcf_purpose_consents.as_deref(),
+        Some(&[1, 2, 3, 4, 5, 6, 7][..])
+    );
+    // A parent's consent lifts COPPA treatment, not Google's child treatment.
+    assert!(!consented.coppa);
+    assert_eq!(consented.tfat, 1);
+    assert!(eleven.not_switched_on.is_empty(), "{eleven:?}");
+
+    // 13 in the UK consents alone (teen treatment); in Germany a parent must.
+    assert_eq!(signals(&qw, "13-15", "GB").consent_by, "child");
+    assert_eq!(signals(&qw, "13-15", "GB").by_default.tfat, 2);
+    assert_eq!(signals(&qw, "13-15", "DE").consent_by, "parent");
+    assert_eq!(signals(&qw, "13-15", "DE").by_default.tfat, 1);
+    assert_eq!(
+        signals(&qw, "16-17", "DE").by_default.max_ad_content_rating,
+        "T"
+    );
+    // Fewer categories are closed to a 16-year-old than to an 11-year-old.
+    assert!(signals(&qw, "16-17", "GB").by_default.bcat_categories < default.bcat_categories);
+
+    let html = to_html(&qw).unwrap();
+    assert!(html.contains("Ad-tech signals per band"));
+    assert!(html.contains("10-12, age 11, GB (consent by parent)"));
+
+    // Without a parental consent method, a parent cannot consent: the flow says so.
+    let no_method = source.replace(
+        "parental_consent_methods = [\"email_plus\", \"payment_card\"]",
+        "parental_consent_methods = []",
+    );
+    let eleven = signals(&report(&no_method), "10-12", "GB").clone();
+    assert!(!eleven.consented.personalised_ads);
+    assert!(
+        eleven
+            .not_switched_on
+            .iter()
+            .any(|n| n.starts_with("personalised-ads: waiting for a parent")),
+        "{eleven:?}"
+    );
 }

@@ -177,15 +177,46 @@ fn the_report_is_accessible_and_prints_a_page_per_step() {
     let database = dir.path().join("ward.db");
     let database = database.to_str().unwrap();
     crate::report::seeded(database);
+    // A small audit, so the report's audit section and its plot are checked too; the
+    // example dpia.toml's decision on `audit-missing` is dropped (with --audit it is not
+    // proposed).
+    let spec = dir.path().join("audit.toml");
+    std::fs::write(&spec, crate::report::SMALL_AUDIT).unwrap();
+    let audit = dir.path().join("audit");
+    let output = crate::ward(&[
+        "audit",
+        "--policy",
+        "examples/clipstream.toml",
+        "--spec",
+        spec.to_str().unwrap(),
+        "--out",
+        audit.to_str().unwrap(),
+        "--jobs",
+        "2",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let dpia_source = std::fs::read_to_string(root.join("examples/dpia/clipstream.toml")).unwrap();
+    let start = dpia_source
+        .find("[[risk]]\nid = \"audit-missing:recommender\"")
+        .unwrap();
+    let end = start + dpia_source[start..].find("\n\n").unwrap() + 2;
+    let dpia = dir.path().join("dpia.toml");
+    std::fs::write(
+        &dpia,
+        format!("{}{}", &dpia_source[..start], &dpia_source[end..]),
+    )
+    .unwrap();
     let out = dir.path().join("report");
     let output = crate::ward(&[
         "report",
         "--policy",
         "examples/clipstream.toml",
         "--dpia",
-        "examples/dpia/clipstream.toml",
+        dpia.to_str().unwrap(),
         "--database",
         database,
+        "--audit",
+        audit.join("results.json").to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
     ]);

@@ -449,3 +449,209 @@ fn a_report_from_the_policy_alone_and_its_errors() {
         "{stderr}"
     );
 }
+
+/// A small audit of clipstream: one band, two seeds, the engagement recommender.
+pub(crate) const SMALL_AUDIT: &str = r#"
+seeds = 2
+slates = 40
+bands = ["13-15"]
+recommenders = ["engagement"]
+switch_back_after = 25
+
+[catalogue]
+generate = 3000
+seed = 9
+"#;
+
+fn sha256(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    <sha2::Sha256 as sha2::Digest>::digest(bytes)
+        .iter()
+        .fold(String::new(), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+fn policy_report(out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "report",
+        "--policy",
+        "examples/clipstream.toml",
+        "--as-of",
+        "2026-12-01T00:00:00Z",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    ward(&args)
+}
+
+fn risk<'a>(report: &'a Value, id: &str) -> Option<&'a Value> {
+    report["risks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id)
+}
+
+#[test]
+fn a_report_with_an_audit_shows_the_guards_effect_its_hash_and_its_risks() {
+    let dir = scratch("report-audit");
+    let spec = dir.join("audit.toml");
+    std::fs::write(&spec, SMALL_AUDIT).unwrap();
+    let audit_out = dir.join("audit");
+    let output = ward(&[
+        "audit",
+        "--policy",
+        "examples/clipstream.toml",
+        "--spec",
+        spec.to_str().unwrap(),
+        "--out",
+        audit_out.to_str().unwrap(),
+        "--jobs",
+        "2",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let results_path = audit_out.join("results.json");
+    let results_text = std::fs::read_to_string(&results_path).unwrap();
+    let results: Value = serde_json::from_str(&results_text).unwrap();
+
+    // Without --audit: no audit supplied, and the untested recommender is a risk.
+    let bare = dir.join("bare");
+    assert_eq!(policy_report(&bare, &[]).status.code(), Some(0));
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(bare.join("report.json")).unwrap()).unwrap();
+    assert!(json["audit"].is_null());
+    assert!(json["integrity"]["audit"].is_null());
+    let missing = risk(&json, "audit-missing:recommender").expect("audit-missing risk");
+    assert!(
+        missing["bands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b["assessed"]["overall"] == "medium")
+    );
+    let html = std::fs::read_to_string(bare.join("report.html")).unwrap();
+    assert!(html.contains("No audit was supplied"), "{html}");
+
+    // With it: the with/without figures, the intervals, the ratio and the hashes.
+    let with = dir.join("with");
+    let output = policy_report(&with, &["--audit", results_path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(with.join("report.json")).unwrap()).unwrap();
+    assert_eq!(
+        json["integrity"]["audit"]["results_sha256"],
+        sha256(results_text.as_bytes())
+    );
+    assert_eq!(
+        json["integrity"]["audit"]["catalogue_sha256"],
+        results["hashes"]["catalogue_sha256"]
+    );
+    assert_eq!(json["integrity"]["audit"]["same_policy"], true);
+    let band = &json["audit"]["recommenders"][0]["bands"][0];
+    let source = &results["recommenders"][0]["bands"][0];
+    assert_eq!(band["band"], "13-15");
+    for kind in ["standard", "vulnerable"] {
+        assert_eq!(
+            band[kind]["harmful_off"],
+            source[kind]["off"]["harmful_share"]
+        );
+        assert_eq!(
+            band[kind]["harmful_on"],
+            source[kind]["on"]["harmful_share"]
+        );
+        assert_eq!(
+            band[kind]["primary_priority_on_max"],
+            source[kind]["on"]["primary_priority_max"]
+        );
+    }
+    assert_eq!(
+        band["harmful_ratio_off"],
+        source["vulnerable_over_standard"]["harmful_off"]
+    );
+    let off = band["vulnerable"]["harmful_off"]["mean"].as_f64().unwrap();
+    assert!(
+        off > 0.0,
+        "the unguarded engagement recommender serves harm: {band}"
+    );
+    assert_eq!(band["vulnerable"]["harmful_on"]["mean"], 0.0);
+    assert!(risk(&json, "audit-missing:recommender").is_none());
+    let harm = risk(&json, "audit-harm:recommender:engagement").expect("audit-harm risk");
+    let rated = |risk: &Value, band: &str| {
+        risk["bands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["band"] == band)
+            .unwrap()["assessed"]["overall"]
+            .clone()
+    };
+    assert_eq!(rated(harm, "13-15"), "medium");
+    assert_eq!(rated(harm, "6-9"), "low");
+    let html = std::fs::read_to_string(with.join("report.html")).unwrap();
+    assert!(
+        html.contains("The guard&#x27;s measured effect")
+            || html.contains("The guard's measured effect")
+    );
+    assert!(html.contains(&sha256(results_text.as_bytes())));
+    assert!(html.contains(results["hashes"]["catalogue_sha256"].as_str().unwrap()));
+    assert!(html.contains("Harmful share served by"), "no audit plot");
+    assert!(html.contains(&format!("{:.1}%", off * 100.0)), "{html}");
+
+    // The results read back as the audit's own typed value, field for field.
+    let typed: ward_audit::report::AuditResult = serde_json::from_str(&results_text).unwrap();
+    assert_eq!(serde_json::to_value(&typed).unwrap(), results);
+    // The same inputs give the same bytes, the audit included.
+    let again = dir.join("again");
+    let output = policy_report(&again, &["--audit", results_path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    for name in ["report.json", "report.html"] {
+        assert_eq!(
+            std::fs::read(with.join(name)).unwrap(),
+            std::fs::read(again.join(name)).unwrap(),
+            "{name} differs between two runs"
+        );
+    }
+
+    // A hand-made result with a primary priority item served with the guard: a high risk.
+    let mut leaky = results.clone();
+    leaky["recommenders"][0]["bands"][0]["vulnerable"]["on"]["primary_priority_max"] = json!(3);
+    let leaky_path = dir.join("leaky.json");
+    std::fs::write(&leaky_path, serde_json::to_string_pretty(&leaky).unwrap()).unwrap();
+    let leaky_out = dir.join("leaky");
+    let output = policy_report(&leaky_out, &["--audit", leaky_path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(leaky_out.join("report.json")).unwrap()).unwrap();
+    let harm = risk(&json, "audit-harm:recommender:engagement").unwrap();
+    assert_eq!(rated(harm, "13-15"), "high", "{harm:#}");
+
+    // A malformed results file is refused with its line and column.
+    let bad_path = dir.join("bad.json");
+    std::fs::write(&bad_path, "{\n  \"schema\": 1,\n  \"ward_version\": 7\n}\n").unwrap();
+    let bad = policy_report(&dir.join("bad"), &["--audit", bad_path.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains(&format!("{}:3:19: invalid type", bad_path.display())),
+        "{stderr}"
+    );
+    // An unknown field, or a word ward never writes, is refused too.
+    let mut unknown = results.clone();
+    unknown["extra"] = json!(1);
+    std::fs::write(&bad_path, serde_json::to_string_pretty(&unknown).unwrap()).unwrap();
+    let bad = policy_report(&dir.join("bad"), &["--audit", bad_path.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown field `extra`"));
+    let mut band_word = results.clone();
+    band_word["recommenders"][0]["bands"][0]["band"] = json!("13-14");
+    std::fs::write(&bad_path, serde_json::to_string_pretty(&band_word).unwrap()).unwrap();
+    let bad = policy_report(&dir.join("bad"), &["--audit", bad_path.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("`13-14` is not an age band"),
+        "{bad:?}"
+    );
+}
