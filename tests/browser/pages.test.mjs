@@ -410,6 +410,7 @@ try {
   const why = (item) => `${base}/pages/child/why?setting=recommend-videos&item=${encodeURIComponent(JSON.stringify(item))}`;
   await kid.goto(why(prank));
   await kid.getByRole('heading', { name: 'Why am I seeing this?', level: 1 }).waitFor();
+  await kid.getByText('A video about pranks from prankstars', { exact: true }).waitFor();
   const notForMe = kid.getByRole('button', { name: 'Not for me' });
   const reportButton = kid.getByRole('button', { name: 'Report' });
   await accessibleWithoutScript(kid, checker, '"why am I seeing this" page');
@@ -492,6 +493,16 @@ try {
   assert.ok(!JSON.stringify((await feedbackNow()).hidden).includes('clip-prank-1'), 'the API no longer lists it');
   await accessibleWithoutScript(kid, checker, 'child page, shown again');
   ok('"Show again" without JavaScript: the item disappears from the list of hidden things');
+
+  // A 7-year-old's words, and larger targets.
+  await young.goto(why(prank).replace('setting=recommend-videos&', ''));
+  await young.getByText("Tap below and we won't show you this again.").waitFor();
+  await young.getByText('If it upset you or feels wrong, tell us. A grown-up will look at it.').waitFor();
+  const radio = await young.getByRole('radio', { name: 'It upset me or could hurt me' }).boundingBox();
+  assert.ok(radio.width >= 24 && radio.height >= 24, `a 6-9 radio is at least 24 px: ${JSON.stringify(radio)}`);
+  await accessible(young, '"why am I seeing this" page, 6-9');
+  await shoot(young, 'child-why-young', 'phone');
+  ok('a 7-year-old reads simpler words on "why am I seeing this", with larger radio buttons');
 
   // Desktop views of the feedback pages.
   const noScriptDesktop = await browser.newContext({ ...DESKTOP, javaScriptEnabled: false });
