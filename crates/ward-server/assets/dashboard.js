@@ -23,6 +23,7 @@
   var KINDS = [
     'consent_requested', 'consent_request_expired', 'setting_changed', 'parent_linked',
     'parent_unlinked', 'limit_reached', 'bedtime', 'blocked_content', 'profile_reset',
+    'report_received',
   ];
   // Parts of a child's card an alert may change (never the controls form a parent may be
   // filling in).

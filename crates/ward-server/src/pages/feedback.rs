@@ -174,6 +174,7 @@ pub(crate) async fn why(
         .unwrap_or_else(|| "Recommendations".to_owned());
     let drift = state.drifts().get(state.store(), child.id.as_str()).await?;
     let explanation = why_am_i_seeing_this(&setting, &item, Some(&drift));
+    let about = about(&ward_core::feedback::ItemSnapshot::of(&item));
     let csrf = session.session.csrf();
     let mut frame = super::child::frame(&child, policy, now, "Why am I seeing this?".to_owned());
     frame.csrf = Some(csrf.clone());
@@ -183,6 +184,7 @@ pub(crate) async fn why(
             frame,
             csrf,
             text: explanation.text,
+            about,
             item: query.item,
             reasons: ReportReason::ALL
                 .iter()

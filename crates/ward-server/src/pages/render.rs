@@ -156,6 +156,8 @@ pub(crate) struct WhyPage {
     pub(crate) frame: Frame,
     pub(crate) csrf: String,
     pub(crate) text: String,
+    /// What the item is, in words ("A video about pranks from prankstars").
+    pub(crate) about: String,
     /// The item's JSON, sent back with either form.
     pub(crate) item: String,
     pub(crate) reasons: Vec<ReasonChoice>,

@@ -6,7 +6,8 @@
 //! may also answer, and why).
 //!
 //! The server is the real `ward serve` on SQLite, seeded with children, a linked parent, a
-//! waiting consent request and an intervention, so generated calls reach the state machine
+//! waiting consent request, an intervention, a child's report and an item a child hid, so
+//! generated calls reach the state machine
 //! and not only "not found". The seed is fixed, so a CI run is repeatable;
 //! `WARD_SCHEMATHESIS_SEED` and `WARD_SCHEMATHESIS_EXAMPLES` explore further.
 //!
@@ -154,6 +155,34 @@ async fn schemathesis_finds_nothing_the_document_and_the_server_disagree_on() {
     )
     .await;
     let intervention = shown["intervention"]["id"].as_str().unwrap().to_owned();
+    // A report, so the moderators' routes (`/v1/reports/{id}…`) get a real id, and an item the
+    // child hid, so "show again" can succeed.
+    let reported = send_json(
+        &client,
+        &base,
+        Method::POST,
+        "/v1/children/kid-14/feedback",
+        &admin,
+        Some(json!({
+            "item": {"id": "clip-reported", "kind": "video", "topics": ["pranks"]},
+            "kind": "report",
+            "reason": "bullying",
+        })),
+    )
+    .await;
+    let report_id = reported["report"]["id"].as_str().unwrap().to_owned();
+    send_json(
+        &client,
+        &base,
+        Method::POST,
+        "/v1/children/kid-11/feedback",
+        &admin,
+        Some(json!({
+            "item": {"id": "clip-hidden", "kind": "video", "source": "prankstars"},
+            "kind": "not_interested",
+        })),
+    )
+    .await;
     let parent = send_json(
         &client,
         &base,
@@ -192,6 +221,7 @@ async fn schemathesis_finds_nothing_the_document_and_the_server_disagree_on() {
             .env("WARD_ST_PARENT", &parent)
             .env("WARD_ST_REQUEST", &request)
             .env("WARD_ST_INTERVENTION", &intervention)
+            .env("WARD_ST_REPORT", &report_id)
             // No network but the server's own port: no telemetry, no update checks.
             .env("SCHEMATHESIS_TELEMETRY", "false")
             .env("HYPOTHESIS_NO_PLUGINS", "1")
