@@ -70,41 +70,16 @@ fn the_pages_work_in_a_real_browser() {
         |dir| root.join(dir),
     );
 
-    let node = Command::new("node")
-        .arg("pages.test.mjs")
+    let mut node = Command::new("node");
+    node.arg("pages.test.mjs")
         .current_dir(&tests)
         .env("WARD_BASE", &server.base)
         .env("WARD_ADMIN", &token)
         .env("WARD_SCREENSHOTS", &screenshots)
         .env("WARD_CHROMIUM", &chromium)
-        .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("node starts");
-    // A watchdog: a hung browser fails the test instead of hanging it.
-    let pid = node.id();
-    let (done, finished) = mpsc::channel::<()>();
-    let watchdog = std::thread::spawn(move || {
-        if finished.recv_timeout(DEADLINE).is_err() {
-            let _ = Command::new("kill").arg(pid.to_string()).status();
-            return true;
-        }
-        false
-    });
-    let output = node.wait_with_output().expect("node ran");
-    let _ = done.send(());
-    let killed = watchdog.join().unwrap_or(false);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    println!("{stdout}");
-    eprintln!("{stderr}");
-    assert!(!killed, "the browser tests took longer than {DEADLINE:?}");
-    assert!(
-        output.status.success(),
-        "the browser tests failed ({}):\n{stdout}\n{stderr}",
-        output.status
-    );
+        .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
+    // A hung browser fails the test instead of hanging it.
+    run_node(node, "the browser tests");
     println!("screenshots in {}", screenshots.display());
     drop(server);
 }
@@ -180,21 +155,7 @@ fn the_report_is_accessible_and_prints_a_page_per_step() {
     // A small audit, so the report's audit section and its plot are checked too; the
     // example dpia.toml's decision on `audit-missing` is dropped (with --audit it is not
     // proposed).
-    let spec = dir.path().join("audit.toml");
-    std::fs::write(&spec, crate::report::SMALL_AUDIT).unwrap();
-    let audit = dir.path().join("audit");
-    let output = crate::ward(&[
-        "audit",
-        "--policy",
-        "examples/clipstream.toml",
-        "--spec",
-        spec.to_str().unwrap(),
-        "--out",
-        audit.to_str().unwrap(),
-        "--jobs",
-        "2",
-    ]);
-    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let audit = crate::report::small_audit(dir.path());
     let dpia_source = std::fs::read_to_string(root.join("examples/dpia/clipstream.toml")).unwrap();
     let start = dpia_source
         .find("[[risk]]\nid = \"audit-missing:recommender\"")

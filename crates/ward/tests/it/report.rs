@@ -463,6 +463,26 @@ generate = 3000
 seed = 9
 "#;
 
+/// Runs `ward audit` on clipstream with [`SMALL_AUDIT`] in `dir`; returns its output folder.
+pub(crate) fn small_audit(dir: &std::path::Path) -> std::path::PathBuf {
+    let spec = dir.join("audit.toml");
+    std::fs::write(&spec, SMALL_AUDIT).unwrap();
+    let out = dir.join("audit");
+    let output = ward(&[
+        "audit",
+        "--policy",
+        "examples/clipstream.toml",
+        "--spec",
+        spec.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--jobs",
+        "2",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    out
+}
+
 fn sha256(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     <sha2::Sha256 as sha2::Digest>::digest(bytes)
@@ -498,21 +518,7 @@ fn risk<'a>(report: &'a Value, id: &str) -> Option<&'a Value> {
 #[test]
 fn a_report_with_an_audit_shows_the_guards_effect_its_hash_and_its_risks() {
     let dir = scratch("report-audit");
-    let spec = dir.join("audit.toml");
-    std::fs::write(&spec, SMALL_AUDIT).unwrap();
-    let audit_out = dir.join("audit");
-    let output = ward(&[
-        "audit",
-        "--policy",
-        "examples/clipstream.toml",
-        "--spec",
-        spec.to_str().unwrap(),
-        "--out",
-        audit_out.to_str().unwrap(),
-        "--jobs",
-        "2",
-    ]);
-    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let audit_out = small_audit(&dir);
     let results_path = audit_out.join("results.json");
     let results_text = std::fs::read_to_string(&results_path).unwrap();
     let results: Value = serde_json::from_str(&results_text).unwrap();
