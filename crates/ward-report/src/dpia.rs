@@ -13,7 +13,11 @@ use serde::Deserialize;
 use toml::Spanned;
 use ward_core::span::{LineIndex, Span};
 
-use crate::model::{Consultation, Likelihood, Overall, Rating, Risk, Severity, SignOff};
+use ward_core::policy::Policy;
+
+use crate::model::{
+    Consultation, Likelihood, Overall, Rating, Risk, Severity, SignOff, UnproposedDecision,
+};
 
 /// Why `dpia.toml` cannot be used. The message names the line and column.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -255,9 +259,15 @@ impl Dpia {
         })
     }
 
-    /// Applies the DPO's decisions to the proposed register. A risk id or band that is not
-    /// in the register, or a risk and band decided twice, is an error at its line.
-    pub fn apply(&self, risks: &mut [Risk]) -> Result<(), DpiaError> {
+    /// Applies the DPO's decisions to the proposed register. A decision on a risk the
+    /// register does not propose but could (its id is [`crate::risks::known_id`] for
+    /// `policy`) is returned, not applied; an id ward does not know, a band that is not rated
+    /// or not admitted, or a risk and band decided twice is an error at its line.
+    pub fn apply(
+        &self,
+        policy: &Policy,
+        risks: &mut [Risk],
+    ) -> Result<Vec<UnproposedDecision>, DpiaError> {
         let index = LineIndex::new(&self.source);
         let at = |span: std::ops::Range<usize>, message: String| {
             let position = index.position(index.trim(Span::new(span)).start);
@@ -268,22 +278,78 @@ impl Dpia {
             }
         };
         let mut decided: BTreeSet<(String, &'static str)> = BTreeSet::new();
+        let mut unproposed = Vec::new();
         for spanned in &self.risks {
             let entry = spanned.get_ref();
             let id = entry.id.get_ref();
             let Some(risk) = risks.iter_mut().find(|risk| &risk.id == id) else {
-                let known: Vec<&str> = risks.iter().map(|r| r.id.as_str()).collect();
-                return Err(at(
-                    entry.id.span(),
-                    format!(
-                        "no proposed risk `{id}`; this register has: {}",
-                        if known.is_empty() {
-                            "none".to_owned()
-                        } else {
-                            known.join(", ")
+                let rule = crate::risks::known_id(policy, id).map_err(|why| {
+                    at(
+                        entry.id.span(),
+                        format!("no risk `{id}` is known to ward: {why}"),
+                    )
+                })?;
+                let admitted: Vec<&'static str> = policy
+                    .service
+                    .admitted_bands()
+                    .map(|b| b.as_str())
+                    .collect();
+                let bands = match &entry.bands {
+                    None => admitted.clone(),
+                    Some(list) => {
+                        let mut bands = Vec::new();
+                        for band in list {
+                            let Some(found) = admitted.iter().find(|b| **b == band.get_ref())
+                            else {
+                                return Err(at(
+                                    band.span(),
+                                    format!(
+                                        "band `{}` is not admitted; the service admits: {}",
+                                        band.get_ref(),
+                                        admitted.join(", ")
+                                    ),
+                                ));
+                            };
+                            bands.push(*found);
                         }
-                    ),
-                ));
+                        bands
+                    }
+                };
+                for band in &bands {
+                    if !decided.insert((id.clone(), band)) {
+                        return Err(at(
+                            entry.id.span(),
+                            format!("risk `{id}` for band {band} is decided twice"),
+                        ));
+                    }
+                }
+                let position = index.position(index.trim(Span::new(entry.id.span())).start);
+                let likelihood = entry.likelihood.as_ref().map(|l| *l.get_ref());
+                let severity = entry.severity.as_ref().map(|s| *s.get_ref());
+                unproposed.push(UnproposedDecision {
+                    id: id.clone(),
+                    rule: rule.id,
+                    line: position.line,
+                    column: position.column,
+                    bands,
+                    decision: match *entry.decision.get_ref() {
+                        Decision::Confirm => "confirmed",
+                        Decision::Override => "overridden",
+                    },
+                    likelihood,
+                    severity,
+                    overall: likelihood.zip(severity).map(|(l, s)| Overall::of(l, s)),
+                    reason: entry
+                        .reason
+                        .as_ref()
+                        .map(|r| r.get_ref().clone())
+                        .filter(|r| !r.trim().is_empty()),
+                    further_measures: entry.measures.clone(),
+                    effect: entry.effect.map(Effect::as_str),
+                    residual: entry.residual,
+                    approved: entry.approved,
+                });
+                continue;
             };
             let admitted: Vec<&'static str> = risk.bands.iter().map(|b| b.band).collect();
             let targets: Vec<(&'static str, std::ops::Range<usize>)> = match &entry.bands {
@@ -349,7 +415,7 @@ impl Dpia {
                 rated.approved = entry.approved;
             }
         }
-        Ok(())
+        Ok(unproposed)
     }
 }
 

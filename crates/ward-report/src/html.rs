@@ -9,7 +9,7 @@
 use askama::Template;
 
 use crate::evidence::{BANDS, Distribution, Evidence};
-use crate::model::{AuditRecommender, Estimate, Report};
+use crate::model::{AuditBand, AuditRecommender, Estimate, Report};
 
 /// The page.
 #[derive(Template)]
@@ -18,6 +18,8 @@ struct Page<'a> {
     r: &'a Report,
     charts: Charts,
     audit_charts: Vec<Chart>,
+    /// Per recommender, one harmful-share curve chart per band.
+    curves: Vec<Vec<LineChart>>,
 }
 
 /// The plots drawn from the evidence.
@@ -63,6 +65,37 @@ struct Bar {
 struct Tick {
     y: i64,
     label: String,
+}
+
+/// A line chart over the session, in SVG user units, with its data table.
+pub(crate) struct LineChart {
+    id: String,
+    title: String,
+    desc: String,
+    width: i64,
+    height: i64,
+    left: i64,
+    bottom: i64,
+    right: i64,
+    y_ticks: Vec<Tick>,
+    x_ticks: Vec<XTick>,
+    lines: Vec<Line>,
+    legend: Vec<Legend>,
+    /// The table: one row per window (`1–50`), a cell per line, in the lines' order.
+    headers: Vec<&'static str>,
+    rows: Vec<(String, Vec<String>)>,
+}
+
+struct XTick {
+    x: i64,
+    label: String,
+}
+
+struct Line {
+    /// `l-off` or `l-on`, and ` l-vul` for the vulnerable persona (dashed).
+    class: &'static str,
+    /// `x,y x,y …`.
+    points: String,
 }
 
 struct Legend {
@@ -361,6 +394,10 @@ impl Page<'_> {
         self.audit_charts.get(*idx)
     }
 
+    fn curves_of(&self, idx: &usize) -> &[LineChart] {
+        self.curves.get(*idx).map_or(&[], Vec::as_slice)
+    }
+
     fn pct(&self, e: &Estimate) -> String {
         format!(
             "{} ({}–{})",
@@ -503,6 +540,125 @@ fn audit_chart(idx: usize, recommender: &AuditRecommender) -> Chart {
     }
 }
 
+/// The lines of a band's curve chart (name, class), in table order.
+const CURVES: [(&str, &str); 4] = [
+    ("standard, without", "l-off"),
+    ("standard, with ward", "l-on"),
+    ("vulnerable, without", "l-off l-vul"),
+    ("vulnerable, with ward", "l-on l-vul"),
+];
+
+/// One band's harmful share over the session, per window of `window` items: the standard
+/// and vulnerable personas without and with the guard (means over seeds), as four lines.
+fn curve_chart(rec: usize, idx: usize, name: &str, band: &AuditBand, window: u32) -> LineChart {
+    let series: [&[f64]; 4] = [
+        &band.standard.harmful_windows_off,
+        &band.standard.harmful_windows_on,
+        &band.vulnerable.harmful_windows_off,
+        &band.vulnerable.harmful_windows_on,
+    ];
+    let windows = series.iter().map(|s| s.len()).max().unwrap_or(0);
+    let max = series
+        .iter()
+        .flat_map(|s| s.iter().copied())
+        .fold(0.0, f64::max)
+        .clamp(0.0, 1.0);
+    let max_percent = ((max * 100.0).ceil() as u64).max(1);
+    let step = tick_step(max_percent);
+    let axis_max = (max_percent.div_ceil(step) * step) as f64 / 100.0;
+    let plot_w = WIDTH - LEFT - RIGHT;
+    let plot_h = HEIGHT - TOP - BOTTOM;
+    let items = (windows as u64 * u64::from(window)).max(1);
+    let x = |shown: u64| LEFT + (shown as i64 * plot_w) / items as i64;
+    let y = |share: f64| {
+        HEIGHT - BOTTOM - ((share.clamp(0.0, 1.0) / axis_max) * plot_h as f64).round() as i64
+    };
+    let lines = series
+        .iter()
+        .zip(CURVES)
+        .map(|(values, (_, class))| Line {
+            class,
+            points: values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| format!("{},{}", x((i as u64 + 1) * u64::from(window)), y(*v)))
+                .collect::<Vec<_>>()
+                .join(" "),
+        })
+        .collect();
+    let y_ticks = (0..=max_percent.div_ceil(step))
+        .map(|n| Tick {
+            y: y((n * step) as f64 / 100.0),
+            label: format!("{}%", n * step),
+        })
+        .collect();
+    let x_step = tick_step(items);
+    let x_ticks = (0..=items / x_step)
+        .map(|n| XTick {
+            x: x(n * x_step),
+            label: (n * x_step).to_string(),
+        })
+        .collect();
+    let legend = CURVES
+        .iter()
+        .enumerate()
+        .map(|(i, (name, class))| Legend {
+            x: LEFT + i as i64 * 165,
+            class: (*class).to_owned(),
+            label: (*name).to_owned(),
+        })
+        .collect();
+    let rows = (0..windows)
+        .map(|w| {
+            (
+                format!(
+                    "{}–{}",
+                    w as u64 * u64::from(window) + 1,
+                    (w as u64 + 1) * u64::from(window)
+                ),
+                series
+                    .iter()
+                    .map(|s| s.get(w).map_or("–".to_owned(), |v| percent(*v)))
+                    .collect(),
+            )
+        })
+        .collect();
+    let last = |s: &[f64]| s.last().map_or("–".to_owned(), |v| percent(*v));
+    let desc = format!(
+        "Line chart of the share of items that were harmful (Ofcom primary priority or priority \
+         content) per window of {window} items over {items} items shown, for the {} personas \
+         (age {}), without and with ward's guard, means over seeds. In the last window: \
+         standard {} without and {} with the guard; vulnerable {} without and {} with. The \
+         table below gives every value.",
+        band.band,
+        band.age,
+        last(series[0]),
+        last(series[1]),
+        last(series[2]),
+        last(series[3]),
+    );
+    LineChart {
+        id: format!("chart-curve-{rec}-{idx}"),
+        title: format!(
+            "Harmful share over the session, {} recommender, {} (age {}), without and with the \
+             guard",
+            name, band.band, band.age
+        ),
+        desc,
+        width: WIDTH,
+        height: HEIGHT,
+        left: LEFT,
+        bottom: HEIGHT - BOTTOM,
+        right: WIDTH - RIGHT,
+        y_ticks,
+        x_ticks,
+        lines,
+        legend,
+        headers: CURVES.iter().map(|(name, _)| *name).collect(),
+        rows,
+    }
+}
+
 /// Ids for the audit's charts (one per recommender; an audit has a handful).
 const AUDIT_CHART_IDS: [&str; 8] = [
     "chart-audit-0",
@@ -530,10 +686,29 @@ pub(crate) fn render(report: &Report) -> Result<String, askama::Error> {
                 .collect()
         })
         .unwrap_or_default();
+    let curves = report
+        .audit
+        .as_ref()
+        .map(|audit| {
+            audit
+                .recommenders
+                .iter()
+                .enumerate()
+                .map(|(rec, r)| {
+                    r.bands
+                        .iter()
+                        .enumerate()
+                        .map(|(idx, band)| curve_chart(rec, idx, &r.name, band, audit.window_items))
+                        .collect()
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     Page {
         r: report,
         charts,
         audit_charts,
+        curves,
     }
     .render()
 }

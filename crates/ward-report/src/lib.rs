@@ -135,9 +135,10 @@ pub fn build(inputs: Inputs<'_>) -> Result<Report, ReportError> {
     let dpia = inputs.dpia_source.map(dpia::Dpia::parse).transpose()?;
     let audit = inputs.audit.map(read_audit).transpose()?;
     let mut risks = risks::propose(&policy, audit.as_ref());
-    if let Some(dpia) = &dpia {
-        dpia.apply(&mut risks)?;
-    }
+    let decisions_not_proposed = match &dpia {
+        Some(dpia) => dpia.apply(&policy, &mut risks)?,
+        None => Vec::new(),
+    };
     let risk_summary = policy
         .service
         .admitted_bands()
@@ -207,6 +208,7 @@ pub fn build(inputs: Inputs<'_>) -> Result<Report, ReportError> {
         findings: steps::findings(&check),
         risks,
         risk_summary,
+        decisions_not_proposed,
         evidence: ledger.map(|l| l.evidence),
         audit: audit.as_ref().map(audit_section),
         signals: signals::per_band(&compiled),
@@ -253,6 +255,8 @@ fn audit_kind(kind: &ward_audit::report::KindResult) -> AuditKind {
         primary_priority_off: kind.off.primary_priority,
         primary_priority_on: kind.on.primary_priority,
         primary_priority_on_max: kind.on.primary_priority_max,
+        harmful_windows_off: kind.off.harmful_windows.clone(),
+        harmful_windows_on: kind.on.harmful_windows.clone(),
     }
 }
 
@@ -263,6 +267,7 @@ fn audit_section(audit: &AuditResult) -> AuditSection {
         slates: audit.spec.slates,
         primary_priority_guarded: audit.verdicts.primary_priority_guarded,
         priority_guarded: audit.verdicts.priority_guarded,
+        window_items: ward_audit::metrics::WINDOW as u32,
         recommenders: audit
             .recommenders
             .iter()

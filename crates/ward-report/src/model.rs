@@ -40,6 +40,10 @@ pub struct Report {
     pub risks: Vec<Risk>,
     /// Step 5: how many risks are rated low, medium, high, per band, proposed and assessed.
     pub risk_summary: Vec<RiskSummary>,
+    /// Step 5: the DPO's decisions in `dpia.toml` on risks this report does not propose
+    /// (their cause fixed, or a rule that does not apply this time), in file order: kept and
+    /// shown, counted nowhere.
+    pub decisions_not_proposed: Vec<UnproposedDecision>,
     /// Step 6: what the store shows; `None` without `--database`.
     pub evidence: Option<crate::evidence::Evidence>,
     /// Step 6: the guard's measured effect, from `ward audit`'s results; `None` without
@@ -101,6 +105,9 @@ pub struct AuditSection {
     pub primary_priority_guarded: u64,
     /// Priority items shown with the guard, over every run.
     pub priority_guarded: u64,
+    /// Items per window of the harmful-share curves (`AuditKind::harmful_windows_off`):
+    /// the audit's own window, 50.
+    pub window_items: u32,
     /// Per recommender, in the results' order.
     pub recommenders: Vec<AuditRecommender>,
 }
@@ -160,6 +167,12 @@ pub struct AuditKind {
     pub primary_priority_on: Estimate,
     /// The most primary priority items any run with the guard was shown.
     pub primary_priority_on_max: u32,
+    /// The harmful share over the session without the guard: one mean over seeds per
+    /// window of [`AuditSection::window_items`] items, in order (the audit's
+    /// `harmful_windows`).
+    pub harmful_windows_off: Vec<f64>,
+    /// … with it.
+    pub harmful_windows_on: Vec<f64>,
 }
 
 pub use ward_audit::metrics::Estimate;
@@ -579,6 +592,39 @@ pub struct BandRisk {
     /// Step 6: the residual risk.
     pub residual: Option<Overall>,
     /// Step 6: the measure approved.
+    pub approved: Option<bool>,
+}
+
+/// A decision in `dpia.toml` on a risk the register does not propose this time.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnproposedDecision {
+    /// The risk's id, as written (a rule and subject ward knows).
+    pub id: String,
+    /// Its rule.
+    pub rule: &'static str,
+    /// Where the decision is in `dpia.toml`: 1-based line and column of its `id`.
+    pub line: usize,
+    /// … column.
+    pub column: usize,
+    /// The bands it names (default: every admitted band).
+    pub bands: Vec<&'static str>,
+    /// `confirmed` or `overridden`.
+    pub decision: &'static str,
+    /// An override's likelihood.
+    pub likelihood: Option<Likelihood>,
+    /// An override's severity.
+    pub severity: Option<Severity>,
+    /// [`Overall::of`] the two, when both are given.
+    pub overall: Option<Overall>,
+    /// The DPO's reason or note.
+    pub reason: Option<String>,
+    /// Further measures.
+    pub further_measures: Option<String>,
+    /// `eliminated`, `reduced` or `accepted`.
+    pub effect: Option<&'static str>,
+    /// The residual risk.
+    pub residual: Option<Overall>,
+    /// The measure approved.
     pub approved: Option<bool>,
 }
 

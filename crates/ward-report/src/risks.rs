@@ -104,7 +104,97 @@ pub struct ProposalRule {
     pub rights: &'static [Right],
     /// True when the parental-consent band adjustment may apply.
     pub band_adjusted: bool,
+    /// What its risks are about: the shape of the second part of their ids.
+    pub subjects: Subjects,
     propose: fn(&Known<'_>, &mut Vec<Proposal>),
+}
+
+/// The subjects a rule's risks can have (the part of a risk's id after the rule's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subjects {
+    /// `purpose:ID`, a purpose of the policy.
+    Purpose,
+    /// `purpose:ID`, or `defaults` (a new child's defaults).
+    PurposeOrDefaults,
+    /// `defaults`.
+    Defaults,
+    /// `recommender:NAME`, a recommender an audit ran.
+    NamedRecommender,
+    /// `recommender`: the service's recommender as a whole.
+    Recommender,
+    /// `RULE:SUBJECT`, a `ward check` rule and what its finding is about.
+    Lint,
+}
+
+/// Whether `id` is one the register could propose for `policy`: a rule of [`PROPOSALS`] and
+/// a subject of the shape that rule uses (a purpose the policy has, a `ward check` rule),
+/// whether or not it is proposed this time. `Err` says what is wrong, for a typo.
+pub fn known_id(policy: &Policy, id: &str) -> Result<&'static ProposalRule, String> {
+    let (rule_id, subject) = id.split_once(':').unwrap_or((id, ""));
+    let Some(rule) = PROPOSALS.iter().find(|rule| rule.id == rule_id) else {
+        return Err(format!(
+            "no risk rule `{rule_id}` (a risk id is `rule:subject`); the rules are: {}",
+            PROPOSALS
+                .iter()
+                .map(|rule| rule.id)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    };
+    let purpose = |subject: &str| -> Result<(), String> {
+        let Some(purpose) = subject.strip_prefix("purpose:") else {
+            return Err(format!(
+                "a `{rule_id}` risk is about `purpose:ID`, not `{subject}`"
+            ));
+        };
+        if policy.purpose(purpose).is_some() {
+            Ok(())
+        } else {
+            Err(format!(
+                "the policy has no purpose `{purpose}`; its purposes are: {}",
+                policy
+                    .purposes
+                    .iter()
+                    .map(|p| p.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        }
+    };
+    let checked = match rule.subjects {
+        Subjects::Purpose => purpose(subject),
+        Subjects::PurposeOrDefaults if subject == "defaults" => Ok(()),
+        Subjects::PurposeOrDefaults => purpose(subject),
+        Subjects::Defaults if subject == "defaults" => Ok(()),
+        Subjects::Recommender if subject == "recommender" => Ok(()),
+        Subjects::Defaults | Subjects::Recommender => Err(format!(
+            "a `{rule_id}` risk is `{rule_id}:{}`",
+            if rule.subjects == Subjects::Defaults {
+                "defaults"
+            } else {
+                "recommender"
+            }
+        )),
+        Subjects::NamedRecommender => match subject.strip_prefix("recommender:") {
+            Some(name) if !name.is_empty() => Ok(()),
+            _ => Err(format!(
+                "a `{rule_id}` risk is `{rule_id}:recommender:NAME`"
+            )),
+        },
+        Subjects::Lint => {
+            let (lint_rule, rest) = subject.split_once(':').unwrap_or((subject, ""));
+            if lint::rule(lint_rule).is_none() {
+                Err(format!("`ward check` has no rule `{lint_rule}`"))
+            } else if rest.is_empty() {
+                Err(format!(
+                    "a `lint` risk is `lint:{lint_rule}:SUBJECT`, as the report lists it"
+                ))
+            } else {
+                Ok(())
+            }
+        }
+    };
+    checked.map(|()| rule)
 }
 
 /// What the rules look at: the policy, and the audit's results when given.
@@ -138,6 +228,7 @@ reason the Code names (accessibility; news under an editorial code with editoria
 else possible and significant",
         rights: &[BEST_INTERESTS, PRIVACY],
         band_adjusted: false,
+        subjects: Subjects::Purpose,
         propose: on_by_default,
     },
     ProposalRule {
@@ -146,6 +237,7 @@ else possible and significant",
 probable and severe",
         rights: &[PRIVACY, ECONOMIC_EXPLOITATION],
         band_adjusted: false,
+        subjects: Subjects::Purpose,
         propose: protective_data_reused,
     },
     ProposalRule {
@@ -155,6 +247,7 @@ severe when `ward check` finds its safeguards short or it is on by default witho
 code, else possible and significant",
         rights: &[INFORMATION, HEALTH],
         band_adjusted: true,
+        subjects: Subjects::Purpose,
         propose: recommendation,
     },
     ProposalRule {
@@ -166,6 +259,7 @@ served with the guard too, possible and significant where the guard removed them
 and significant for a band that saw none or was not audited",
         rights: &[INFORMATION, HEALTH, PROTECTION],
         band_adjusted: false,
+        subjects: Subjects::NamedRecommender,
         propose: audit_harm,
     },
     ProposalRule {
@@ -175,6 +269,7 @@ recommendation or news feed purpose children can have: the guard's effect on the
 recommender is untested, possible and significant",
         rights: &[INFORMATION, HEALTH],
         band_adjusted: false,
+        subjects: Subjects::Recommender,
         propose: audit_missing,
     },
     ProposalRule {
@@ -183,6 +278,7 @@ recommender is untested, possible and significant",
 default, not on consent or declared core, else possible and significant",
         rights: &[ECONOMIC_EXPLOITATION, PRIVACY],
         band_adjusted: true,
+        subjects: Subjects::Purpose,
         propose: advertising,
     },
     ProposalRule {
@@ -191,6 +287,7 @@ default, not on consent or declared core, else possible and significant",
 probable and severe when on by default, else remote and severe",
         rights: &[PRIVACY, PROTECTION],
         band_adjusted: true,
+        subjects: Subjects::PurposeOrDefaults,
         propose: location,
     },
     ProposalRule {
@@ -199,6 +296,7 @@ probable and severe when on by default, else remote and severe",
 contact filter and user reporting, or on by default; else remote and severe",
         rights: &[PROTECTION, SEXUAL_EXPLOITATION, ASSOCIATION],
         band_adjusted: true,
+        subjects: Subjects::Purpose,
         propose: contact_suggestions,
     },
     ProposalRule {
@@ -207,6 +305,7 @@ contact filter and user reporting, or on by default; else remote and severe",
 on inactivity, else possible and minimal",
         rights: &[PLAY, HEALTH],
         band_adjusted: true,
+        subjects: Subjects::Purpose,
         propose: engagement,
     },
     ProposalRule {
@@ -215,6 +314,7 @@ on inactivity, else possible and minimal",
 and severe",
         rights: &[VIEWS, BEST_INTERESTS],
         band_adjusted: false,
+        subjects: Subjects::Purpose,
         propose: automated_decision,
     },
     ProposalRule {
@@ -222,6 +322,7 @@ and severe",
         when: "new children's profiles are public: probable and severe",
         rights: &[PRIVACY, PROTECTION],
         band_adjusted: false,
+        subjects: Subjects::Defaults,
         propose: public_profile,
     },
     ProposalRule {
@@ -230,6 +331,7 @@ and severe",
 accessibility, …): possible and minimal",
         rights: &[PRIVACY],
         band_adjusted: true,
+        subjects: Subjects::Purpose,
         propose: other_profiling,
     },
     ProposalRule {
@@ -238,6 +340,7 @@ accessibility, …): possible and minimal",
 significant for an error, possible and significant for a warning",
         rights: &[BEST_INTERESTS, PRIVACY],
         band_adjusted: false,
+        subjects: Subjects::Lint,
         propose: lint_findings,
     },
 ];

@@ -125,6 +125,16 @@ pub(crate) fn run(args: ReportArgs) -> Result<ExitCode, String> {
         ),
         other => other.to_string(),
     })?;
+    for decision in &report.decisions_not_proposed {
+        let _ = writeln!(
+            std::io::stderr(),
+            "warning: {dpia_path}:{}:{}: risk `{}` is not proposed in this report; its \
+             decision is shown in step 5 under \"Decisions for risks not proposed this time\"",
+            decision.line,
+            decision.column,
+            decision.id
+        );
+    }
     let html = ward_report::to_html(&report).map_err(|error| error.to_string())?;
     std::fs::create_dir_all(&args.out)
         .map_err(|error| format!("cannot create `{}`: {error}", args.out.display()))?;

@@ -240,6 +240,86 @@ fn dpia_toml_confirms_and_overrides_with_reasons_and_signs_off() {
     assert!(report.integrity.dpia_sha256.is_some());
 }
 
+/// Decisions on risks this register does not propose: its cause fixed (`recommend-videos` is
+/// off by default now) and a rule that does not apply (clipstream's profiles are private).
+const DPIA_NOT_PROPOSED: &str = r#"
+[[risk]]
+id = "on-by-default:purpose:recommend-videos"
+decision = "confirm"
+reason = "Was on by default until November; now off."
+
+[[risk]]
+id = "public-profile:defaults"
+bands = ["13-15", "16-17"]
+decision = "override"
+likelihood = "remote"
+severity = "severe"
+reason = "Profiles are private; a public option is planned."
+residual = "medium"
+"#;
+
+#[test]
+fn a_decision_for_a_risk_not_proposed_is_kept_and_shown_apart() {
+    let source = example("clipstream");
+    let bare = report(&source);
+    let report = build(Inputs {
+        dpia_source: Some(DPIA_NOT_PROPOSED),
+        ..inputs(&source)
+    })
+    .unwrap();
+    // The register and its counts are untouched.
+    assert_eq!(
+        report.risks.iter().map(|r| &r.id).collect::<Vec<_>>(),
+        bare.risks.iter().map(|r| &r.id).collect::<Vec<_>>()
+    );
+    assert!(
+        report
+            .risks
+            .iter()
+            .flat_map(|r| &r.bands)
+            .all(|b| b.decision == "proposed")
+    );
+    assert_eq!(
+        serde_json::to_value(&report.risk_summary).unwrap(),
+        serde_json::to_value(&bare.risk_summary).unwrap()
+    );
+    let kept = &report.decisions_not_proposed;
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert_eq!(kept[0].id, "on-by-default:purpose:recommend-videos");
+    assert_eq!(kept[0].rule, "on-by-default");
+    assert_eq!(kept[0].decision, "confirmed");
+    assert_eq!(kept[0].bands, ["6-9", "10-12", "13-15", "16-17"]);
+    assert_eq!((kept[0].line, kept[0].column), (3, 6));
+    assert_eq!(kept[1].decision, "overridden");
+    assert_eq!(kept[1].bands, ["13-15", "16-17"]);
+    assert_eq!(kept[1].overall, Some(Overall::Medium));
+    assert_eq!(kept[1].residual, Some(Overall::Medium));
+    assert_eq!((kept[1].line, kept[1].column), (8, 6));
+    // In report.json, and in step 5 of the page under its own heading.
+    let json: serde_json::Value = serde_json::from_str(&to_json(&report)).unwrap();
+    assert_eq!(
+        json["decisions_not_proposed"][1]["id"],
+        "public-profile:defaults"
+    );
+    assert_eq!(json["decisions_not_proposed"][1]["likelihood"], "remote");
+    let html = to_html(&report).unwrap();
+    let step5 = &html[html.find("id=\"step5-h\"").unwrap()..html.find("id=\"step6-h\"").unwrap()];
+    let apart = &step5[step5
+        .find("Decisions for risks not proposed this time")
+        .expect("the heading in step 5")..];
+    assert!(
+        apart.contains("<code>public-profile:defaults</code>"),
+        "{apart}"
+    );
+    assert!(apart.contains("Was on by default until November; now off."));
+    assert!(apart.contains("line 8, column 6"));
+    assert!(
+        !to_html(&bare)
+            .unwrap()
+            .contains("Decisions for risks not proposed")
+    );
+}
+
 fn dpia_error(dpia: &str) -> String {
     let source = example("clipstream");
     match build(Inputs {
@@ -267,7 +347,32 @@ fn a_bad_dpia_toml_is_refused_with_its_line_and_column() {
         (
             "[[risk]]\nid = \"no-such-risk\"\ndecision = \"confirm\"\n",
             "dpia.toml:2:6:",
-            "no proposed risk `no-such-risk`",
+            "no risk `no-such-risk` is known to ward: no risk rule `no-such-risk`",
+        ),
+        (
+            "[[risk]]\nid = \"on-by-default:purpose:remember-subtitle\"\ndecision = \"confirm\"\n",
+            "dpia.toml:2:6:",
+            "the policy has no purpose `remember-subtitle`",
+        ),
+        (
+            "[[risk]]\nid = \"lint:no-such-rule:purpose:likes\"\ndecision = \"confirm\"\n",
+            "dpia.toml:2:6:",
+            "`ward check` has no rule `no-such-rule`",
+        ),
+        (
+            "[[risk]]\nid = \"public-profile:purpose:likes\"\ndecision = \"confirm\"\n",
+            "dpia.toml:2:6:",
+            "a `public-profile` risk is `public-profile:defaults`",
+        ),
+        (
+            "[[risk]]\nid = \"public-profile:defaults\"\nbands = [\"0-5\"]\ndecision = \"confirm\"\n",
+            "dpia.toml:3:10:",
+            "band `0-5` is not admitted",
+        ),
+        (
+            "[[risk]]\nid = \"public-profile:defaults\"\ndecision = \"confirm\"\n[[risk]]\nid = \"public-profile:defaults\"\nbands = [\"6-9\"]\ndecision = \"confirm\"\n",
+            "dpia.toml:5:6:",
+            "decided twice",
         ),
         (
             "[[risk]]\nid = \"on-by-default:purpose:remember-subtitles\"\nbands = [\"0-5\"]\ndecision = \"confirm\"\n",

@@ -606,6 +606,48 @@ fn a_report_with_an_audit_shows_the_guards_effect_its_hash_and_its_risks() {
     assert!(html.contains("Harmful share served by"), "no audit plot");
     assert!(html.contains(&format!("{:.1}%", off * 100.0)), "{html}");
 
+    // The with/without curves over the session: the audit's windows, in report.json and
+    // drawn per recommender and band, four lines each, with their data table.
+    assert_eq!(json["audit"]["window_items"], 50);
+    let windows = source["vulnerable"]["off"]["harmful_windows"]
+        .as_array()
+        .unwrap();
+    assert!(windows.len() > 1, "{source}");
+    for (kind, guard) in [
+        ("standard", "off"),
+        ("vulnerable", "off"),
+        ("standard", "on"),
+    ] {
+        assert_eq!(
+            band[kind][format!("harmful_windows_{guard}")],
+            source[kind][guard]["harmful_windows"]
+        );
+    }
+    let bands = json["audit"]["recommenders"][0]["bands"]
+        .as_array()
+        .unwrap();
+    for idx in 0..bands.len() {
+        let start = html
+            .find(&format!("<title id=\"chart-curve-0-{idx}-title\">"))
+            .unwrap_or_else(|| panic!("no curve chart for band {idx}"));
+        let figure = &html[start..start + html[start..].find("</table>").unwrap()];
+        let lines: Vec<&str> = figure.split("<polyline ").skip(1).collect();
+        assert_eq!(lines.len(), 4, "four curves: {figure}");
+        let points = lines[2].split("points=\"").nth(1).unwrap();
+        let points = &points[..points.find('"').unwrap()];
+        assert_eq!(points.split(' ').count(), windows.len(), "{figure}");
+        assert!(figure.contains("<th scope=\"row\">1–50</th>"), "{figure}");
+        assert!(figure.contains("the plot&#x27;s data") || figure.contains("the plot's data"));
+    }
+    let first = windows[0].as_f64().unwrap();
+    let curve = &html[html.find("chart-curve-0-0-title").unwrap()..];
+    let row = &curve[curve.find("<th scope=\"row\">1–50</th>").unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(
+        row.contains(&format!("{:.1}%", first * 100.0)),
+        "the first window's vulnerable unguarded share {first} in {row}"
+    );
+
     // The results read back as the audit's own typed value, field for field.
     let typed: ward_audit::report::AuditResult = serde_json::from_str(&results_text).unwrap();
     assert_eq!(serde_json::to_value(&typed).unwrap(), results);
@@ -620,6 +662,44 @@ fn a_report_with_an_audit_shows_the_guards_effect_its_hash_and_its_risks() {
             "{name} differs between two runs"
         );
     }
+
+    // The example dpia.toml confirms `audit-missing`, which --audit no longer proposes: the
+    // decision is kept apart, with a warning naming where it is.
+    let decided = dir.join("decided");
+    let output = policy_report(
+        &decided,
+        &[
+            "--audit",
+            results_path.to_str().unwrap(),
+            "--dpia",
+            "examples/dpia/clipstream.toml",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "warning: examples/dpia/clipstream.toml:53:6: risk `audit-missing:recommender` is \
+             not proposed in this report"
+        ),
+        "{stderr}"
+    );
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(decided.join("report.json")).unwrap()).unwrap();
+    assert_eq!(
+        json["decisions_not_proposed"][0]["id"],
+        "audit-missing:recommender"
+    );
+    assert!(risk(&json, "audit-missing:recommender").is_none());
+    let html = std::fs::read_to_string(decided.join("report.html")).unwrap();
+    assert!(html.contains("Decisions for risks not proposed this time"));
+    // No warning when every decision names a proposed risk.
+    let output = policy_report(
+        &dir.join("quiet"),
+        &["--dpia", "examples/dpia/clipstream.toml"],
+    );
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("warning"));
 
     // A hand-made result with a primary priority item served with the guard: a high risk.
     let mut leaky = results.clone();
