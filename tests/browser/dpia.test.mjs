@@ -85,7 +85,16 @@ try {
   assert.equal(await page.locator('svg[aria-labelledby^="chart-audit-0-title"]').count(), 1, 'the audit plot');
   assert.ok((await page.locator('#chart-audit-0-desc').textContent()).includes('without'), 'the audit plot says without and with');
   assert.ok((await page.locator('#signals-h').count()) === 1, 'the signals per band');
-  ok('the audit plot and the signals per band are there');
+  // The audit's with/without curves over the session: four lines per band, named, with a table.
+  const curve = page.locator('svg[aria-labelledby^="chart-curve-0-0-title"]');
+  assert.equal(await curve.count(), 1, 'the audit curves');
+  assert.equal(await curve.locator('polyline').count(), 4, 'four curves: two personas, without and with');
+  assert.ok((await page.locator('#chart-curve-0-0-desc').textContent()).includes('without and with'), 'the curves say without and with');
+  const curveTable = page.locator('figure:has(#chart-curve-0-0-title) + table');
+  assert.ok((await curveTable.locator('tbody tr').count()) > 1, 'the curves have their data table');
+  // A decision in dpia.toml for a risk not proposed this time is shown apart in step 5.
+  assert.equal(await page.locator('#risks-not-proposed').count(), 1, 'decisions for risks not proposed');
+  ok('the audit plot, its curves, the decisions not proposed and the signals per band are there');
 
   await page.screenshot({ path: join(shots, 'report-desktop.png'), fullPage: false });
 

@@ -71,6 +71,8 @@ struct Tick {
 pub(crate) struct LineChart {
     id: String,
     title: String,
+    /// The data table's caption.
+    caption: String,
     desc: String,
     width: i64,
     height: i64,
@@ -643,6 +645,11 @@ fn curve_chart(rec: usize, idx: usize, name: &str, band: &AuditBand, window: u32
             "Harmful share over the session, {} recommender, {} (age {}), without and with the \
              guard",
             name, band.band, band.age
+        ),
+        caption: format!(
+            "Harmful share per window of {window} items, {name} recommender, {} (age {}), \
+             without and with the guard (the plot's data)",
+            band.band, band.age
         ),
         desc,
         width: WIDTH,

@@ -1,7 +1,7 @@
 //! The typed report: everything `report.json` and `report.html` say, in one structure.
 //!
 //! Both outputs are made from a [`Report`]: the JSON is its serde form (documented in
-//! `docs/report-schema.md`), the HTML an askama template over the same value, so the two
+//! `docs/report.md`), the HTML an askama template over the same value, so the two
 //! cannot drift. Lists are in a fixed order (the policy's, or sorted), never a hash map's,
 //! so the same inputs give the same bytes. Nothing here names a child or a parent: the
 //! evidence is counts and distributions.

@@ -327,13 +327,61 @@ async fn story(database: String, name: &str) {
         .map(|p| p["given"].as_u64().unwrap())
         .sum();
     assert_eq!(given, 2, "one child's own consent, one parent's");
-    assert!(
-        html.contains("id=\"chart-given-title\""),
-        "a plot of consents"
-    );
-    assert!(
-        html.contains("id=\"chart-answers-title\""),
-        "a plot of answers"
+    // Over time, per band: the 13-15 child's consent and withdrawal, the 10-12 parent's
+    // approval; each band's totals are its consent rows'.
+    let over_time = |band: &str, field: &str| -> u64 {
+        evidence["timeline"]["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["band"] == band)
+            .map(|p| p[field].as_u64().unwrap())
+            .sum()
+    };
+    assert_eq!(over_time("13-15", "given"), 1);
+    assert_eq!(over_time("13-15", "withdrawn"), 1);
+    assert_eq!(over_time("10-12", "given"), 1);
+    for band in ["6-9", "10-12", "13-15", "16-17"] {
+        let (mut given, mut withdrawn) = (0, 0);
+        for c in consents
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["band"] == band)
+        {
+            given += c["given_by_child"].as_u64().unwrap() + c["given_by_parent"].as_u64().unwrap();
+            withdrawn += [
+                "withdrawn_by_child",
+                "withdrawn_by_parent",
+                "withdrawn_by_ward",
+            ]
+            .iter()
+            .map(|f| c[*f].as_u64().unwrap())
+            .sum::<u64>();
+        }
+        assert_eq!(
+            (over_time(band, "given"), over_time(band, "withdrawn")),
+            (given, withdrawn),
+            "{band}"
+        );
+    }
+    // The plots draw those values: a bar per band and bucket, named with its value.
+    let figure = |id: &str| -> &str {
+        let start = html
+            .find(&format!("id=\"{id}-title\""))
+            .unwrap_or_else(|| panic!("no plot {id}"));
+        &html[start..start + html[start..].find("</figure>").unwrap()]
+    };
+    assert!(figure("chart-given").contains(", 13-15: 1</title>"));
+    assert!(figure("chart-given").contains(", 10-12: 1</title>"));
+    assert!(figure("chart-withdrawn").contains(", 13-15: 1</title>"));
+    assert!(!figure("chart-withdrawn").contains(", 10-12: "));
+    let answers = figure("chart-answers");
+    assert!(answers.contains("10-12: 1 answers") && answers.contains("6-9: 1 answers"));
+    assert_eq!(
+        answers.matches("\"><title>").count(),
+        2,
+        "a bar per answer: {answers}"
     );
 
     // The ledger verified, and its head is on the first page.
@@ -637,7 +685,10 @@ fn a_report_with_an_audit_shows_the_guards_effect_its_hash_and_its_risks() {
         let points = &points[..points.find('"').unwrap()];
         assert_eq!(points.split(' ').count(), windows.len(), "{figure}");
         assert!(figure.contains("<th scope=\"row\">1–50</th>"), "{figure}");
-        assert!(figure.contains("the plot&#x27;s data") || figure.contains("the plot's data"));
+        assert!(
+            figure.contains("without and with the guard (the plot&#39;s data)</caption>"),
+            "{figure}"
+        );
     }
     let first = windows[0].as_f64().unwrap();
     let curve = &html[html.find("chart-curve-0-0-title").unwrap()..];
