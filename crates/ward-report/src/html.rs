@@ -551,8 +551,15 @@ const CURVES: [(&str, &str); 4] = [
 ];
 
 /// One band's harmful share over the session, per window of `window` items: the standard
-/// and vulnerable personas without and with the guard (means over seeds), as four lines.
-fn curve_chart(rec: usize, idx: usize, name: &str, band: &AuditBand, window: u32) -> LineChart {
+/// and vulnerable personas without and with the guard (means over seeds), as four lines;
+/// `None` when the runs were too short to fill a window.
+fn curve_chart(
+    rec: usize,
+    idx: usize,
+    name: &str,
+    band: &AuditBand,
+    window: u32,
+) -> Option<LineChart> {
     let series: [&[f64]; 4] = [
         &band.standard.harmful_windows_off,
         &band.standard.harmful_windows_on,
@@ -560,6 +567,9 @@ fn curve_chart(rec: usize, idx: usize, name: &str, band: &AuditBand, window: u32
         &band.vulnerable.harmful_windows_on,
     ];
     let windows = series.iter().map(|s| s.len()).max().unwrap_or(0);
+    if windows == 0 {
+        return None;
+    }
     let max = series
         .iter()
         .flat_map(|s| s.iter().copied())
@@ -639,7 +649,7 @@ fn curve_chart(rec: usize, idx: usize, name: &str, band: &AuditBand, window: u32
         last(series[2]),
         last(series[3]),
     );
-    LineChart {
+    Some(LineChart {
         id: format!("chart-curve-{rec}-{idx}"),
         title: format!(
             "Harmful share over the session, {} recommender, {} (age {}), without and with the \
@@ -663,7 +673,7 @@ fn curve_chart(rec: usize, idx: usize, name: &str, band: &AuditBand, window: u32
         legend,
         headers: CURVES.iter().map(|(name, _)| *name).collect(),
         rows,
-    }
+    })
 }
 
 /// Ids for the audit's charts (one per recommender; an audit has a handful).
@@ -705,7 +715,9 @@ pub(crate) fn render(report: &Report) -> Result<String, askama::Error> {
                     r.bands
                         .iter()
                         .enumerate()
-                        .map(|(idx, band)| curve_chart(rec, idx, &r.name, band, audit.window_items))
+                        .filter_map(|(idx, band)| {
+                            curve_chart(rec, idx, &r.name, band, audit.window_items)
+                        })
                         .collect()
                 })
                 .collect()
