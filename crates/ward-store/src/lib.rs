@@ -14,6 +14,7 @@
 //! the hot-path state in memory and uses [`Store::subscribe`] to hear of other nodes' changes.
 
 pub mod checkpoint;
+mod group;
 pub mod ledger;
 mod migrations;
 mod postgres;
@@ -31,6 +32,7 @@ use ward_core::ids::{ChildId, ParentId};
 use ward_core::settings::Intervention;
 
 pub use checkpoint::{Checkpoint, CheckpointError};
+pub use group::GroupHold;
 pub use ledger::{LedgerEntry, LedgerEvent, Verification};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

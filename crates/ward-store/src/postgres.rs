@@ -36,9 +36,11 @@ use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection, Postgres};
 use tokio::sync::{Notify, mpsc, watch};
 
-use crate::ledger;
+use crate::group::{GroupHold, GroupStore, GroupTx, Groups};
+use crate::ledger::{self, LedgerEntry};
 
 use crate::sql::sql_backend;
+use crate::tx::ChildRow;
 use crate::{Change, PoolSettings, StoreError};
 
 /// The channel every node listens on.
@@ -70,6 +72,8 @@ const TAKE_OVER_EVERY: Duration = Duration::from_millis(200);
 /// A ward database on a PostgreSQL server.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
+    /// Child writes queued for a group.
+    groups: Arc<Groups>,
     /// Rung after every write that committed ledger entries: wakes this node's sequencer.
     committed: Arc<Notify>,
     /// Whether this node's sequencer leads now, and how many entries it has chained.
@@ -110,6 +114,7 @@ impl PostgresStore {
             .idle_timeout(None)
             .connect_lazy_with(options.clone());
         Ok(Self {
+            groups: Arc::default(),
             committed: Arc::new(Notify::new()),
             sequencer: Arc::new(watch::Sender::new(Sequencing::default())),
             pool,
@@ -237,6 +242,24 @@ impl PostgresStore {
     /// tests wait on it (no sleeps).
     pub fn sequencing(&self) -> watch::Receiver<Sequencing> {
         self.sequencer.subscribe()
+    }
+
+    /// Holds the queue of child writes until the guard is dropped: the writes queued
+    /// meanwhile ([`PostgresStore::queued_writes`]) then go as one group.
+    #[doc(hidden)]
+    pub async fn hold_groups(&self) -> GroupHold {
+        self.groups.hold().await
+    }
+
+    /// Child writes queued and not yet taken into a group.
+    #[doc(hidden)]
+    pub fn queued_writes(&self) -> u64 {
+        self.groups.waiting()
+    }
+
+    /// Groups of child writes committed and the writes they made durable.
+    pub fn group_counts(&self) -> (u64, u64) {
+        self.groups.counts()
     }
 
     /// A connection for one statement outside a transaction.
@@ -448,4 +471,157 @@ sql_backend! {
     lock_policies: Some("SELECT pg_advisory_xact_lock(5, hashtext(current_schema()))"),
     entry_ids: Some("SELECT nextval('ledger_ids') FROM generate_series(1, $1)"),
     notify: Some("SELECT pg_notify('ward', $1)"),
+}
+
+impl GroupStore for PostgresStore {
+    type Tx = PostgresTx;
+    /// Groups in flight at once on this node, each on a connection of its own: one commits
+    /// while others lock, read and write (PostgreSQL flushes their commits together).
+    const WORKERS: usize = 4;
+
+    fn groups(&self) -> &Groups {
+        &self.groups
+    }
+
+    async fn begin_group(&self) -> Result<PostgresTx, StoreError> {
+        self.begin().await
+    }
+
+    fn group_committed(&self) {
+        self.committed();
+    }
+}
+
+impl GroupTx for PostgresTx {
+    /// The children's locks of [`crate::tx::Tx::lock_child`], taken in the order of their
+    /// keys, so that concurrent groups queue on each other instead of deadlocking.
+    async fn lock_children(&mut self, ids: &[&str]) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "SELECT pg_advisory_xact_lock(1, s.key) FROM \
+             (SELECT DISTINCT hashtext(id) AS key FROM UNNEST($1::TEXT[]) AS id ORDER BY 1) AS s",
+        )
+        .bind(ids)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    async fn read_children(
+        &mut self,
+        ids: &[&str],
+    ) -> Result<Vec<(String, ChildRow)>, sqlx::Error> {
+        let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
+            "SELECT id, doc, generation, version FROM children WHERE id = ANY($1::TEXT[])",
+        )
+        .bind(ids)
+        .fetch_all(&mut *self.0)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, doc, generation, version)| {
+                (
+                    id,
+                    ChildRow {
+                        doc,
+                        generation,
+                        version,
+                    },
+                )
+            })
+            .collect())
+    }
+
+    async fn put_children(
+        &mut self,
+        rows: &[(&str, &ChildRow)],
+        now_us: i64,
+    ) -> Result<(), sqlx::Error> {
+        let ids: Vec<&str> = rows.iter().map(|(id, _)| *id).collect();
+        let generations: Vec<i64> = rows.iter().map(|(_, row)| row.generation).collect();
+        let versions: Vec<i64> = rows.iter().map(|(_, row)| row.version).collect();
+        let docs: Vec<&str> = rows.iter().map(|(_, row)| row.doc.as_str()).collect();
+        sqlx::query(
+            "INSERT INTO children (id, generation, version, doc, updated_at_us) \
+             SELECT u.id, u.generation, u.version, u.doc, $5 \
+             FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::BIGINT[], $4::TEXT[]) \
+             AS u(id, generation, version, doc) \
+             ON CONFLICT (id) DO UPDATE SET generation = excluded.generation, \
+             version = excluded.version, doc = excluded.doc, \
+             updated_at_us = excluded.updated_at_us",
+        )
+        .bind(&ids)
+        .bind(&generations)
+        .bind(&versions)
+        .bind(&docs)
+        .bind(now_us)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_entries(
+        &mut self,
+        entries: &[LedgerEntry],
+        chained: bool,
+    ) -> Result<(), sqlx::Error> {
+        let column = |f: fn(&LedgerEntry) -> Option<&str>| -> Vec<Option<&str>> {
+            entries.iter().map(f).collect()
+        };
+        let ids: Vec<i64> = entries.iter().map(|entry| entry.id).collect();
+        let seqs: Vec<Option<i64>> = entries
+            .iter()
+            .map(|entry| chained.then_some(entry.seq))
+            .collect();
+        let ats: Vec<i64> = entries.iter().map(|entry| entry.at_us).collect();
+        let children = column(|entry| entry.child_id.as_deref());
+        let kinds = column(|entry| Some(entry.kind.as_str()));
+        let payloads = column(|entry| Some(entry.payload.as_str()));
+        let payload_hashes = column(|entry| Some(entry.payload_hash.as_str()));
+        let (prevs, hashes) = if chained {
+            (
+                column(|entry| Some(entry.prev_hash.as_str())),
+                column(|entry| Some(entry.entry_hash.as_str())),
+            )
+        } else {
+            (vec![None; entries.len()], vec![None; entries.len()])
+        };
+        let erased: Vec<bool> = entries.iter().map(|entry| entry.erased).collect();
+        sqlx::query(
+            "INSERT INTO ledger (id, seq, at_us, child_id, kind, payload, payload_hash, \
+             prev_hash, entry_hash, erased) \
+             SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::TEXT[], \
+             $5::TEXT[], $6::TEXT[], $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::BOOLEAN[])",
+        )
+        .bind(&ids)
+        .bind(&seqs)
+        .bind(&ats)
+        .bind(&children)
+        .bind(&kinds)
+        .bind(&payloads)
+        .bind(&payload_hashes)
+        .bind(&prevs)
+        .bind(&hashes)
+        .bind(&erased)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    /// One notice per child, as [`crate::tx::child_notice`] words it, delivered on commit.
+    async fn notify_children(&mut self, ids: &[&str]) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT pg_notify('ward', 'child:' || id) FROM UNNEST($1::TEXT[]) AS id")
+            .bind(ids)
+            .execute(&mut *self.0)
+            .await?;
+        Ok(())
+    }
+
+    async fn run(&mut self, statement: &'static str) -> Result<(), sqlx::Error> {
+        sqlx::Executor::execute(&mut *self.0, statement).await?;
+        Ok(())
+    }
+
+    async fn commit_group(self, _writes: u64) -> Result<(), sqlx::Error> {
+        self.0.commit().await
+    }
 }

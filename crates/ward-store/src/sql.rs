@@ -174,7 +174,8 @@ pub(crate) const BACKFILL_PAGE: i64 = 1_000;
 /// `async fn reader(&self)` and `async fn writer(&self)` (connections), `async fn
 /// run_migrations(&self)`, `async fn changes(&self) -> Result<Option<Receiver<Change>>, _>`,
 /// `async fn chain_pending(&self) -> Result<u64, StoreError>`, `async fn sequence(&self)`
-/// and `fn committed(&self)` (a write committed entries).
+/// and `fn committed(&self)` (a write committed entries), and implement
+/// [`crate::group::GroupStore`] (child writes go through groups).
 macro_rules! sql_backend {
     (
         store: $store:ty,
@@ -230,23 +231,6 @@ macro_rules! sql_backend {
                     .fetch_all(&mut *self.0)
                     .await?;
                 Ok(ids.into_iter().map(|(id,)| id).collect())
-            }
-
-            async fn read_child(
-                &mut self,
-                id: &str,
-            ) -> Result<Option<crate::tx::ChildRow>, sqlx::Error> {
-                let row: Option<(String, i64, i64)> = sqlx::query_as(
-                    "SELECT doc, generation, version FROM children WHERE id = $1",
-                )
-                .bind(id)
-                .fetch_optional(&mut *self.0)
-                .await?;
-                Ok(row.map(|(doc, generation, version)| crate::tx::ChildRow {
-                    doc,
-                    generation,
-                    version,
-                }))
             }
 
             async fn put_child(
@@ -647,12 +631,7 @@ macro_rules! sql_backend {
                 E: Send,
                 F: FnOnce(Option<crate::StoredChild>) -> Result<(crate::ChildWrite, T), E> + Send,
             {
-                let tx = self.begin().await?;
-                let written = crate::tx::write_child(tx, id, generation, decide).await;
-                if written.is_ok() {
-                    self.committed();
-                }
-                written
+                crate::group::write_child(self, id, generation, decide).await
             }
 
             async fn erase_child(

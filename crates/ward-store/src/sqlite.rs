@@ -33,7 +33,10 @@ use sqlx::sqlite::{
 use sqlx::{Executor as _, Sqlite, SqliteConnection};
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard, watch};
 
+use crate::group::{GroupHold, GroupStore, GroupTx, Groups};
+use crate::ledger::LedgerEntry;
 use crate::sql::sql_backend;
+use crate::tx::ChildRow;
 use crate::{Change, PoolSettings, StoreError};
 
 /// How many connections serve reads.
@@ -47,6 +50,7 @@ const SAVEPOINT: &str = "SAVEPOINT ward_write";
 pub struct SqliteStore {
     writer: Arc<Writer>,
     reader: SqlitePool,
+    groups: Arc<Groups>,
 }
 
 /// What a write hears of the commit it joined: `None` until it is known.
@@ -127,7 +131,11 @@ impl SqliteStore {
             writes: AtomicU64::new(0),
         });
         tokio::spawn(Writer::commit_loop(Arc::downgrade(&writer), bell));
-        Ok(Self { writer, reader })
+        Ok(Self {
+            writer,
+            reader,
+            groups: Arc::default(),
+        })
     }
 
     /// A write: a savepoint in the shared transaction (begun if none is open).
@@ -220,6 +228,24 @@ impl SqliteStore {
     #[doc(hidden)]
     pub fn waiting_writes(&self) -> u64 {
         self.writer.waiting.load(Ordering::Relaxed)
+    }
+
+    /// Holds the queue of child writes until the guard is dropped: the writes queued
+    /// meanwhile ([`SqliteStore::queued_writes`]) then go as one group.
+    #[doc(hidden)]
+    pub async fn hold_groups(&self) -> GroupHold {
+        self.groups.hold().await
+    }
+
+    /// Child writes queued and not yet taken into a group.
+    #[doc(hidden)]
+    pub fn queued_writes(&self) -> u64 {
+        self.groups.waiting()
+    }
+
+    /// Groups of child writes committed and the writes they made durable.
+    pub fn group_counts(&self) -> (u64, u64) {
+        self.groups.counts()
     }
 }
 
@@ -396,7 +422,12 @@ impl std::ops::DerefMut for Writing {
 impl Writing {
     /// Releases the write's savepoint into the shared transaction and waits until that
     /// transaction is durably committed: `Ok` only then.
-    pub(crate) async fn commit(mut self) -> Result<(), sqlx::Error> {
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        self.commit_writes(1).await
+    }
+
+    /// [`Writing::commit`] for a savepoint that holds `writes` writes (a group's).
+    pub(crate) async fn commit_writes(mut self, writes: u64) -> Result<(), sqlx::Error> {
         let Some(mut guard) = self.guard.take() else {
             return Ok(());
         };
@@ -413,7 +444,7 @@ impl Writing {
         let Some(batch) = guard.batch.as_mut() else {
             return Ok(());
         };
-        batch.writes += 1;
+        batch.writes += writes;
         let mut outcome = batch.outcome.subscribe();
         drop(guard);
         self.writer.bell.notify_one();
@@ -460,4 +491,144 @@ sql_backend! {
     lock_policies: None,
     entry_ids: None,
     notify: None,
+}
+
+impl GroupStore for SqliteStore {
+    type Tx = SqliteTx;
+    /// One group commits while the next is read and written into the next transaction.
+    const WORKERS: usize = 2;
+
+    fn groups(&self) -> &Groups {
+        &self.groups
+    }
+
+    async fn begin_group(&self) -> Result<SqliteTx, StoreError> {
+        self.begin().await
+    }
+
+    fn group_committed(&self) {}
+}
+
+/// Many rows in one statement: SQLite reads them from a JSON array (`json_each`).
+fn json_rows<T: serde::Serialize>(rows: &T) -> Result<String, sqlx::Error> {
+    serde_json::to_string(rows).map_err(|error| sqlx::Error::Encode(Box::new(error)))
+}
+
+impl GroupTx for SqliteTx {
+    /// The single writer serialises every write already.
+    async fn lock_children(&mut self, _ids: &[&str]) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+
+    async fn read_children(
+        &mut self,
+        ids: &[&str],
+    ) -> Result<Vec<(String, ChildRow)>, sqlx::Error> {
+        let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
+            "SELECT id, doc, generation, version FROM children \
+             WHERE id IN (SELECT value FROM json_each($1))",
+        )
+        .bind(json_rows(&ids)?)
+        .fetch_all(&mut *self.0)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, doc, generation, version)| {
+                (
+                    id,
+                    ChildRow {
+                        doc,
+                        generation,
+                        version,
+                    },
+                )
+            })
+            .collect())
+    }
+
+    async fn put_children(
+        &mut self,
+        rows: &[(&str, &ChildRow)],
+        now_us: i64,
+    ) -> Result<(), sqlx::Error> {
+        let rows: Vec<(&str, i64, i64, &str)> = rows
+            .iter()
+            .map(|(id, row)| (*id, row.generation, row.version, row.doc.as_str()))
+            .collect();
+        // `WHERE true`: an upsert's SELECT needs a WHERE, or SQLite reads ON as a join's.
+        sqlx::query(
+            "INSERT INTO children (id, generation, version, doc, updated_at_us) \
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, $2 \
+             FROM json_each($1) WHERE true \
+             ON CONFLICT (id) DO UPDATE SET generation = excluded.generation, \
+             version = excluded.version, doc = excluded.doc, \
+             updated_at_us = excluded.updated_at_us",
+        )
+        .bind(json_rows(&rows)?)
+        .bind(now_us)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_entries(
+        &mut self,
+        entries: &[LedgerEntry],
+        chained: bool,
+    ) -> Result<(), sqlx::Error> {
+        #[expect(clippy::type_complexity, reason = "one row as SQLite reads it")]
+        let rows: Vec<(
+            i64,
+            Option<i64>,
+            i64,
+            Option<&str>,
+            &str,
+            &str,
+            &str,
+            Option<&str>,
+            Option<&str>,
+            bool,
+        )> = entries
+            .iter()
+            .map(|entry| {
+                (
+                    entry.id,
+                    chained.then_some(entry.seq),
+                    entry.at_us,
+                    entry.child_id.as_deref(),
+                    entry.kind.as_str(),
+                    entry.payload.as_str(),
+                    entry.payload_hash.as_str(),
+                    chained.then_some(entry.prev_hash.as_str()),
+                    chained.then_some(entry.entry_hash.as_str()),
+                    entry.erased,
+                )
+            })
+            .collect();
+        sqlx::query(
+            "INSERT INTO ledger (id, seq, at_us, child_id, kind, payload, payload_hash, \
+             prev_hash, entry_hash, erased) \
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, \
+             value ->> 5, value ->> 6, value ->> 7, value ->> 8, value ->> 9 \
+             FROM json_each($1)",
+        )
+        .bind(json_rows(&rows)?)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    /// No feed: one process serves the file.
+    async fn notify_children(&mut self, _ids: &[&str]) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+
+    async fn run(&mut self, statement: &'static str) -> Result<(), sqlx::Error> {
+        self.0.execute(statement).await?;
+        Ok(())
+    }
+
+    async fn commit_group(self, writes: u64) -> Result<(), sqlx::Error> {
+        self.0.commit_writes(writes).await
+    }
 }

@@ -19,7 +19,7 @@ use ward_core::settings::Intervention;
 use crate::ledger::{self, CHILD_ERASED, LedgerEntry, LedgerEvent};
 use crate::{
     ChildWrite, Erasure, KeyRecord, NewAlert, PolicyRecord, ReportRow, RequestRow, StoreError,
-    StoredChild, WriteError,
+    StoredChild,
 };
 
 /// A child row as stored.
@@ -45,10 +45,6 @@ pub(crate) trait Tx: Send + Sized {
     /// `n` fresh entry ids (PostgreSQL's sequence; never called on SQLite).
     fn entry_ids(&mut self, n: usize)
     -> impl Future<Output = Result<Vec<i64>, sqlx::Error>> + Send;
-    fn read_child(
-        &mut self,
-        id: &str,
-    ) -> impl Future<Output = Result<Option<ChildRow>, sqlx::Error>> + Send;
     fn put_child(
         &mut self,
         id: &str,
@@ -173,7 +169,7 @@ pub(crate) fn parents_of(id: &str, doc: &str) -> Result<Vec<ParentId>, StoreErro
     Ok(document.parents)
 }
 
-fn encode<T: serde::Serialize>(
+pub(crate) fn encode<T: serde::Serialize>(
     what: &'static str,
     id: &str,
     value: &T,
@@ -215,7 +211,7 @@ pub(crate) async fn append<X: Tx>(
 
 /// Writes each alert for its parents and every live endpoint, numbered by its cause's
 /// ledger entry id, and tells other nodes.
-async fn write_alerts<X: Tx>(
+pub(crate) async fn write_alerts<X: Tx>(
     tx: &mut X,
     child: &str,
     alerts: &[NewAlert],
@@ -274,81 +270,101 @@ pub(crate) fn child_notice(id: &str) -> String {
     format!("child:{id}")
 }
 
-/// [`crate::Store::write_child`], over any backend's transaction.
-pub(crate) async fn write_child<X, T, E, F>(
-    mut tx: X,
-    id: &ChildId,
-    generation: i64,
-    decide: F,
-) -> Result<T, WriteError<E>>
-where
-    X: Tx,
-    F: FnOnce(Option<StoredChild>) -> Result<(ChildWrite, T), E>,
-{
-    let key = id.as_str();
-    tx.lock_child(key).await.map_err(StoreError::from)?;
-    let stored = match tx.read_child(key).await.map_err(StoreError::from)? {
-        Some(row) => Some(decode_child(key, row)?),
-        None => None,
-    };
-    let version = stored.as_ref().map_or(0, |s| s.version);
-    let parents_before = stored
-        .as_ref()
-        .map(|s| s.document.parents.clone())
-        .unwrap_or_default();
-    // The closure is pure: dropping `tx` on refusal rolls everything back.
-    let (write, value) = decide(stored).map_err(WriteError::Rejected)?;
-    if write.is_empty() {
-        return Ok(value);
-    }
-    if let Some(document) = &write.document {
-        let row = ChildRow {
-            doc: encode("child", key, document)?,
-            generation,
-            version: version + 1,
+/// A child write as its caller prepared it for the store: the closure's [`ChildWrite`] and
+/// the document already encoded (in the caller's task, not the group's).
+pub(crate) struct Prepared {
+    pub(crate) write: ChildWrite,
+    /// The new row, when the write has a document.
+    pub(crate) row: Option<ChildRow>,
+    /// The document lists other parents than the stored one did.
+    pub(crate) parents_changed: bool,
+}
+
+impl Prepared {
+    /// Encodes `write`'s document for the child `id` read at `stored`.
+    pub(crate) fn new(
+        id: &str,
+        generation: i64,
+        stored: Option<(&[ParentId], i64)>,
+        write: ChildWrite,
+    ) -> Result<Self, StoreError> {
+        let (parents_before, version) = stored.unwrap_or((&[], 0));
+        let (row, parents_changed) = match &write.document {
+            Some(document) => (
+                Some(ChildRow {
+                    doc: encode("child", id, document)?,
+                    generation,
+                    version: version + 1,
+                }),
+                document.parents != parents_before,
+            ),
+            None => (None, false),
         };
-        tx.put_child(key, &row, now_us())
-            .await
-            .map_err(StoreError::from)?;
+        Ok(Self {
+            write,
+            row,
+            parents_changed,
+        })
+    }
+
+    /// The alerted parents, each once, in order (their locks are taken in this order).
+    pub(crate) fn alerted(&self) -> impl Iterator<Item = &str> {
+        self.write
+            .alerts
+            .iter()
+            .flat_map(|alert| alert.parents.iter().map(String::as_str))
+    }
+}
+
+/// The rows of one prepared write beside its document and its entries: the parent index,
+/// interventions, consent requests and reports.
+pub(crate) async fn write_rows<X: Tx>(
+    tx: &mut X,
+    id: &str,
+    prepared: &Prepared,
+) -> Result<(), StoreError> {
+    if let (true, Some(document)) = (prepared.parents_changed, &prepared.write.document) {
         // INVARIANT: the parent index says what the document says, in the same transaction.
-        if document.parents != parents_before {
-            tx.set_parent_links(key, &document.parents)
-                .await
-                .map_err(StoreError::from)?;
-        }
+        tx.set_parent_links(id, &document.parents).await?;
     }
-    for intervention in &write.interventions {
+    for intervention in &prepared.write.interventions {
         let doc = encode("intervention", &intervention.id, intervention)?;
-        tx.put_intervention(intervention, &doc)
-            .await
-            .map_err(StoreError::from)?;
+        tx.put_intervention(intervention, &doc).await?;
     }
-    for row in &write.requests {
+    for row in &prepared.write.requests {
         let doc = encode("consent request", &row.request.id, &row.request)?;
-        tx.put_request(row, &doc).await.map_err(StoreError::from)?;
+        tx.put_request(row, &doc).await?;
+    }
+    for row in &prepared.write.reports {
+        let doc = encode("report", &row.report.id, &row.report)?;
+        tx.put_report(row, &doc).await?;
+    }
+    Ok(())
+}
+
+/// Writes one prepared child write inside `tx` (the child locked and read by the caller):
+/// what [`crate::group`] does for a whole group in a few statements, one statement at a
+/// time, for a write whose group could not be written together.
+pub(crate) async fn write_one<X: Tx>(
+    tx: &mut X,
+    id: &str,
+    prepared: &Prepared,
+) -> Result<(), StoreError> {
+    if let Some(row) = &prepared.row {
+        tx.put_child(id, row, now_us()).await?;
     }
     // The alerted parents' locks before the entries get their ids: see `lock_parent`.
-    let mut alerted: Vec<&str> = write
-        .alerts
-        .iter()
-        .flat_map(|alert| alert.parents.iter().map(String::as_str))
-        .collect();
+    let mut alerted: Vec<&str> = prepared.alerted().collect();
     alerted.sort_unstable();
     alerted.dedup();
     for parent in alerted {
-        tx.lock_parent(parent).await.map_err(StoreError::from)?;
+        tx.lock_parent(parent).await?;
     }
-    for row in &write.reports {
-        let doc = encode("report", &row.report.id, &row.report)?;
-        tx.put_report(row, &doc).await.map_err(StoreError::from)?;
-    }
-    let entries = append(&mut tx, &write.events).await?;
-    write_alerts(&mut tx, key, &write.alerts, &entries).await?;
-    tx.notify(&child_notice(key))
-        .await
-        .map_err(StoreError::from)?;
-    tx.commit().await.map_err(StoreError::from)?;
-    Ok(value)
+    write_rows(tx, id, prepared).await?;
+    let entries = append(tx, &prepared.write.events).await?;
+    write_alerts(tx, id, &prepared.write.alerts, &entries).await?;
+    tx.notify(&child_notice(id)).await?;
+    Ok(())
 }
 
 /// [`crate::Store::erase_child`], over any backend's transaction.

@@ -42,82 +42,157 @@ fn failing_write(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn writes_queued_together_share_one_commit_and_one_that_fails_takes_none_with_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ward.db");
-    let store = AnyStore::open(path.to_str().unwrap()).await.unwrap();
-    let AnyStore::Sqlite(sqlite) = &store else {
-        unreachable!("a file path opens SQLite")
-    };
-    let policy = Arc::new(policy());
-    let now = at("2026-01-10T10:00:00Z");
-    let (commits_before, writes_before) = sqlite.commit_counts();
+async fn writes_queued_together_share_one_group_and_one_that_fails_takes_none_with_it() {
+    on_both("one group", |store, _url| async move {
+        let policy = Arc::new(policy());
+        let now = at("2026-01-10T10:00:00Z");
+        let commits_before = match &store {
+            AnyStore::Sqlite(sqlite) => sqlite.commit_counts(),
+            AnyStore::Postgres(_) => (0, 0),
+        };
 
-    // Hold the writer so that every write queues, then let them all through at once.
-    let hold = sqlite.hold_writer().await;
-    let mut tasks = Vec::new();
-    for n in 0..8 {
-        let (store, policy) = (store.clone(), policy.clone());
-        tasks.push(tokio::spawn(async move {
-            let id = child_id(&format!("kid-{n}"));
-            match n {
-                3 => store
-                    .write_child(&id, 1, |_| Err::<(ChildWrite, ()), _>("refused".to_owned()))
-                    .await
-                    .map_err(|error| format!("{error}")),
-                5 => store
-                    .write_child(&id, 1, failing_write(&id, now))
-                    .await
-                    .map_err(|error| format!("{error}")),
-                _ => store
-                    .write_child(&id, 1, create(&policy, &id, now))
-                    .await
-                    .map_err(|error| format!("{error}")),
-            }
-        }));
-    }
-    while sqlite.waiting_writes() < 8 {
-        tokio::task::yield_now().await;
-    }
-    drop(hold);
-    let mut outcomes = Vec::new();
-    for task in tasks {
-        outcomes.push(task.await.unwrap());
-    }
-
-    for (n, outcome) in outcomes.iter().enumerate() {
-        match n {
-            3 => assert_eq!(outcome, &Err("refused".to_owned())),
-            5 => assert!(
-                outcome
-                    .as_ref()
-                    .is_err_and(|error| error.contains("database")),
-                "{outcome:?}"
-            ),
-            _ => assert_eq!(outcome, &Ok(()), "write {n}"),
+        // Hold the queue so that every write waits in it, then let them all go at once.
+        let hold = match &store {
+            AnyStore::Sqlite(sqlite) => sqlite.hold_groups().await,
+            AnyStore::Postgres(postgres) => postgres.hold_groups().await,
+        };
+        let mut tasks = Vec::new();
+        for n in 0..8 {
+            let (store, policy) = (store.clone(), policy.clone());
+            tasks.push(tokio::spawn(async move {
+                let id = child_id(&format!("kid-{n}"));
+                match n {
+                    3 => store
+                        .write_child(&id, 1, |_| Err::<(ChildWrite, ()), _>("refused".to_owned()))
+                        .await
+                        .map_err(|error| format!("{error}")),
+                    5 => store
+                        .write_child(&id, 1, failing_write(&id, now))
+                        .await
+                        .map_err(|error| format!("{error}")),
+                    _ => store
+                        .write_child(&id, 1, create(&policy, &id, now))
+                        .await
+                        .map_err(|error| format!("{error}")),
+                }
+            }));
         }
-    }
-    let (commits, writes) = sqlite.commit_counts();
-    assert_eq!(
-        (commits - commits_before, writes - writes_before),
-        (1, 6),
-        "the six good writes shared one commit"
-    );
-    for n in 0..8 {
-        let stored = store.child(&child_id(&format!("kid-{n}"))).await.unwrap();
-        assert_eq!(stored.is_some(), n != 3 && n != 5, "kid-{n}");
-    }
-    assert!(
-        store
-            .ledger_of(&child_id("kid-5"))
-            .await
-            .unwrap()
-            .is_empty(),
-        "the failed write's entry went with it"
-    );
-    let verdict = store.verify_ledger().await.unwrap();
-    assert!(verdict.ok(), "{verdict:?}");
-    assert_eq!(verdict.entries, 6);
+        let queued = || match &store {
+            AnyStore::Sqlite(sqlite) => sqlite.queued_writes(),
+            AnyStore::Postgres(postgres) => postgres.queued_writes(),
+        };
+        while queued() < 8 {
+            tokio::task::yield_now().await;
+        }
+        drop(hold);
+        let mut outcomes = Vec::new();
+        for task in tasks {
+            outcomes.push(task.await.unwrap());
+        }
+
+        for (n, outcome) in outcomes.iter().enumerate() {
+            match n {
+                3 => assert_eq!(outcome, &Err("refused".to_owned())),
+                5 => assert!(
+                    outcome
+                        .as_ref()
+                        .is_err_and(|error| error.contains("database")),
+                    "{outcome:?}"
+                ),
+                _ => assert_eq!(outcome, &Ok(()), "write {n}"),
+            }
+        }
+        let groups = match &store {
+            AnyStore::Sqlite(sqlite) => sqlite.group_counts(),
+            AnyStore::Postgres(postgres) => postgres.group_counts(),
+        };
+        assert_eq!(groups, (1, 6), "the six good writes went as one group");
+        if let AnyStore::Sqlite(sqlite) = &store {
+            let (commits, writes) = sqlite.commit_counts();
+            assert_eq!(
+                (commits - commits_before.0, writes - commits_before.1),
+                (1, 6),
+                "the six good writes shared one commit"
+            );
+        }
+        for n in 0..8 {
+            let stored = store.child(&child_id(&format!("kid-{n}"))).await.unwrap();
+            assert_eq!(stored.is_some(), n != 3 && n != 5, "kid-{n}");
+        }
+        assert!(
+            store
+                .ledger_of(&child_id("kid-5"))
+                .await
+                .unwrap()
+                .is_empty(),
+            "the failed write's entry went with it"
+        );
+        let verdict = store.verify_ledger().await.unwrap();
+        assert!(verdict.ok(), "{verdict:?}");
+        assert_eq!(verdict.entries, 6);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_write_of_a_child_queued_with_the_first_reads_what_the_first_wrote() {
+    on_both("same child twice", |store, _url| async move {
+        let policy = Arc::new(policy());
+        let now = at("2026-01-10T10:00:00Z");
+        let id = child_id("kid-twice");
+        let hold = match &store {
+            AnyStore::Sqlite(sqlite) => sqlite.hold_groups().await,
+            AnyStore::Postgres(postgres) => postgres.hold_groups().await,
+        };
+        // Each write counts the versions it saw: the second must see the first's.
+        let mut tasks = Vec::new();
+        for _ in 0..2 {
+            let (store, policy, id) = (store.clone(), policy.clone(), id.clone());
+            tasks.push(tokio::spawn(async move {
+                let (child, events) = ward_core::settings::Child::new(id.clone(), &policy, now);
+                let document = child.to_document(&policy);
+                store
+                    .write_child(&id, 1, move |stored| {
+                        let seen = stored.as_ref().map_or(0, |stored| stored.version);
+                        let write = ChildWrite {
+                            document: Some(document),
+                            events: if seen == 0 {
+                                events.iter().map(LedgerEvent::from).collect()
+                            } else {
+                                Vec::new()
+                            },
+                            ..ChildWrite::default()
+                        };
+                        Ok::<_, String>((write, seen))
+                    })
+                    .await
+                    .map_err(|error| error.to_string())
+            }));
+        }
+        let queued = || match &store {
+            AnyStore::Sqlite(sqlite) => sqlite.queued_writes(),
+            AnyStore::Postgres(postgres) => postgres.queued_writes(),
+        };
+        while queued() < 2 {
+            tokio::task::yield_now().await;
+        }
+        drop(hold);
+        let mut seen = Vec::new();
+        for task in tasks {
+            seen.push(task.await.unwrap().unwrap());
+        }
+        seen.sort_unstable();
+        assert_eq!(
+            seen,
+            vec![0, 1],
+            "one write saw none, the other the first's"
+        );
+        let stored = store.child(&id).await.unwrap().unwrap();
+        assert_eq!(stored.version, 2);
+        let verdict = store.verify_ledger().await.unwrap();
+        assert!(verdict.ok(), "{verdict:?}");
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
