@@ -768,9 +768,41 @@ fn ajv_accepts_real_results_and_reports_and_rejects_them_altered() {
     }
     assert!(bare["evidence"].is_null() && bare["as_of"].is_null());
     let results = read_json(&audit);
+    // The spec's other shapes: every band (`null`), a catalogue file, a parent's blocks, the
+    // declared anchor, two more recommenders.
+    let other = dir.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let spec = other.join("audit.toml");
+    std::fs::write(
+        &spec,
+        format!(
+            "seeds = 1\nslates = 20\nrecommenders = [\"popularity\", \"item_knn\"]\n\
+             anchor = \"declared\"\n[catalogue]\nfile = {:?}\n\
+             [parental]\nblocked_topics = [\"dieting\"]\n",
+            audit.with_file_name("catalogue.jsonl").to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let output = ward(&[
+        "audit",
+        "--policy",
+        "examples/clipstream.toml",
+        "--spec",
+        spec.to_str().unwrap(),
+        "--out",
+        other.to_str().unwrap(),
+        "--jobs",
+        "2",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let other_results = read_json(&other.join("results.json"));
+    assert!(other_results["spec"]["bands"].is_null());
+    assert!(other_results["spec"]["parental"].is_object());
+    assert!(other_results["spec"]["catalogue"]["file"].is_string());
 
     let verdicts = ajv(&[
         (AUDIT_SCHEMA, &results),
+        (AUDIT_SCHEMA, &other_results),
         (REPORT_SCHEMA, &first),
         (REPORT_SCHEMA, &second),
         (REPORT_SCHEMA, &bare),
