@@ -769,7 +769,7 @@ fn ajv_accepts_real_results_and_reports_and_rejects_them_altered() {
     assert!(bare["evidence"].is_null() && bare["as_of"].is_null());
     let results = read_json(&audit);
     // The spec's other shapes: every band (`null`), a catalogue file, a parent's blocks, the
-    // declared anchor, two more recommenders.
+    // declared anchor, two more recommenders; then a service's recommender over HTTP.
     let other = dir.path().join("other");
     std::fs::create_dir_all(&other).unwrap();
     let spec = other.join("audit.toml");
@@ -796,6 +796,26 @@ fn ajv_accepts_real_results_and_reports_and_rejects_them_altered() {
     ]);
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     let other_results = read_json(&other.join("results.json"));
+    // A service's recommender over HTTP (audit.rs's test recommender).
+    let http = dir.path().join("http");
+    std::fs::create_dir_all(&http).unwrap();
+    let (address, _, thread, stop) = crate::audit::start(false);
+    let spec = crate::audit::http_spec(&http, address);
+    let output = ward(&[
+        "audit",
+        "--policy",
+        "examples/clipstream.toml",
+        "--spec",
+        spec.to_str().unwrap(),
+        "--out",
+        http.to_str().unwrap(),
+    ]);
+    let _ = stop.send(());
+    thread.join().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let http_results = read_json(&http.join("results.json"));
+    assert_eq!(http_results["recommenders"][0]["http"], true);
+    assert_eq!(http_results["spec"]["http"][0]["timeout_ms"], 10_000);
     assert!(other_results["spec"]["bands"].is_null());
     assert!(other_results["spec"]["parental"].is_object());
     assert!(other_results["spec"]["catalogue"]["file"].is_string());
@@ -803,6 +823,7 @@ fn ajv_accepts_real_results_and_reports_and_rejects_them_altered() {
     let verdicts = ajv(&[
         (AUDIT_SCHEMA, &results),
         (AUDIT_SCHEMA, &other_results),
+        (AUDIT_SCHEMA, &http_results),
         (REPORT_SCHEMA, &first),
         (REPORT_SCHEMA, &second),
         (REPORT_SCHEMA, &bare),
