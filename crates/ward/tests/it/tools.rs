@@ -727,15 +727,9 @@ fn ajv_accepts_real_results_and_reports_and_rejects_them_altered() {
     crate::report::seeded(database);
     let audit = crate::report::small_audit(dir.path()).join("results.json");
     let dpia = repo_root().join("examples/dpia/clipstream.toml");
-    let report = |name: &str, extra: &[&str]| {
+    let report = |name: &str, policy: &str, extra: &[&str]| {
         let out = dir.path().join(name);
-        let mut args = vec![
-            "report",
-            "--policy",
-            "examples/clipstream.toml",
-            "--out",
-            out.to_str().unwrap(),
-        ];
+        let mut args = vec!["report", "--policy", policy, "--out", out.to_str().unwrap()];
         args.extend_from_slice(extra);
         let output = ward(&args);
         assert_eq!(output.status.code(), Some(0), "{output:?}");
@@ -750,13 +744,28 @@ fn ajv_accepts_real_results_and_reports_and_rejects_them_altered() {
         "--dpia",
         dpia.to_str().unwrap(),
     ];
-    let first = report("first", &full);
+    let first = report("first", "examples/clipstream.toml", &full);
     let previous = dir.path().join("first/report.json");
     let mut with_previous = full.to_vec();
     with_previous.extend(["--previous", previous.to_str().unwrap()]);
-    let second = report("second", &with_previous);
+    let second = report("second", "examples/clipstream.toml", &with_previous);
     // Every optional section empty: the policy alone.
-    let bare = report("bare", &[]);
+    let bare = report("bare", "examples/clipstream.toml", &[]);
+    // Findings (chatterbox breaks every rule), and changes from another policy's report.
+    let chatterbox = report("chatterbox", "examples/chatterbox.toml", &[]);
+    let chatterbox_json = dir.path().join("chatterbox/report.json");
+    let changed = report(
+        "changed",
+        "examples/clipstream.toml",
+        &["--previous", chatterbox_json.to_str().unwrap()],
+    );
+    assert!(!chatterbox["findings"].as_array().unwrap().is_empty());
+    assert!(
+        !changed["changes"]["purposes_added"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     for (what, section) in [
         ("evidence", &second["evidence"]),
         ("audit", &second["audit"]),
@@ -827,12 +836,16 @@ fn ajv_accepts_real_results_and_reports_and_rejects_them_altered() {
         (REPORT_SCHEMA, &first),
         (REPORT_SCHEMA, &second),
         (REPORT_SCHEMA, &bare),
+        (REPORT_SCHEMA, &chatterbox),
+        (REPORT_SCHEMA, &changed),
     ]);
     for (what, verdict) in [
         "results.json",
         "report.json",
         "report.json --previous",
         "report.json bare",
+        "report.json of chatterbox",
+        "report.json changed from chatterbox's",
     ]
     .iter()
     .zip(&verdicts)
