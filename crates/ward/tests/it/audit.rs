@@ -218,13 +218,14 @@ fn fail_on_exits_one_when_the_guard_lets_a_priority_item_through() {
 
 /// What the test recommender was asked.
 #[derive(Default)]
-struct Seen {
-    requests: Vec<Value>,
+pub(crate) struct Seen {
+    pub(crate) requests: Vec<Value>,
 }
 
-struct Server {
+/// A service's recommender, over HTTP, for an audit to rank with.
+pub(crate) struct Server {
     ids: Vec<String>,
-    seen: Mutex<Seen>,
+    pub(crate) seen: Mutex<Seen>,
     answer_unknown: bool,
 }
 
@@ -256,7 +257,9 @@ async fn rank(
     (StatusCode::OK, Json(json!({ "items": items })))
 }
 
-fn start(
+/// Starts the test recommender (answering an id not in the catalogue if `answer_unknown`):
+/// its address, its state, its thread and what stops it.
+pub(crate) fn start(
     answer_unknown: bool,
 ) -> (
     SocketAddr,
@@ -302,7 +305,8 @@ fn start(
     (address, server, thread, stop)
 }
 
-fn http_spec(dir: &Path, address: SocketAddr) -> std::path::PathBuf {
+/// A small spec auditing only the recommender at `address`, on the example catalogue.
+pub(crate) fn http_spec(dir: &Path, address: SocketAddr) -> std::path::PathBuf {
     let spec = dir.join("audit.toml");
     let catalogue = repo_root().join("examples/catalogue.jsonl");
     std::fs::write(

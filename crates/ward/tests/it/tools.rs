@@ -2,12 +2,15 @@
 //! code-scanning rules) validates `ward check --format sarif`; Prometheus' `promtool check
 //! metrics` and the Python `prometheus_client` package's OpenMetrics parser read what a real
 //! `ward serve` answers at `/metrics`; IAB Tech Lab's `@iabtechlabtcf/core` and
-//! `@iabgpp/cmpapi` decode the TC and GPP strings `GET /v1/children/{id}/signals` answers.
+//! `@iabgpp/cmpapi` decode the TC and GPP strings `GET /v1/children/{id}/signals` answers;
+//! ajv (strict, draft 2020-12) holds real `results.json` and `report.json` files to their
+//! schemas in `docs/schemas`, and refuses them altered; Node's own Ed25519 (`node:crypto`)
+//! verifies the signed ledger checkpoints of `ward ledger checkpoint` and
+//! `GET /v1/ledger/checkpoint` from the README's format alone, and refuses a byte changed.
 //!
-//! The tools are installed by `.ci/run`: the multitool and the IAB's libraries by `npm ci` in
-//! `tests/tools`, promtool
-//! from Debian's `prometheus` package, the parser by `pip install -r
-//! tests/tools/requirements.txt`. A missing tool prints `skipped: …` and passes, unless
+//! The tools are installed by `.ci/run`: the multitool, the IAB's libraries and ajv by
+//! `npm ci` in `tests/tools`, promtool from Debian's `prometheus` package, the parser by
+//! `pip install -r tests/tools/requirements.txt`. A missing tool prints `skipped: …` and passes, unless
 //! `WARD_TEST_TOOLS=required` (as `.ci/run` sets), when it fails. No tool reaches the network:
 //! the multitool's one network rule (SARIF2006, "URIs should be reachable") is pointed at a
 //! proxy on a closed loopback port, so each of its requests fails on this machine.
@@ -38,6 +41,27 @@ fn skip_if_missing(test: &str, missing: Option<String>) -> bool {
     );
     eprintln!("skipped: {test} ({why}; WARD_TEST_TOOLS=required makes this fail)");
     true
+}
+
+/// Why a test's npm packages in `tests/tools` cannot run, if they cannot.
+fn node_packages_missing(packages: &[&str]) -> Option<String> {
+    let modules = repo_root().join("tests/tools/node_modules");
+    for package in packages {
+        if !modules.join(package).is_dir() {
+            return Some(format!(
+                "{package} is not installed (npm ci in tests/tools)"
+            ));
+        }
+    }
+    node_missing()
+}
+
+/// Why `node` cannot run, if it cannot.
+fn node_missing() -> Option<String> {
+    match Command::new("node").arg("--version").output() {
+        Ok(output) if output.status.success() => None,
+        _ => Some("node is not installed".to_owned()),
+    }
 }
 
 /// Runs `program` with `args`, `stdin` written to it, and reports how long it took.
@@ -438,22 +462,6 @@ async fn the_openmetrics_parser_reads_every_family_with_its_type_and_help() {
 
 // ---- IAB TCF and GPP -------------------------------------------------------------------------
 
-/// Why the IAB's libraries cannot run, if they cannot.
-fn iab_libraries_missing() -> Option<String> {
-    let modules = repo_root().join("tests/tools/node_modules");
-    for package in ["@iabtechlabtcf/core", "@iabgpp/cmpapi"] {
-        if !modules.join(package).is_dir() {
-            return Some(format!(
-                "{package} is not installed (npm ci in tests/tools)"
-            ));
-        }
-    }
-    match Command::new("node").arg("--version").output() {
-        Ok(output) if output.status.success() => None,
-        _ => Some("node is not installed".to_owned()),
-    }
-}
-
 /// The signals of children of every kind, from a real `ward serve` on a policy that serves
 /// GB, DE and the US: `(what, signals)`.
 async fn signals_of_children() -> Vec<(String, Value)> {
@@ -542,7 +550,7 @@ async fn signals_of_children() -> Vec<(String, Value)> {
 async fn iab_tech_labs_own_libraries_decode_every_string_to_the_fields_ward_meant() {
     if skip_if_missing(
         "iab_tech_labs_own_libraries_decode_every_string",
-        iab_libraries_missing(),
+        node_packages_missing(&["@iabtechlabtcf/core", "@iabgpp/cmpapi"]),
     ) {
         return;
     }
@@ -660,4 +668,365 @@ async fn iab_tech_labs_own_libraries_decode_every_string_to_the_fields_ward_mean
         2,
         "ads on differs from ads off, and GPC equals off"
     );
+}
+
+// ---- JSON Schemas: results.json and report.json --------------------------------------------
+
+/// The `$id` of `docs/schemas/audit-results.schema.json`.
+const AUDIT_SCHEMA: &str = "urn:ward:schema:audit-results:1";
+/// The `$id` of `docs/schemas/report.schema.json`.
+const REPORT_SCHEMA: &str = "urn:ward:schema:report:ward-report-1";
+
+/// Validates each `(schema id, document)` with ajv (`tests/tools/schema_check.mjs`, strict
+/// mode, draft 2020-12, with ajv-formats) against ward's schemas; one `{valid, errors}` each.
+fn ajv(documents: &[(&str, &Value)]) -> Vec<Value> {
+    let input: String = documents
+        .iter()
+        .map(|(schema, document)| {
+            serde_json::json!({"schema": schema, "document": document}).to_string() + "\n"
+        })
+        .collect();
+    let schemas = repo_root().join("docs/schemas");
+    let output = run(
+        Command::new("node")
+            .arg(repo_root().join("tests/tools/schema_check.mjs"))
+            .arg(schemas.join("audit-results.schema.json"))
+            .arg(schemas.join("report.schema.json"))
+            .current_dir(repo_root().join("tests/tools")),
+        input.as_bytes(),
+    );
+    assert!(
+        output.status.success(),
+        "ajv could not run (a schema strict mode rejects?): {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let verdicts: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(verdicts.len(), documents.len());
+    verdicts
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+#[test]
+fn ajv_accepts_real_results_and_reports_and_rejects_them_altered() {
+    if skip_if_missing(
+        "ajv_accepts_real_results_and_reports",
+        node_packages_missing(&["ajv", "ajv-formats"]),
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("ward.db");
+    let database = database.to_str().unwrap();
+    crate::report::seeded(database);
+    let audit = crate::report::small_audit(dir.path()).join("results.json");
+    let dpia = repo_root().join("examples/dpia/clipstream.toml");
+    let report = |name: &str, policy: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let mut args = vec!["report", "--policy", policy, "--out", out.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let output = ward(&args);
+        assert_eq!(output.status.code(), Some(0), "{output:?}");
+        read_json(&out.join("report.json"))
+    };
+    // Every section filled: the store, the audit, dpia.toml, and a previous report.
+    let full = [
+        "--database",
+        database,
+        "--audit",
+        audit.to_str().unwrap(),
+        "--dpia",
+        dpia.to_str().unwrap(),
+    ];
+    let first = report("first", "examples/clipstream.toml", &full);
+    let previous = dir.path().join("first/report.json");
+    let mut with_previous = full.to_vec();
+    with_previous.extend(["--previous", previous.to_str().unwrap()]);
+    let second = report("second", "examples/clipstream.toml", &with_previous);
+    // Every optional section empty: the policy alone.
+    let bare = report("bare", "examples/clipstream.toml", &[]);
+    // Findings (chatterbox breaks every rule), and changes from another policy's report.
+    let chatterbox = report("chatterbox", "examples/chatterbox.toml", &[]);
+    let chatterbox_json = dir.path().join("chatterbox/report.json");
+    let changed = report(
+        "changed",
+        "examples/clipstream.toml",
+        &["--previous", chatterbox_json.to_str().unwrap()],
+    );
+    assert!(!chatterbox["findings"].as_array().unwrap().is_empty());
+    assert!(
+        !changed["changes"]["purposes_added"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    for (what, section) in [
+        ("evidence", &second["evidence"]),
+        ("audit", &second["audit"]),
+        ("sign_off", &second["sign_off"]),
+        ("changes", &second["changes"]),
+        ("ledger", &second["integrity"]["ledger"]),
+    ] {
+        assert!(section.is_object(), "{what} is filled: {section}");
+    }
+    assert!(bare["evidence"].is_null() && bare["as_of"].is_null());
+    let results = read_json(&audit);
+    // The spec's other shapes: every band (`null`), a catalogue file, a parent's blocks, the
+    // declared anchor, two more recommenders; then a service's recommender over HTTP.
+    let other = dir.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let spec = other.join("audit.toml");
+    std::fs::write(
+        &spec,
+        format!(
+            "seeds = 1\nslates = 20\nrecommenders = [\"popularity\", \"item_knn\"]\n\
+             anchor = \"declared\"\n[catalogue]\nfile = {:?}\n\
+             [parental]\nblocked_topics = [\"dieting\"]\n",
+            audit.with_file_name("catalogue.jsonl").to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let output = ward(&[
+        "audit",
+        "--policy",
+        "examples/clipstream.toml",
+        "--spec",
+        spec.to_str().unwrap(),
+        "--out",
+        other.to_str().unwrap(),
+        "--jobs",
+        "2",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let other_results = read_json(&other.join("results.json"));
+    // A service's recommender over HTTP (audit.rs's test recommender).
+    let http = dir.path().join("http");
+    std::fs::create_dir_all(&http).unwrap();
+    let (address, _, thread, stop) = crate::audit::start(false);
+    let spec = crate::audit::http_spec(&http, address);
+    let output = ward(&[
+        "audit",
+        "--policy",
+        "examples/clipstream.toml",
+        "--spec",
+        spec.to_str().unwrap(),
+        "--out",
+        http.to_str().unwrap(),
+    ]);
+    let _ = stop.send(());
+    thread.join().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let http_results = read_json(&http.join("results.json"));
+    assert_eq!(http_results["recommenders"][0]["http"], true);
+    assert_eq!(http_results["spec"]["http"][0]["timeout_ms"], 10_000);
+    assert!(other_results["spec"]["bands"].is_null());
+    assert!(other_results["spec"]["parental"].is_object());
+    assert!(other_results["spec"]["catalogue"]["file"].is_string());
+
+    let verdicts = ajv(&[
+        (AUDIT_SCHEMA, &results),
+        (AUDIT_SCHEMA, &other_results),
+        (AUDIT_SCHEMA, &http_results),
+        (REPORT_SCHEMA, &first),
+        (REPORT_SCHEMA, &second),
+        (REPORT_SCHEMA, &bare),
+        (REPORT_SCHEMA, &chatterbox),
+        (REPORT_SCHEMA, &changed),
+    ]);
+    for (what, verdict) in [
+        "results.json",
+        "report.json",
+        "report.json --previous",
+        "report.json bare",
+        "report.json of chatterbox",
+        "report.json changed from chatterbox's",
+    ]
+    .iter()
+    .zip(&verdicts)
+    {
+        assert_eq!(verdict["valid"], true, "ajv rejects {what}: {verdict:#}");
+    }
+
+    // Altered by one field each, they are refused, for the reason altered.
+    let altered = |document: &Value, pointer: &str, value: Option<Value>| {
+        let mut document = document.clone();
+        let (parent, key) = pointer.rsplit_once('/').unwrap();
+        let object = document
+            .pointer_mut(parent)
+            .and_then(Value::as_object_mut)
+            .unwrap_or_else(|| panic!("{parent} is an object"));
+        match value {
+            Some(value) => object.insert(key.to_owned(), value),
+            None => object.remove(key),
+        };
+        document
+    };
+    let cases = [
+        (
+            AUDIT_SCHEMA,
+            altered(&results, "/verdicts/unexpected", Some(1.into())),
+            "/verdicts",
+            "additionalProperties",
+        ),
+        (
+            AUDIT_SCHEMA,
+            altered(&results, "/recommenders/0/bands/0/age", Some("13".into())),
+            "/recommenders/0/bands/0/age",
+            "type",
+        ),
+        (
+            AUDIT_SCHEMA,
+            altered(
+                &results,
+                "/recommenders/0/bands/0/band",
+                Some("13-16".into()),
+            ),
+            "/recommenders/0/bands/0/band",
+            "enum",
+        ),
+        (
+            AUDIT_SCHEMA,
+            altered(&results, "/hashes/spec_sha256", None),
+            "/hashes",
+            "required",
+        ),
+        (
+            REPORT_SCHEMA,
+            altered(&second, "/risks/0/bands/0/decision", Some("maybe".into())),
+            "/risks/0/bands/0/decision",
+            "enum",
+        ),
+        (
+            REPORT_SCHEMA,
+            altered(&second, "/evidence/children/0/nickname", Some("Ava".into())),
+            "/evidence/children/0",
+            "additionalProperties",
+        ),
+        (
+            REPORT_SCHEMA,
+            altered(&second, "/as_of", Some("yesterday".into())),
+            "/as_of",
+            "format",
+        ),
+        (
+            REPORT_SCHEMA,
+            altered(&bare, "/schema", Some("ward-report/2".into())),
+            "/schema",
+            "const",
+        ),
+    ];
+    let documents: Vec<(&str, &Value)> = cases.iter().map(|(s, d, _, _)| (*s, d)).collect();
+    for ((_, _, path, keyword), verdict) in cases.iter().zip(ajv(&documents)) {
+        assert_eq!(verdict["valid"], false, "{path}: {verdict:#}");
+        let errors = verdict["errors"].as_array().unwrap();
+        assert!(
+            errors
+                .iter()
+                .any(|e| e["path"] == *path && e["keyword"] == *keyword),
+            "ajv refuses {path} for `{keyword}`: {verdict:#}"
+        );
+    }
+}
+
+// ---- Ledger checkpoints: Node's Ed25519 ----------------------------------------------------
+
+/// `{valid}` (or `{error}`) per checkpoint, from Node's `crypto.verify` over the signed text
+/// rebuilt from the README's format (`tests/tools/checkpoint_verify.mjs`).
+fn node_verifies(checkpoints: &[Value]) -> Vec<Value> {
+    let input: String = checkpoints.iter().map(|c| c.to_string() + "\n").collect();
+    let output = run(
+        Command::new("node")
+            .arg(repo_root().join("tests/tools/checkpoint_verify.mjs"))
+            .current_dir(repo_root().join("tests/tools")),
+        input.as_bytes(),
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+/// The checkpoint with one byte of `field` (a hex string) changed.
+fn one_byte_changed(checkpoint: &Value, field: &str) -> Value {
+    let mut changed = checkpoint.clone();
+    let text = checkpoint[field].as_str().unwrap();
+    let first = if text.starts_with('0') { "1" } else { "0" };
+    changed[field] = Value::from(format!("{first}{}", &text[1..]));
+    changed
+}
+
+#[test]
+fn nodes_own_ed25519_verifies_real_checkpoints_and_refuses_a_byte_changed() {
+    if skip_if_missing(
+        "nodes_own_ed25519_verifies_real_checkpoints",
+        node_missing(),
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("ward.db");
+    let database = database.to_str().unwrap();
+    crate::report::seeded(database);
+    let made = ward(&["ledger", "checkpoint", "--database", database]);
+    assert_eq!(made.status.code(), Some(0), "{made:?}");
+    let from_cli: Value = serde_json::from_slice(&made.stdout).unwrap();
+
+    let token = admin_key(database);
+    let server = Serving::start(database, &repo_root().join("examples/clipstream.toml"));
+    let from_api: Value = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let response = reqwest::Client::new()
+                .get(format!("{}/v1/ledger/checkpoint", server.base))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 200);
+            response.json().await.unwrap()
+        });
+    server.kill();
+    // One ledger, one key; the API's head is at or past the CLI's (the admin key made since
+    // is an entry).
+    assert!(from_cli["size"].as_i64().unwrap() > 10, "{from_cli}");
+    assert!(
+        from_api["size"].as_i64() >= from_cli["size"].as_i64(),
+        "{from_api}"
+    );
+    assert_eq!(from_api["key"], from_cli["key"]);
+
+    let mut cases = Vec::new();
+    for checkpoint in [&from_cli, &from_api] {
+        let size = checkpoint["size"].as_i64().unwrap();
+        let mut longer = checkpoint.clone();
+        longer["size"] = Value::from(size + 1);
+        cases.extend([
+            (checkpoint.clone(), true),
+            (one_byte_changed(checkpoint, "head"), false),
+            (one_byte_changed(checkpoint, "signature"), false),
+            (longer, false),
+        ]);
+    }
+    let checkpoints: Vec<Value> = cases.iter().map(|(c, _)| c.clone()).collect();
+    for ((checkpoint, valid), verdict) in cases.iter().zip(node_verifies(&checkpoints)) {
+        assert_eq!(
+            verdict,
+            serde_json::json!({ "valid": valid }),
+            "{checkpoint}"
+        );
+    }
 }
