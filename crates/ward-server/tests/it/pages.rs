@@ -1525,6 +1525,26 @@ async fn a_child_hides_and_reports_from_why_am_i_seeing_this_and_reads_what_happ
             .post("/v1/feed/filter", json!({"child": "kid", "items": [serde_json::from_str::<serde_json::Value>(item).unwrap()]}))
             .await;
         assert_eq!(filtered["kept"], json!([]));
+        // What it holds back is listed, each with its own "show again".
+        assert!(page.html.contains("Held back for a while"), "{}", page.html);
+        assert!(page.html.contains("Things about pranks (for 30 more days)"), "{}", page.html);
+        assert!(page.html.contains("Things from chan-9"));
+        let released = browser
+            .post("/pages/child/feedback/release", &[("kind", "topic"), ("name", "pranks")])
+            .await;
+        assert_eq!(released.status, StatusCode::SEE_OTHER, "{}", released.html);
+        let page = browser.get(released.location.as_deref().unwrap()).await;
+        assert!(page.html.contains("Those can show up again."), "{}", page.html);
+        assert!(!page.html.contains("Things about pranks"), "{}", page.html);
+        assert!(page.html.contains("Things from chan-9") && page.html.contains("A video about pranks from chan-9"));
+        let (_, filtered) = server
+            .post("/v1/feed/filter", json!({"child": "kid", "items": [{"id": "v7", "kind": "video", "topics": ["pranks"], "assessed": true}]}))
+            .await;
+        assert_eq!(filtered["kept"], json!(["v7"]), "{filtered}");
+        let bad = browser
+            .post("/pages/child/feedback/release", &[("kind", "colour"), ("name", "pranks")])
+            .await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
         // "Show again".
         let shown = browser
             .post("/pages/child/feedback/show-again", &[("item", "v1")])
@@ -1545,6 +1565,7 @@ async fn a_child_hides_and_reports_from_why_am_i_seeing_this_and_reads_what_happ
         assert!(page.html.contains("You don't have to deal with this alone"));
         assert!(page.html.contains("Childline") && page.html.contains("0800 1111"));
         assert!(page.html.contains("Waiting for someone to look at it."));
+        assert!(page.html.contains("Show again: A post about dares"), "{}", page.html);
         // The parent's dashboard says a report was made, never what.
         let mut parent = parent_browser(&server, "mum").await;
         let dashboard = parent.get("/pages/parent").await;
@@ -1562,6 +1583,9 @@ async fn a_child_hides_and_reports_from_why_am_i_seeing_this_and_reads_what_happ
         assert_eq!(status, StatusCode::OK);
         let page = browser.get("/pages/child").await;
         assert!(page.html.contains("ve had a look. We took it down."), "{}", page.html);
+        // Taken down, it cannot be shown again: the child is told so instead.
+        assert!(!page.html.contains("Show again: A post about dares"), "{}", page.html);
+        assert!(page.html.contains("It was taken down after your report, so nobody can see it any more."));
         // A bad form changes nothing.
         let bad = browser
             .post("/pages/child/feedback", &[("item", report), ("kind", "report"), ("reason", "meh")])
