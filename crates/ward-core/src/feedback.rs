@@ -1101,31 +1101,61 @@ impl FeedbackEvidence {
         if self.records.is_empty() {
             return observed;
         }
+        // Only the lists that have records are looked at (most children hide topics).
+        let [topics, sources, tags] =
+            [HeldKind::Topic, HeldKind::Source, HeldKind::Tag].map(|kind| {
+                self.index
+                    .get(list_idx(kind))
+                    .is_some_and(|(_, at)| !at.is_empty())
+            });
         for index in &outcome.kept {
             let Some(item) = items.get(*index as usize) else {
                 continue;
             };
-            for (kind, name) in names_of(item) {
-                let Some(record) = self
-                    .find(kind, name)
-                    .and_then(|at| self.records.get_mut(at))
-                else {
-                    continue;
-                };
-                if now < record.since {
-                    continue;
+            if topics {
+                for name in &item.topics {
+                    self.shown(HeldKind::Topic, name, decay, now, &mut observed);
                 }
-                if record.is_held(decay, now) {
-                    record.shown_while_held = record.shown_while_held.saturating_add(1);
-                    observed.shown_while_held += 1;
-                } else {
-                    record.shown_after = record.shown_after.saturating_add(1);
-                    record.first_shown_after.get_or_insert(now);
-                    observed.shown_after += 1;
+            }
+            if sources && let Some(name) = &item.source {
+                self.shown(HeldKind::Source, name, decay, now, &mut observed);
+            }
+            if tags {
+                for name in &item.tags {
+                    self.shown(HeldKind::Tag, name, decay, now, &mut observed);
                 }
             }
         }
         observed
+    }
+
+    /// An item carrying `name` reached the child at `now`.
+    #[inline]
+    fn shown(
+        &mut self,
+        kind: HeldKind,
+        name: &Name,
+        decay: SignedDuration,
+        now: Timestamp,
+        observed: &mut Observed,
+    ) {
+        let Some(record) = self
+            .find(kind, name)
+            .and_then(|at| self.records.get_mut(at))
+        else {
+            return;
+        };
+        if now < record.since {
+            return;
+        }
+        if record.is_held(decay, now) {
+            record.shown_while_held = record.shown_while_held.saturating_add(1);
+            observed.shown_while_held += 1;
+        } else {
+            record.shown_after = record.shown_after.saturating_add(1);
+            record.first_shown_after.get_or_insert(now);
+            observed.shown_after += 1;
+        }
     }
 
     fn held_back(&mut self, kind: HeldKind, name: &Name, since: Timestamp, now: Timestamp) {

@@ -6,7 +6,10 @@
 //! Every change goes through [`AppState::change_child`], so the child's document, the
 //! ledger entries, the report rows and the alerts (a signed `report_received` webhook) commit
 //! in one transaction, and every node's cache (and so its feed guard) follows the change
-//! feed. Not for the rules themselves: see `ward_core::feedback`.
+//! feed. The evidence of what a "not for me" held back (`ward_core::feedback::FeedbackEvidence`)
+//! is counted by the feed route and kept beside the drift state ([`crate::drift`]); these
+//! operations only start and end its records (at the hide, at the release). Not for the rules
+//! themselves: see `ward_core::feedback`.
 
 use jiff::Timestamp;
 use serde_json::{Value, json};

@@ -613,3 +613,41 @@ async fn the_evidence_counts_what_a_hold_kept_back_and_what_came_back_after_it()
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_policy_that_lets_parents_see_the_reason_shows_it_and_never_the_item() {
+    on_both("parents see reason", |backend: Backend| async move {
+        let policy = CLIPSTREAM.replace(
+            "report_sla_hours = 12\n",
+            "report_sla_hours = 12\nparents_see_reason = true\n",
+        );
+        assert_ne!(policy, CLIPSTREAM);
+        let server = Server::start(&backend, &policy).await;
+        server.child("kid", 14, "GB").await;
+        server.put("/v1/children/kid/parents/mum", json!({})).await;
+        let mum = server.key("parent:mum").await;
+        let mut stream = server.alerts("mum", &mum, None).await;
+        let item = video("clip-9", "dares", "chan-x");
+        let (status, _) = server
+            .post(
+                "/v1/children/kid/feedback",
+                json!({"item": item, "kind": "report", "reason": "bullying"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let alert = stream.next().await;
+        assert_eq!(alert.event, "report_received");
+        let text = alert.data.to_string();
+        assert!(text.contains("bullying"), "{text}");
+        assert!(
+            !text.contains("clip-9") && !text.contains("dares"),
+            "{text}"
+        );
+        let (_, view) = server
+            .call(Method::GET, "/v1/children/kid/feedback", Some(&mum), None)
+            .await;
+        assert_eq!(view["reports"][0]["reason"], "bullying");
+        assert!(view["reports"][0].get("item").is_none(), "{view}");
+    })
+    .await;
+}
