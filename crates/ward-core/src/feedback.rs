@@ -13,6 +13,10 @@
 //! new report is refused), and an item is remembered only by its id and at most
 //! [`MAX_ITEM_NAMES`] topics and tags, each at most [`MAX_NAME_LEN`] characters.
 //!
+//! [`FeedbackEvidence`] is the record of what each hold did (items held back, items that
+//! reached the child while it was held and after): it is counted on the feed path and kept by
+//! the server beside the drift state, never in the child's document.
+//!
 //! Pure: `now` is a parameter. Not for who may give feedback (the server's scopes) nor for
 //! delivering the alerts a report raises ([`crate::alerts`] says which).
 

@@ -1605,3 +1605,79 @@ fn url_encode(text: &str) -> String {
         })
         .collect()
 }
+
+#[tokio::test]
+async fn what_is_held_back_and_what_was_taken_down_are_said_in_the_childs_words() {
+    // ward's words for a 7-year-old; the policy's own for 13-15.
+    let policy = CLIPSTREAM.replace(
+        "report_sla_hours = 12\n",
+        "report_sla_hours = 12\nheld_text = { \"13-15\" = \"You asked us to show less of these.\" }\ntaken_down_text = \"Gone for good.\"\n",
+    );
+    assert_ne!(policy, CLIPSTREAM);
+    let server = Server::start(&Backend::Sqlite, &policy).await;
+    server.child("small", 7, "GB").await;
+    server.child("teen", 14, "GB").await;
+    let item =
+        r#"{"id":"v1","kind":"video","topics":["pranks"],"source":"chan-9","assessed":true}"#;
+    let mut young = child_browser(&server, "small").await;
+    let hidden = young
+        .post(
+            "/pages/child/feedback",
+            &[("item", item), ("kind", "not_interested")],
+        )
+        .await;
+    assert_eq!(hidden.status, StatusCode::SEE_OTHER, "{}", hidden.html);
+    let page = young.get("/pages/child").await;
+    assert!(
+        page.html
+            .contains("We&#39;re showing you less of these for a while.")
+            || page
+                .html
+                .contains("We're showing you less of these for a while."),
+        "{}",
+        page.html
+    );
+    // No dates for the youngest.
+    assert!(
+        page.html.contains("Things about pranks") && !page.html.contains("more days"),
+        "{}",
+        page.html
+    );
+    let mut teen = child_browser(&server, "teen").await;
+    teen.post(
+        "/pages/child/feedback",
+        &[("item", item), ("kind", "not_interested")],
+    )
+    .await;
+    let report = r#"{"id":"p2","kind":"post","topics":["dares"],"assessed":true}"#;
+    teen.post(
+        "/pages/child/feedback",
+        &[("item", report), ("kind", "report"), ("reason", "bullying")],
+    )
+    .await;
+    let (_, list) = server.get("/v1/reports?status=open").await;
+    let id = list["reports"][0]["id"].as_str().unwrap().to_owned();
+    server
+        .post(
+            &format!("/v1/reports/{id}/resolve"),
+            json!({"outcome": "removed"}),
+        )
+        .await;
+    let page = teen.get("/pages/child").await;
+    assert!(
+        page.html.contains("You asked us to show less of these."),
+        "{}",
+        page.html
+    );
+    assert!(
+        page.html.contains("Things about pranks (for 30 more days)"),
+        "{}",
+        page.html
+    );
+    assert!(page.html.contains("Gone for good."), "{}", page.html);
+    assert!(
+        !page.html.contains("Show again: A post about dares"),
+        "{}",
+        page.html
+    );
+}
