@@ -438,6 +438,21 @@ try {
   await shoot(kid, 'child-hidden', 'phone');
   ok('"Not for me" without JavaScript: the child page says it worked and lists the item, with "Show again"');
 
+  // What it holds back is listed too, each with its own "Show again": the child brings one
+  // back and keeps the item hidden.
+  const heldList = kid.locator('#feedback ul.held-names');
+  await heldList.locator('li', { hasText: 'Things about pranks' }).waitFor();
+  const tagLine = heldList.locator('li', { hasText: 'Things tagged challenge' });
+  await tabTo(kid, tagLine.getByRole('button', { name: 'Show again: Things tagged challenge' }));
+  await Promise.all([kid.waitForURL(/notice=released/), kid.keyboard.press('Enter')]);
+  await kid.getByRole('status').getByText('Those can show up again.').waitFor();
+  assert.equal(await tagLine.count(), 0, 'the tag is no longer listed');
+  await prankLine.waitFor();
+  const heldNow = (await feedbackNow()).held.map((held) => `${held.kind}:${held.name}`);
+  assert.deepEqual(heldNow.sort(), ['source:prankstars', 'topic:pranks'], 'the API agrees');
+  await accessibleWithoutScript(kid, checker, 'child page, a held name released');
+  ok('one held-back name brought back without JavaScript, by keyboard; the item stays hidden');
+
   // A report of self-harm content: the policy's help text at once, first on the page.
   await kid.goto(why(sad));
   await tabTo(kid, kid.getByRole('radio', { name: 'It upset me or could hurt me' }));
@@ -481,6 +496,10 @@ try {
   assert.equal(resolved.status, 200, JSON.stringify(resolved.body));
   await kid.reload();
   await reportLine.getByText("We've had a look. We took it down. Thank you for telling us.").waitFor();
+  // Taken down, it cannot be shown again: the hidden list says so instead of offering it.
+  const sadLine = hiddenList.locator('li', { hasText: 'A video about sad songs from moody-tunes' });
+  await sadLine.getByText('It was taken down after your report, so nobody can see it any more.').waitFor();
+  assert.equal(await sadLine.getByRole('button').count(), 0, 'no "Show again" for what was taken down');
   await accessibleWithoutScript(kid, checker, 'child page, report resolved');
   await shoot(kid, 'child-report-resolved', 'phone');
   ok(`acknowledged, then resolved by a moderator: the child's page says "we've had a look" and what was done`);

@@ -13,7 +13,9 @@
 //! starts from that same state.
 //!
 //! "with feedback" is ward's guard with a child's feedback state of 1,000 hidden items and
-//! 100 held-back topics beside the plain one (issue 16).
+//! 100 held-back topics beside the plain one (issue 16); "with feedback and evidence" also
+//! counts what the holds did, as the server does on every feed of such a child
+//! (`FeedbackEvidence::observe`, with a record for each of the 100 topics).
 //!
 //! Before timing, the naive guard's kept set and removal reasons are checked against ward's.
 #![allow(
@@ -34,7 +36,8 @@ use ward_core::feed::{
     Code, DriftState, FeedChild, FeedOutcome, FeedPolicy, Item, filter_into, parse_catalogue,
 };
 use ward_core::feedback::{
-    Feedback, FeedbackGuard, FeedbackKind, HeldKind, HeldName, HiddenItem, ItemSnapshot,
+    Feedback, FeedbackEvidence, FeedbackGuard, FeedbackKind, HeldKind, HeldName, HiddenItem,
+    ItemSnapshot,
 };
 use ward_core::policy::FeedConfig;
 
@@ -524,6 +527,27 @@ fn bench(c: &mut Criterion) {
                 &mut out,
             );
             black_box(out.kept.len())
+        });
+    });
+    let decay = jiff::SignedDuration::from_hours(24 * 30);
+    let mut evidence = FeedbackEvidence::default();
+    for held in &feedback.held {
+        evidence.hold(held.kind, &held.name, held.at);
+    }
+    group.bench_function("ward_filter_with_feedback_evidence", |b| {
+        let mut out = FeedOutcome::default();
+        let mut evidence = evidence.clone();
+        b.iter(|| {
+            filter_into(
+                &policy,
+                &child_with_feedback,
+                Some(&controls),
+                None,
+                black_box(&items),
+                now,
+                &mut out,
+            );
+            black_box(evidence.observe(&guard, &items, &out, decay, now))
         });
     });
     group.bench_function("naive_filter", |b| {

@@ -13,6 +13,10 @@
 //! new report is refused), and an item is remembered only by its id and at most
 //! [`MAX_ITEM_NAMES`] topics and tags, each at most [`MAX_NAME_LEN`] characters.
 //!
+//! [`FeedbackEvidence`] is the record of what each hold did (items held back, items that
+//! reached the child while it was held and after): it is counted on the feed path and kept by
+//! the server beside the drift state, never in the child's document.
+//!
 //! Pure: `now` is a parameter. Not for who may give feedback (the server's scopes) nor for
 //! delivering the alerts a report raises ([`crate::alerts`] says which).
 
@@ -278,6 +282,19 @@ impl HeldKind {
         }
     }
 
+    /// Parses [`Self::as_str`]'s text.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Topic, Self::Source, Self::Tag]
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+    }
+
+    /// Splits `topic:pranks` (as events and answers write a held name) into its kind and name.
+    pub fn split(text: &str) -> Option<(Self, &str)> {
+        let (kind, name) = text.split_once(':')?;
+        Some((Self::parse(kind)?, name))
+    }
+
     /// The guard's reason for an item held back by a name of this kind.
     pub fn reason(self) -> RemovalReason {
         match self {
@@ -394,6 +411,9 @@ pub enum FeedbackError {
     /// Nothing hidden under this id.
     #[error("item `{0}` is not hidden")]
     NotHidden(String),
+    /// Nothing of this kind and name is held back.
+    #[error("`{0}` is not held back")]
+    NotHeld(String),
     /// No such report.
     #[error("no report `{0}` for this child")]
     UnknownReport(String),
@@ -585,6 +605,35 @@ impl Child {
         Ok(((), vec![event]))
     }
 
+    /// The child releases one held-back name from their list ("show me these again"): the
+    /// items they hid stay hidden. Any spelling of the name releases it.
+    pub fn release_held(
+        &mut self,
+        kind: HeldKind,
+        name: &str,
+        now: Timestamp,
+    ) -> FeedbackOutcome<Vec<String>> {
+        let key = Name::new(name);
+        let mut released = Vec::new();
+        self.feedback.held.retain(|held| {
+            let matches = held.kind == kind && Name::new(&held.name) == key;
+            if matches {
+                released.push(format!("{}:{}", held.kind.as_str(), held.name));
+            }
+            !matches
+        });
+        if released.is_empty() {
+            return Err(FeedbackError::NotHeld(format!("{}:{name}", kind.as_str())));
+        }
+        let event = self.event(
+            now,
+            EventKind::HeldReleased {
+                released: released.clone(),
+            },
+        );
+        Ok((released, vec![event]))
+    }
+
     fn report_mut(&mut self, id: &str) -> Result<&mut Report, FeedbackError> {
         self.feedback
             .reports
@@ -683,30 +732,38 @@ impl Hasher for Fnv {
 struct HeldSet {
     names: NameSet,
     until: Box<[Timestamp]>,
+    /// When each was held back (the child's "not for me").
+    since: Box<[Timestamp]>,
 }
 
 impl HeldSet {
     fn new<'a>(held: impl Iterator<Item = &'a HeldName>, decay: SignedDuration) -> Self {
         let mut names: Vec<Name> = Vec::new();
         let mut untils: Vec<Timestamp> = Vec::new();
+        let mut sinces: Vec<Timestamp> = Vec::new();
         for entry in held {
             let name = Name::new(&entry.name);
             // One entry per normalised name in the document; a later one wins anyway.
             match names.iter().position(|n| *n == name) {
                 Some(idx) => {
-                    if let Some(slot) = untils.get_mut(idx) {
-                        *slot = until(entry.at, decay);
+                    if let (Some(until_slot), Some(since_slot)) =
+                        (untils.get_mut(idx), sinces.get_mut(idx))
+                    {
+                        *until_slot = until(entry.at, decay);
+                        *since_slot = entry.at;
                     }
                 }
                 None => {
                     names.push(name);
                     untils.push(until(entry.at, decay));
+                    sinces.push(entry.at);
                 }
             }
         }
         Self {
             names: NameSet::new(names),
             until: untils.into_boxed_slice(),
+            since: sinces.into_boxed_slice(),
         }
     }
 
@@ -716,6 +773,12 @@ impl HeldSet {
             .position(name)
             .and_then(|idx| self.until.get(idx))
             .is_some_and(|until| *until > now)
+    }
+
+    /// When `name` was held back, if it is held at `now`.
+    fn held_since(&self, name: &Name, now: Timestamp) -> Option<Timestamp> {
+        let idx = self.names.position(name)?;
+        (*self.until.get(idx)? > now).then(|| self.since.get(idx).copied())?
     }
 
     fn is_empty(&self) -> bool {
@@ -771,10 +834,14 @@ impl FeedbackGuard {
 
     /// True when `name` is held back on `kind`'s list at `now`.
     pub fn holds(&self, kind: HeldKind, name: &Name, now: Timestamp) -> bool {
+        self.list(kind).holds(name, now)
+    }
+
+    fn list(&self, kind: HeldKind) -> &HeldSet {
         match kind {
-            HeldKind::Topic => self.topics.holds(name, now),
-            HeldKind::Source => self.sources.holds(name, now),
-            HeldKind::Tag => self.tags.holds(name, now),
+            HeldKind::Topic => &self.topics,
+            HeldKind::Source => &self.sources,
+            HeldKind::Tag => &self.tags,
         }
     }
 
@@ -804,4 +871,336 @@ impl FeedbackGuard {
             reasons.insert(RemovalReason::NotForMeTag);
         }
     }
+}
+
+/// What became of one name after the child's "not for me": how many items carrying it the
+/// guard held back, and how many reached the child while it was held (ward's promise: none)
+/// and after the hold ended (the decay, or "show again"). Counted on the feed path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeldRecord {
+    /// Which list.
+    pub kind: HeldKind,
+    /// The name, as written.
+    pub name: String,
+    /// When the child said "not for me" (the counts run from here).
+    pub since: Timestamp,
+    /// When the child released it ("show again"), if they did.
+    #[serde(default)]
+    pub released_at: Option<Timestamp>,
+    /// Items carrying it the guard held back since.
+    #[serde(default)]
+    pub held_back: u32,
+    /// When the guard first held one back.
+    #[serde(default)]
+    pub first_held_back: Option<Timestamp>,
+    /// When the guard last held one back.
+    #[serde(default)]
+    pub last_held_back: Option<Timestamp>,
+    /// Items carrying it that reached the child while it was held.
+    #[serde(default)]
+    pub shown_while_held: u32,
+    /// Items carrying it that reached the child after the hold ended.
+    #[serde(default)]
+    pub shown_after: u32,
+    /// When the first of those did.
+    #[serde(default)]
+    pub first_shown_after: Option<Timestamp>,
+}
+
+impl HeldRecord {
+    fn new(kind: HeldKind, name: &str, since: Timestamp) -> Self {
+        Self {
+            kind,
+            name: name.to_owned(),
+            since,
+            released_at: None,
+            held_back: 0,
+            first_held_back: None,
+            last_held_back: None,
+            shown_while_held: 0,
+            shown_after: 0,
+            first_shown_after: None,
+        }
+    }
+
+    /// True when, by this record alone (the hide, the release, the decay), the name is held
+    /// at `now`.
+    pub fn is_held(&self, decay: SignedDuration, now: Timestamp) -> bool {
+        self.released_at.is_none() && until(self.since, decay) > now
+    }
+
+    /// Until when the hold runs (or ran): the release or the end of the decay.
+    pub fn held_until(&self, decay: SignedDuration) -> Timestamp {
+        let decayed = until(self.since, decay);
+        self.released_at.map_or(decayed, |at| at.min(decayed))
+    }
+}
+
+/// What one feed added to a child's [`FeedbackEvidence`] (for the server's counters).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Observed {
+    /// Items the guard held back for a name the child hid.
+    pub held_back: u32,
+    /// Items carrying a held name that reached the child anyway.
+    pub shown_while_held: u32,
+    /// Items carrying a once-held name that reached the child after the hold ended.
+    pub shown_after: u32,
+}
+
+/// The evidence of how soon what a child hid stopped appearing: a [`HeldRecord`] per name they
+/// held back (at most [`MAX_HELD_NAMES`], the oldest go first), kept beside the drift state
+/// on the feed path rather than in the child's document, so a feed never writes the document.
+///
+/// The records judge "held" by themselves (the hide, the release, the decay), not by asking
+/// the guard, so `shown_while_held` is a check on the guard rather than a restatement of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeedbackEvidence {
+    /// Oldest hide first.
+    records: Vec<HeldRecord>,
+    /// Derived (rebuilt on change, never stored): the records' names per list, and for each
+    /// name its record.
+    index: [(NameSet, Vec<usize>); 3],
+}
+
+fn list_idx(kind: HeldKind) -> usize {
+    match kind {
+        HeldKind::Topic => 0,
+        HeldKind::Source => 1,
+        HeldKind::Tag => 2,
+    }
+}
+
+impl Serialize for FeedbackEvidence {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.records.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for FeedbackEvidence {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let records = Vec::<HeldRecord>::deserialize(deserializer)?;
+        if records
+            .iter()
+            .any(|record| record.name.is_empty() || record.name.chars().count() > MAX_NAME_LEN)
+        {
+            return Err(serde::de::Error::custom(
+                "a held-back name is empty or too long",
+            ));
+        }
+        let mut evidence = Self {
+            records,
+            index: Default::default(),
+        };
+        evidence.bound_and_reindex();
+        Ok(evidence)
+    }
+}
+
+impl FeedbackEvidence {
+    /// True when the child has held nothing back.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The records, oldest hide first.
+    pub fn records(&self) -> &[HeldRecord] {
+        &self.records
+    }
+
+    fn find(&self, kind: HeldKind, name: &Name) -> Option<usize> {
+        let (names, records) = self.index.get(list_idx(kind))?;
+        records.get(names.position(name)?).copied()
+    }
+
+    fn bound_and_reindex(&mut self) {
+        let overflow = self.records.len().saturating_sub(MAX_HELD_NAMES);
+        self.records.drain(..overflow);
+        for kind in [HeldKind::Topic, HeldKind::Source, HeldKind::Tag] {
+            let (names, positions): (Vec<Name>, Vec<usize>) = self
+                .records
+                .iter()
+                .enumerate()
+                .filter(|(_, record)| record.kind == kind)
+                .map(|(at, record)| (Name::new(&record.name), at))
+                .unzip();
+            if let Some(slot) = self.index.get_mut(list_idx(kind)) {
+                // A name listed twice (not written by ward) finds its first record.
+                *slot = (
+                    NameSet::new(names.iter().cloned()),
+                    dedup_positions(&names, positions),
+                );
+            }
+        }
+    }
+
+    /// The child said "not for me" of something carrying `name` at `since`: its counts start
+    /// afresh (a name hidden again is a new hold).
+    pub fn hold(&mut self, kind: HeldKind, name: &str, since: Timestamp) {
+        if name.is_empty() || name.chars().count() > MAX_NAME_LEN {
+            return;
+        }
+        if let Some(at) = self.find(kind, &Name::new(name)) {
+            if self
+                .records
+                .get(at)
+                .is_some_and(|record| record.since >= since)
+            {
+                return;
+            }
+            self.records.remove(at);
+        }
+        self.records.push(HeldRecord::new(kind, name, since));
+        self.bound_and_reindex();
+    }
+
+    /// The child released `name` at `now` ("show again").
+    pub fn release(&mut self, kind: HeldKind, name: &str, now: Timestamp) {
+        if let Some(record) = self
+            .find(kind, &Name::new(name))
+            .and_then(|at| self.records.get_mut(at))
+        {
+            record.released_at.get_or_insert(now);
+        }
+    }
+
+    /// Counts what one feed did, given the guard it was judged with and its outcome: each
+    /// item removed for a held name counts as held back for that name; each item kept counts,
+    /// for every once-held name it carries, as shown while held or after. A child who never
+    /// said "not for me" costs one test.
+    pub fn observe(
+        &mut self,
+        guard: &FeedbackGuard,
+        items: &[Item],
+        outcome: &crate::feed::FeedOutcome,
+        decay: SignedDuration,
+        now: Timestamp,
+    ) -> Observed {
+        let mut observed = Observed::default();
+        let no_names = guard.topics.is_empty() && guard.sources.is_empty() && guard.tags.is_empty();
+        if self.records.is_empty() && no_names {
+            return observed;
+        }
+        for removal in &outcome.removed {
+            let reasons = removal.reasons;
+            if ![HeldKind::Topic, HeldKind::Source, HeldKind::Tag]
+                .into_iter()
+                .any(|kind| reasons.contains(kind.reason()))
+            {
+                continue;
+            }
+            let Some(item) = items.get(removal.index as usize) else {
+                continue;
+            };
+            for (kind, name) in names_of(item) {
+                if !reasons.contains(kind.reason()) {
+                    continue;
+                }
+                if let Some(since) = guard.list(kind).held_since(name, now) {
+                    self.held_back(kind, name, since, now);
+                    observed.held_back += 1;
+                }
+            }
+        }
+        if self.records.is_empty() {
+            return observed;
+        }
+        // Only the lists that have records are looked at (most children hide topics).
+        let [topics, sources, tags] =
+            [HeldKind::Topic, HeldKind::Source, HeldKind::Tag].map(|kind| {
+                self.index
+                    .get(list_idx(kind))
+                    .is_some_and(|(_, at)| !at.is_empty())
+            });
+        for index in &outcome.kept {
+            let Some(item) = items.get(*index as usize) else {
+                continue;
+            };
+            if topics {
+                for name in &item.topics {
+                    self.shown(HeldKind::Topic, name, decay, now, &mut observed);
+                }
+            }
+            if sources && let Some(name) = &item.source {
+                self.shown(HeldKind::Source, name, decay, now, &mut observed);
+            }
+            if tags {
+                for name in &item.tags {
+                    self.shown(HeldKind::Tag, name, decay, now, &mut observed);
+                }
+            }
+        }
+        observed
+    }
+
+    /// An item carrying `name` reached the child at `now`.
+    #[inline]
+    fn shown(
+        &mut self,
+        kind: HeldKind,
+        name: &Name,
+        decay: SignedDuration,
+        now: Timestamp,
+        observed: &mut Observed,
+    ) {
+        let Some(record) = self
+            .find(kind, name)
+            .and_then(|at| self.records.get_mut(at))
+        else {
+            return;
+        };
+        if now < record.since {
+            return;
+        }
+        if record.is_held(decay, now) {
+            record.shown_while_held = record.shown_while_held.saturating_add(1);
+            observed.shown_while_held += 1;
+        } else {
+            record.shown_after = record.shown_after.saturating_add(1);
+            record.first_shown_after.get_or_insert(now);
+            observed.shown_after += 1;
+        }
+    }
+
+    fn held_back(&mut self, kind: HeldKind, name: &Name, since: Timestamp, now: Timestamp) {
+        let stale = self
+            .find(kind, name)
+            .and_then(|at| self.records.get(at))
+            .is_none_or(|record| record.since < since);
+        if stale {
+            // Hidden before its record was kept (or on a node that lost it): start one now.
+            self.hold(kind, name.as_str(), since);
+        }
+        if let Some(record) = self
+            .find(kind, name)
+            .and_then(|at| self.records.get_mut(at))
+        {
+            record.held_back = record.held_back.saturating_add(1);
+            record.first_held_back.get_or_insert(now);
+            record.last_held_back = Some(now);
+        }
+    }
+}
+
+/// For each of `names` (by position in the set [`NameSet::new`] builds from them: first
+/// spellings only), the record it came from.
+fn dedup_positions(names: &[Name], positions: Vec<usize>) -> Vec<usize> {
+    let mut kept: Vec<&Name> = Vec::new();
+    let mut out = Vec::new();
+    for (name, at) in names.iter().zip(positions) {
+        if !kept.contains(&name) {
+            kept.push(name);
+            out.push(at);
+        }
+    }
+    out
+}
+
+/// An item's topics, source and tags, each with its list.
+fn names_of(item: &Item) -> impl Iterator<Item = (HeldKind, &Name)> {
+    item.topics
+        .iter()
+        .map(|name| (HeldKind::Topic, name))
+        .chain(item.source.iter().map(|name| (HeldKind::Source, name)))
+        .chain(item.tags.iter().map(|name| (HeldKind::Tag, name)))
 }

@@ -495,6 +495,11 @@ pub enum EventKind {
         /// What is no longer held back.
         released: Vec<String>,
     },
+    /// The child released held-back names from their list (the items stay hidden).
+    HeldReleased {
+        /// What is no longer held back (`topic:…`, …).
+        released: Vec<String>,
+    },
     /// A moderator acknowledged a report.
     ReportAcknowledged {
         /// The report's id.

@@ -12,13 +12,20 @@
 //!   tight as on one node. The price is one write per feed (two round trips when another node
 //!   wrote since).
 //!
+//! Beside each drift state, the same document keeps the child's [`FeedbackEvidence`]: what
+//! became of each name they said "not for me" to (held back, shown while held, shown after).
+//! It is counted on the same feed, so it costs no write of its own: the child's document is
+//! never written by a feed.
+//!
 //! Not for deciding anything: see `ward_core::feed`.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
 
 use dashmap::DashMap;
+use serde::Serialize;
 use ward_core::feed::DriftState;
+use ward_core::feedback::FeedbackEvidence;
 use ward_store::{AnyStore, Store, StoreError};
 
 use crate::error::{ApiError, Code};
@@ -28,11 +35,29 @@ use crate::error::{ApiError, Code};
 /// feeds arrive faster than the database can order them.
 const SHARED_TRIES: usize = 16;
 
-/// A drift state and the stored version it was read or written at (0: none stored).
+/// A drift state, the feedback evidence beside it, and the stored version they were read or
+/// written at (0: none stored).
 #[derive(Debug, Clone, Default)]
 struct Versioned {
     version: i64,
     state: DriftState,
+    evidence: FeedbackEvidence,
+}
+
+/// The stored document: the drift state's fields, and `not_for_me` when there is evidence.
+#[derive(Serialize)]
+struct Stored<'a> {
+    #[serde(flatten)]
+    state: &'a DriftState,
+    #[serde(skip_serializing_if = "FeedbackEvidence::is_empty")]
+    not_for_me: &'a FeedbackEvidence,
+}
+
+fn render(state: &DriftState, evidence: &FeedbackEvidence) -> serde_json::Result<String> {
+    serde_json::to_string(&Stored {
+        state,
+        not_for_me: evidence,
+    })
 }
 
 /// Drift states by child id.
@@ -45,11 +70,30 @@ pub struct DriftCache {
     dirty: Mutex<HashSet<Box<str>>>,
 }
 
-fn parse(doc: &str) -> DriftState {
-    serde_json::from_str(doc).unwrap_or_else(|error| {
-        tracing::warn!(%error, "a stored drift state is unreadable; starting afresh");
+fn parse(doc: &str) -> (DriftState, FeedbackEvidence) {
+    let mut fields: serde_json::Map<String, serde_json::Value> = serde_json::from_str(doc)
+        .unwrap_or_else(|error| {
+            tracing::warn!(%error, "a stored drift state is unreadable; starting afresh");
+            serde_json::Map::new()
+        });
+    let evidence = fields
+        .remove("not_for_me")
+        .map(|value| {
+            serde_json::from_value(value).unwrap_or_else(|error| {
+                tracing::warn!(%error, "stored feedback evidence is unreadable; starting afresh");
+                FeedbackEvidence::default()
+            })
+        })
+        .unwrap_or_default();
+    let state = if fields.is_empty() {
         DriftState::new()
-    })
+    } else {
+        serde_json::from_value(serde_json::Value::Object(fields)).unwrap_or_else(|error| {
+            tracing::warn!(%error, "a stored drift state is unreadable; starting afresh");
+            DriftState::new()
+        })
+    };
+    (state, evidence)
 }
 
 impl DriftCache {
@@ -70,10 +114,14 @@ impl DriftCache {
 
     async fn read(store: &AnyStore, child: &str) -> Result<Versioned, StoreError> {
         Ok(match store.drift_at(child).await? {
-            Some((version, doc)) => Versioned {
-                version,
-                state: parse(&doc),
-            },
+            Some((version, doc)) => {
+                let (state, evidence) = parse(&doc);
+                Versioned {
+                    version,
+                    state,
+                    evidence,
+                }
+            }
             None => Versioned::default(),
         })
     }
@@ -88,6 +136,17 @@ impl DriftCache {
         child: &str,
         mut update: impl FnMut(&mut DriftState) -> T,
     ) -> Result<T, ApiError> {
+        self.update_with(store, child, |state, _| update(state))
+            .await
+    }
+
+    /// As [`Self::update`], with the child's feedback evidence beside the drift state.
+    pub async fn update_with<T>(
+        &self,
+        store: &AnyStore,
+        child: &str,
+        mut update: impl FnMut(&mut DriftState, &mut FeedbackEvidence) -> T,
+    ) -> Result<T, ApiError> {
         if self.shared {
             return self.update_shared(store, child, update).await;
         }
@@ -97,7 +156,10 @@ impl DriftCache {
         }
         let value = {
             let mut entry = self.states.entry(child.into()).or_default();
-            update(&mut entry.state)
+            let Versioned {
+                state, evidence, ..
+            } = &mut *entry;
+            update(state, evidence)
         };
         if let Ok(mut dirty) = self.dirty.lock() {
             dirty.insert(child.into());
@@ -109,7 +171,7 @@ impl DriftCache {
         &self,
         store: &AnyStore,
         child: &str,
-        mut update: impl FnMut(&mut DriftState) -> T,
+        mut update: impl FnMut(&mut DriftState, &mut FeedbackEvidence) -> T,
     ) -> Result<T, ApiError> {
         // What this node last saw is usually still current (a child's feeds often come back to
         // the same node); if not, the write says so and the store is read.
@@ -119,8 +181,8 @@ impl DriftCache {
                 Some(seen) => seen,
                 None => Self::read(store, child).await?,
             };
-            let value = update(&mut next.state);
-            let doc = serde_json::to_string(&next.state)
+            let value = update(&mut next.state, &mut next.evidence);
+            let doc = render(&next.state, &next.evidence)
                 .map_err(|error| ApiError::internal("cannot store a drift state", &error))?;
             if store.put_drift_at(child, &doc, next.version).await? {
                 next.version += 1;
@@ -144,6 +206,20 @@ impl DriftCache {
         self.update(store, child, |state| state.clone()).await
     }
 
+    /// The child's feedback evidence, as it stands (for the export and the child's list):
+    /// when shared, as stored now.
+    pub async fn evidence(
+        &self,
+        store: &AnyStore,
+        child: &str,
+    ) -> Result<FeedbackEvidence, ApiError> {
+        if self.shared {
+            return Ok(Self::read(store, child).await?.evidence);
+        }
+        self.update_with(store, child, |_, evidence| evidence.clone())
+            .await
+    }
+
     /// Forgets a child (erasure: the store's copy goes with the child).
     pub fn forget(&self, child: &str) {
         self.states.remove(child);
@@ -163,7 +239,7 @@ impl DriftCache {
             .iter()
             .filter_map(|id| {
                 let entry = self.states.get(id)?;
-                Some((id.to_string(), serde_json::to_string(&entry.state).ok()?))
+                Some((id.to_string(), render(&entry.state, &entry.evidence).ok()?))
             })
             .collect();
         let n_drifts = drifts.len();

@@ -118,6 +118,8 @@ error_codes! {
     TooManyReports = ("too_many_reports", CONFLICT),
     /// The item is not hidden for this child.
     NotHidden = ("not_hidden", NOT_FOUND),
+    /// Nothing of this kind and name is held back for the child.
+    NotHeld = ("not_held", NOT_FOUND),
 }
 
 impl From<ward_core::feedback::FeedbackError> for ApiError {
@@ -127,6 +129,7 @@ impl From<ward_core::feedback::FeedbackError> for ApiError {
             E::BadItemId | E::ReasonRequired | E::ReasonNotTaken => Code::InvalidBody,
             E::TooManyOpenReports => Code::TooManyReports,
             E::NotHidden(_) => Code::NotHidden,
+            E::NotHeld(_) => Code::NotHeld,
             E::UnknownReport(_) => Code::ReportNotFound,
             E::AlreadyResolved(_) => Code::ReportResolved,
         };

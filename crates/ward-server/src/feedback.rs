@@ -6,14 +6,17 @@
 //! Every change goes through [`AppState::change_child`], so the child's document, the
 //! ledger entries, the report rows and the alerts (a signed `report_received` webhook) commit
 //! in one transaction, and every node's cache (and so its feed guard) follows the change
-//! feed. Not for the rules themselves: see `ward_core::feedback`.
+//! feed. The evidence of what a "not for me" held back (`ward_core::feedback::FeedbackEvidence`)
+//! is counted by the feed route and kept beside the drift state ([`crate::drift`]); these
+//! operations only start and end its records (at the hide, at the release). Not for the rules
+//! themselves: see `ward_core::feedback`.
 
 use jiff::Timestamp;
 use serde_json::{Value, json};
 use ward_core::feed::Item;
 use ward_core::feedback::{
-    Feedback, FeedbackKind, HiddenItem, ItemSnapshot, Report, ReportOutcome, ReportReason,
-    ReportStatus, decay,
+    Feedback, FeedbackEvidence, FeedbackKind, HeldKind, HiddenItem, ItemSnapshot, Report,
+    ReportOutcome, ReportReason, ReportStatus, decay,
 };
 use ward_core::ids::ChildId;
 use ward_core::policy::SupportConfig;
@@ -51,36 +54,85 @@ impl AppState {
         kind: FeedbackKind,
         reason: Option<ReportReason>,
     ) -> Result<Given, ApiError> {
-        self.change_child(id, false, move |child, policy, now, events, _| {
-            let (report, raised) = child.give_feedback(policy, &item, kind, reason, now)?;
-            let held = raised
-                .iter()
-                .find_map(|event| match &event.kind {
-                    EventKind::NotInterested { held, .. } => Some(held.clone()),
-                    _ => None,
+        let given = self
+            .change_child(id, false, move |child, policy, now, events, _| {
+                let (report, raised) = child.give_feedback(policy, &item, kind, reason, now)?;
+                let held = raised
+                    .iter()
+                    .find_map(|event| match &event.kind {
+                        EventKind::NotInterested { held, .. } => Some(held.clone()),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                events.extend(raised);
+                Ok(Given { held, report })
+            })
+            .await?;
+        if !given.held.is_empty() {
+            let now = self.now();
+            self.drifts()
+                .update_with(self.store(), id.as_str(), |_, evidence| {
+                    for (kind, name) in given.held.iter().filter_map(|held| HeldKind::split(held)) {
+                        evidence.hold(kind, name, now);
+                    }
                 })
-                .unwrap_or_default();
-            events.extend(raised);
-            Ok(Given { held, report })
-        })
-        .await
+                .await?;
+        }
+        Ok(given)
+    }
+
+    /// Marks `released` (`topic:…`) as released in the child's evidence at `now`.
+    async fn evidence_released(&self, id: &ChildId, released: &[String]) -> Result<(), ApiError> {
+        if released.is_empty() {
+            return Ok(());
+        }
+        let now = self.now();
+        self.drifts()
+            .update_with(self.store(), id.as_str(), |_, evidence| {
+                for (kind, name) in released.iter().filter_map(|held| HeldKind::split(held)) {
+                    evidence.release(kind, name, now);
+                }
+            })
+            .await
+    }
+
+    /// The child releases one held-back name from their list; the items they hid stay
+    /// hidden.
+    pub async fn release_held(
+        &self,
+        id: &ChildId,
+        kind: HeldKind,
+        name: String,
+    ) -> Result<Vec<String>, ApiError> {
+        let released = self
+            .change_child(id, false, move |child, _, now, events, _| {
+                let (released, raised) = child.release_held(kind, &name, now)?;
+                events.extend(raised);
+                Ok(released)
+            })
+            .await?;
+        self.evidence_released(id, &released).await?;
+        Ok(released)
     }
 
     /// "Show again": the item is no longer hidden, and what it held back is released.
     pub async fn show_again(&self, id: &ChildId, item: String) -> Result<Vec<String>, ApiError> {
-        self.change_child(id, false, move |child, _, now, events, _| {
-            let ((), raised) = child.show_again(&item, now)?;
-            let released = raised
-                .iter()
-                .find_map(|event| match &event.kind {
-                    EventKind::ShownAgain { released, .. } => Some(released.clone()),
-                    _ => None,
-                })
-                .unwrap_or_default();
-            events.extend(raised);
-            Ok(released)
-        })
-        .await
+        let released = self
+            .change_child(id, false, move |child, _, now, events, _| {
+                let ((), raised) = child.show_again(&item, now)?;
+                let released = raised
+                    .iter()
+                    .find_map(|event| match &event.kind {
+                        EventKind::ShownAgain { released, .. } => Some(released.clone()),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                events.extend(raised);
+                Ok(released)
+            })
+            .await?;
+        self.evidence_released(id, &released).await?;
+        Ok(released)
     }
 
     /// A moderator acknowledges or resolves report `report_id` (the child's page then says
@@ -200,15 +252,54 @@ fn hidden_view(hidden: &HiddenItem) -> Value {
     })
 }
 
+/// The evidence of how soon what the child hid stopped appearing: per name they held back,
+/// since when, whether it is held now, how many items carrying it the guard held back (and
+/// when first and last), how many reached them while it was held (ward's promise: none) and
+/// after the hold ended; and the totals.
+pub fn evidence_view(
+    evidence: &FeedbackEvidence,
+    decay: jiff::SignedDuration,
+    now: Timestamp,
+) -> Value {
+    let records = evidence.records();
+    let total = |count: fn(&ward_core::feedback::HeldRecord) -> u32| {
+        records
+            .iter()
+            .map(|record| u64::from(count(record)))
+            .sum::<u64>()
+    };
+    json!({
+        "names": records.iter().rev().map(|record| json!({
+            "kind": record.kind.as_str(),
+            "name": record.name,
+            "since": record.since,
+            "held": record.is_held(decay, now),
+            "held_until": record.held_until(decay),
+            "released_at": record.released_at,
+            "held_back": record.held_back,
+            "first_held_back": record.first_held_back,
+            "last_held_back": record.last_held_back,
+            "shown_while_held": record.shown_while_held,
+            "shown_after": record.shown_after,
+            "first_shown_after": record.first_shown_after,
+        })).collect::<Vec<_>>(),
+        "held_back": total(|record| record.held_back),
+        "shown_while_held": total(|record| record.shown_while_held),
+        "shown_after": total(|record| record.shown_after),
+    })
+}
+
 /// A child's feedback as the service (and the child) see it: what they hid, what is held
-/// back now and until when, and their reports.
+/// back now and until when, their reports, and the evidence of what the holds did.
 pub fn feedback_view(
     feedback: &Feedback,
+    evidence: &FeedbackEvidence,
     policy: &ward_core::compiled::CompiledPolicy,
     now: Timestamp,
 ) -> Value {
     let decay = decay(policy);
     json!({
+        "not_for_me": evidence_view(evidence, decay, now),
         "hidden": feedback.hidden.iter().rev().map(hidden_view).collect::<Vec<_>>(),
         "held": feedback.held_at(decay, now).map(|held| json!({
             "kind": held.kind.as_str(),

@@ -57,6 +57,7 @@ pub struct Metrics {
     webhooks_delivered: Counter,
     webhooks_failed: Counter,
     feed_items: Family<Vec<(String, String)>, Counter>,
+    not_for_me: Family<Vec<(String, String)>, Counter>,
 }
 
 impl Default for Metrics {
@@ -148,6 +149,18 @@ impl Default for Metrics {
             "Items through the feed guard, by outcome",
             feed_items.clone(),
         );
+        let not_for_me = Family::<Vec<(String, String)>, Counter>::default();
+        registry.register(
+            "feedback_not_for_me_items",
+            "Items carrying a name a child said \"not for me\" to: held back by the guard, shown while held (should stay 0), shown after the hold ended",
+            not_for_me.clone(),
+        );
+        // Each outcome is listed from the start: a 0 that stays 0 is the evidence.
+        for (outcome, _) in Self::not_for_me_outcomes(Default::default()) {
+            not_for_me
+                .get_or_create(&vec![("outcome".to_owned(), outcome.to_owned())])
+                .inc_by(0);
+        }
         Self {
             registry,
             requests,
@@ -163,6 +176,7 @@ impl Default for Metrics {
             webhooks_delivered,
             webhooks_failed,
             feed_items,
+            not_for_me,
         }
     }
 }
@@ -207,6 +221,38 @@ impl Metrics {
                 .get_or_create(&vec![("outcome".to_owned(), outcome.to_owned())])
                 .inc_by(n_items as u64);
         }
+    }
+
+    /// Counts what one feed's guard did with the names a child said "not for me" to.
+    pub fn not_for_me(&self, observed: ward_core::feedback::Observed) {
+        for (outcome, n_items) in Self::not_for_me_outcomes(observed) {
+            if n_items > 0 {
+                self.not_for_me
+                    .get_or_create(&vec![("outcome".to_owned(), outcome.to_owned())])
+                    .inc_by(u64::from(n_items));
+            }
+        }
+    }
+
+    fn not_for_me_outcomes(observed: ward_core::feedback::Observed) -> [(&'static str, u32); 3] {
+        [
+            ("held_back", observed.held_back),
+            ("shown_while_held", observed.shown_while_held),
+            ("shown_after", observed.shown_after),
+        ]
+    }
+
+    /// This node's totals of [`Self::not_for_me`] since it started, by outcome.
+    pub fn not_for_me_totals(&self) -> serde_json::Value {
+        let mut totals = serde_json::Map::new();
+        for (outcome, _) in Self::not_for_me_outcomes(Default::default()) {
+            let n_items = self
+                .not_for_me
+                .get_or_create(&vec![("outcome".to_owned(), outcome.to_owned())])
+                .get();
+            totals.insert(outcome.into(), n_items.into());
+        }
+        serde_json::Value::Object(totals)
     }
 
     /// Counts what one batch did: `decisions[i]` decisions of `Reason::ALL[i]`, and its cache

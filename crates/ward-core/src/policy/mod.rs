@@ -662,6 +662,10 @@ pub struct SupportConfig {
     pub not_for_me_text: BandTexts,
     /// The words a child reads after reporting, by band.
     pub reported_text: BandTexts,
+    /// The words a child reads beside an item taken down after their report, by band.
+    pub taken_down_text: BandTexts,
+    /// The words above the child's list of what is held back, by band.
+    pub held_text: BandTexts,
     /// Where the keys are, for findings.
     pub spans: SupportSpans,
 }
@@ -685,6 +689,8 @@ impl Default for SupportConfig {
             parents_see_reason: false,
             not_for_me_text: BandTexts::default(),
             reported_text: BandTexts::default(),
+            taken_down_text: BandTexts::default(),
+            held_text: BandTexts::default(),
             spans: SupportSpans::default(),
         }
     }
@@ -1305,6 +1311,14 @@ fn convert_support(spanned: Spanned<raw::RawSupport>) -> Result<SupportConfig, S
             .unwrap_or_default(),
         reported_text: raw
             .reported_text
+            .map(|t| BandTexts::from_raw(t.into_inner()))
+            .unwrap_or_default(),
+        taken_down_text: raw
+            .taken_down_text
+            .map(|t| BandTexts::from_raw(t.into_inner()))
+            .unwrap_or_default(),
+        held_text: raw
+            .held_text
             .map(|t| BandTexts::from_raw(t.into_inner()))
             .unwrap_or_default(),
         spans: SupportSpans { table },

@@ -125,6 +125,8 @@ pub(super) struct RawSupport {
     pub(super) parents_see_reason: Option<Spanned<bool>>,
     pub(super) not_for_me_text: Option<Spanned<RawBandTexts>>,
     pub(super) reported_text: Option<Spanned<RawBandTexts>>,
+    pub(super) taken_down_text: Option<Spanned<RawBandTexts>>,
+    pub(super) held_text: Option<Spanned<RawBandTexts>>,
 }
 
 #[derive(Deserialize)]

@@ -7,8 +7,8 @@ use ward_core::child::AgeStatus;
 use ward_core::compiled::CompiledPolicy;
 use ward_core::feed::{FeedChild, FeedPolicy, Item, RemovalReason, filter_into};
 use ward_core::feedback::{
-    FeedbackError, FeedbackGuard, FeedbackKind, MAX_HELD_NAMES, MAX_HIDDEN_ITEMS, MAX_REPORTS,
-    ReportOutcome, ReportReason, ReportStatus, decay,
+    FeedbackError, FeedbackEvidence, FeedbackGuard, FeedbackKind, HeldKind, MAX_HELD_NAMES,
+    MAX_HIDDEN_ITEMS, MAX_REPORTS, Observed, ReportOutcome, ReportReason, ReportStatus, decay,
 };
 use ward_core::ids::ChildId;
 use ward_core::policy::Policy;
@@ -287,4 +287,119 @@ fn a_parent_hears_that_a_report_was_made_not_what() {
     let with_reason = ward_core::alerts::parent_view(&events[0], true).unwrap();
     assert_eq!(with_reason["report"]["reason"], "bullying");
     assert!(!with_reason.to_string().contains("secret-post"));
+}
+
+/// Filters `items` for `child` at `at` and counts it in `evidence`.
+fn observe(
+    policy: &CompiledPolicy,
+    child: &Child,
+    evidence: &mut FeedbackEvidence,
+    items: &[Item],
+    at: Timestamp,
+) -> Observed {
+    let feed = FeedPolicy::new(policy.policy()).unwrap();
+    let guard = FeedbackGuard::new(&child.feedback, decay(policy));
+    let age = AgeStatus::Child {
+        age: Some(14),
+        band: "13-15".parse().unwrap(),
+    };
+    let who = FeedChild::new(age).with_feedback(&guard);
+    let mut outcome = Default::default();
+    filter_into(&feed, &who, None, None, items, at, &mut outcome);
+    evidence.observe(&guard, items, &outcome, decay(policy), at)
+}
+
+#[test]
+fn the_evidence_counts_what_was_held_back_and_what_came_back_after_the_hold() {
+    let policy = compiled("[feed]\nfeedback_decay_days = 2\n");
+    let mut kid = child(&policy);
+    let mut evidence = FeedbackEvidence::default();
+    let feed = [
+        item(
+            r#"{"id": "v1", "kind": "video", "topics": ["pranks"], "source": "chan-9", "assessed": true}"#,
+        ),
+        item(r#"{"id": "v2", "kind": "video", "topics": ["Pranks"], "assessed": true}"#),
+        item(r#"{"id": "v3", "kind": "video", "topics": ["football"], "assessed": true}"#),
+    ];
+    // Nothing said: nothing counted.
+    assert_eq!(
+        observe(&policy, &kid, &mut evidence, &feed, now()),
+        Observed::default()
+    );
+    assert!(evidence.is_empty());
+    let _ = kid.give_feedback(&policy, &feed[0], FeedbackKind::NotInterested, None, now());
+    // Not recorded at the hide (the server does that): the first hold-back starts a record.
+    let soon = now() + SignedDuration::from_hours(1);
+    let seen = observe(&policy, &kid, &mut evidence, &feed, soon);
+    assert_eq!(
+        seen,
+        Observed {
+            held_back: 3,
+            shown_while_held: 0,
+            shown_after: 0
+        }
+    );
+    let pranks = &evidence.records()[0];
+    assert_eq!(
+        (pranks.kind, pranks.name.as_str(), pranks.since),
+        (HeldKind::Topic, "pranks", now())
+    );
+    assert_eq!((pranks.held_back, pranks.first_held_back), (2, Some(soon)));
+    // The child releases the topic: v2 comes back, and is counted after the hold.
+    let (released, events) = kid.release_held(HeldKind::Topic, "PRANKS", soon).unwrap();
+    assert_eq!(released, ["topic:pranks"]);
+    assert!(
+        matches!(&events[0].kind, EventKind::HeldReleased { released } if released == &["topic:pranks"])
+    );
+    assert_eq!(kid.feedback.hidden.len(), 1, "the item stays hidden");
+    assert_eq!(
+        kid.release_held(HeldKind::Topic, "pranks", soon),
+        Err(FeedbackError::NotHeld("topic:pranks".into()))
+    );
+    evidence.release(HeldKind::Topic, "pranks", soon);
+    let seen = observe(&policy, &kid, &mut evidence, &feed, soon);
+    assert_eq!(
+        seen,
+        Observed {
+            held_back: 1,
+            shown_while_held: 0,
+            shown_after: 1
+        }
+    );
+    // A record says "held" by itself: were the guard to let a held name through, it shows.
+    evidence.hold(HeldKind::Topic, "football", soon);
+    let seen = observe(&policy, &kid, &mut evidence, &feed, soon);
+    assert_eq!(seen.shown_while_held, 1);
+    // Hidden again, a name's counts start afresh.
+    let later = soon + SignedDuration::from_hours(1);
+    evidence.hold(HeldKind::Topic, "pranks", later);
+    let pranks = evidence
+        .records()
+        .iter()
+        .find(|r| r.name == "pranks")
+        .unwrap();
+    assert_eq!(
+        (
+            pranks.since,
+            pranks.held_back,
+            pranks.shown_after,
+            pranks.released_at
+        ),
+        (later, 0, 0, None)
+    );
+    // It is stored and read back whole, and bounded.
+    let json = serde_json::to_value(&evidence).unwrap();
+    let back: FeedbackEvidence = serde_json::from_value(json.clone()).unwrap();
+    assert_eq!(back, evidence);
+    let mut bad = json.clone();
+    bad[0]["name"] = "".into();
+    assert!(serde_json::from_value::<FeedbackEvidence>(bad).is_err());
+    for n in 0..MAX_HELD_NAMES + 5 {
+        evidence.hold(HeldKind::Tag, &format!("t{n}"), later);
+    }
+    assert_eq!(evidence.records().len(), MAX_HELD_NAMES);
+    assert_eq!(
+        evidence.records().last().unwrap().name,
+        format!("t{}", MAX_HELD_NAMES + 4)
+    );
 }

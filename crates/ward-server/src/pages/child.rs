@@ -204,6 +204,7 @@ pub(crate) async fn page(
         Some("reported") => (Some(super::feedback::reported_words(policy, band)), false),
         Some("reported-help") => (Some(super::feedback::reported_words(policy, band)), true),
         Some("shown") => (Some("It can show up again.".to_owned()), false),
+        Some("released") => (Some("Those can show up again.".to_owned()), false),
         _ => (notice(query.as_deref()).map(str::to_owned), false),
     };
     render(
@@ -213,7 +214,7 @@ pub(crate) async fn page(
             csrf,
             notice,
             help_first,
-            feedback: super::feedback::section(&child.feedback, policy),
+            feedback: super::feedback::section(&child.feedback, policy, band, now),
             groups,
             location_on: view.geolocation == Toggle::On,
             profile_public: view.profile == ProfileVisibility::Public,

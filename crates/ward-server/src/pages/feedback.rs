@@ -1,6 +1,7 @@
 //! The child's "why am I seeing this" page with "Not for me" and "Report" (plain forms, no
 //! script needed), and the words the child's own page shows of their feedback: what they
-//! hid (with "show again"), their reports and where each stands ("we've had a look" once
+//! hid (with "show again", unless moderators took it down), what that holds back (each with
+//! its own "show again"), their reports and where each stands ("we've had a look" once
 //! resolved), the help to turn to, and what a parent can see of it (Standard 11).
 //!
 //! The service links the child here with the item as its feed guard saw it
@@ -16,11 +17,15 @@ use serde::Deserialize;
 use ward_core::age::AgeBand;
 use ward_core::compiled::CompiledPolicy;
 use ward_core::feed::{Item, why_am_i_seeing_this};
-use ward_core::feedback::{Feedback, FeedbackKind, ReportOutcome, ReportReason, ReportStatus};
+use ward_core::feedback::{
+    Feedback, FeedbackKind, HeldKind, HiddenItem, ReportOutcome, ReportReason, ReportStatus, decay,
+};
 use ward_core::settings::Child;
 
 use super::access::{ChildSession, PageForm, bad_form};
-use super::render::{FeedbackSection, HiddenLine, ReasonChoice, ReportLine, WhyPage, render};
+use super::render::{
+    FeedbackSection, HeldLine, HiddenLine, ReasonChoice, ReportLine, WhyPage, render,
+};
 use super::{PageError, see_other};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -94,9 +99,69 @@ fn about(item: &ward_core::feedback::ItemSnapshot) -> String {
     words
 }
 
+/// What the child reads beside an item the moderators took down after their report.
+fn taken_down_words(policy: &CompiledPolicy, band: Option<AgeBand>) -> String {
+    band.and_then(|band| policy.policy().support.taken_down_text.for_band(band))
+        .map(str::to_owned)
+        .unwrap_or_else(|| {
+            if young(band) {
+                "A grown-up took it down, so nobody can see it now.".to_owned()
+            } else {
+                "It was taken down after your report, so nobody can see it any more.".to_owned()
+            }
+        })
+}
+
+/// The words above the list of what is held back.
+fn held_words(policy: &CompiledPolicy, band: Option<AgeBand>) -> String {
+    band.and_then(|band| policy.policy().support.held_text.for_band(band))
+        .map(str::to_owned)
+        .unwrap_or_else(|| {
+            if young(band) {
+                "We're showing you less of these for a while. Press “Show again” if you want them back.".to_owned()
+            } else {
+                "Because you said “not for me”, these are held back for a while. You can bring any of them back now.".to_owned()
+            }
+        })
+}
+
+fn held_about(kind: HeldKind, name: &str) -> String {
+    match kind {
+        HeldKind::Topic => format!("Things about {name}"),
+        HeldKind::Source => format!("Things from {name}"),
+        HeldKind::Tag => format!("Things tagged {name}"),
+    }
+}
+
+/// How long a hold has left, in whole days (at least one), for the older bands.
+fn days_left(until: Timestamp, now: Timestamp, band: Option<AgeBand>) -> Option<String> {
+    if young(band) {
+        return None;
+    }
+    let hours = until.duration_since(now).as_hours().max(1);
+    Some(match (hours + 23) / 24 {
+        1 => "for 1 more day".to_owned(),
+        days => format!("for {days} more days"),
+    })
+}
+
 /// The child's page's section on their feedback.
-pub(crate) fn section(feedback: &Feedback, policy: &CompiledPolicy) -> FeedbackSection {
+pub(crate) fn section(
+    feedback: &Feedback,
+    policy: &CompiledPolicy,
+    band: Option<AgeBand>,
+    now: Timestamp,
+) -> FeedbackSection {
     let support = &policy.policy().support;
+    let decay = decay(policy);
+    // An item whose report ended with it taken down cannot be shown again: it is gone.
+    let taken_down = |hidden: &HiddenItem| {
+        hidden
+            .report
+            .as_deref()
+            .and_then(|id| feedback.report(id))
+            .is_some_and(|report| report.outcome == Some(ReportOutcome::Removed))
+    };
     FeedbackSection {
         hidden: feedback
             .hidden
@@ -107,6 +172,21 @@ pub(crate) fn section(feedback: &Feedback, policy: &CompiledPolicy) -> FeedbackS
                 item: hidden.item.id.clone(),
                 about: about(&hidden.item),
                 reported: hidden.kind == FeedbackKind::Report,
+                taken_down: taken_down(hidden).then(|| taken_down_words(policy, band)),
+            })
+            .collect(),
+        held_intro: held_words(policy, band),
+        held: feedback
+            .held
+            .iter()
+            .rev()
+            .filter(|held| held.at.saturating_add(decay).unwrap_or(held.at) > now)
+            .take(SHOWN)
+            .map(|held| HeldLine {
+                kind: held.kind.as_str(),
+                name: held.name.clone(),
+                about: held_about(held.kind, &held.name),
+                left: days_left(held.at.saturating_add(decay).unwrap_or(held.at), now, band),
             })
             .collect(),
         reports: feedback
@@ -256,4 +336,36 @@ pub(crate) async fn show_again(
     let item = form.item.ok_or_else(bad_form)?;
     state.show_again(&session.child, item).await?;
     Ok(see_other("/pages/child?notice=shown#feedback"))
+}
+
+/// `kind=topic|source|tag&name=…&csrf=…`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ReleaseForm {
+    #[serde(default)]
+    csrf: Option<String>,
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// `POST /pages/child/feedback/release`: "show again" on one held-back name; what the child
+/// hid stays hidden.
+pub(crate) async fn release(
+    State(state): State<AppState>,
+    session: ChildSession,
+    PageForm(form): PageForm<ReleaseForm>,
+) -> Result<Response, PageError> {
+    session.session.check_csrf(form.csrf.as_deref())?;
+    let kind = form
+        .kind
+        .as_deref()
+        .and_then(HeldKind::parse)
+        .ok_or_else(bad_form)?;
+    let name = form
+        .name
+        .filter(|name| !name.trim().is_empty())
+        .ok_or_else(bad_form)?;
+    state.release_held(&session.child, kind, name).await?;
+    Ok(see_other("/pages/child?notice=released#feedback"))
 }

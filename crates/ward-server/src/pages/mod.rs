@@ -68,6 +68,7 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
             "/pages/child/feedback/show-again",
             post(feedback::show_again),
         )
+        .route("/pages/child/feedback/release", post(feedback::release))
         .route("/pages/child/location", post(child::location))
         .route("/pages/child/profile", post(child::profile))
         .route("/pages/parent", get(parent::dashboard))

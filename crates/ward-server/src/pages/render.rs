@@ -117,6 +117,9 @@ pub(crate) struct PurposeText {
 #[derive(Debug)]
 pub(crate) struct FeedbackSection {
     pub(crate) hidden: Vec<HiddenLine>,
+    /// The words above `held`.
+    pub(crate) held_intro: String,
+    pub(crate) held: Vec<HeldLine>,
     pub(crate) reports: Vec<ReportLine>,
     pub(crate) talk_to: String,
     pub(crate) helpline: String,
@@ -131,6 +134,18 @@ pub(crate) struct HiddenLine {
     pub(crate) item: String,
     pub(crate) about: String,
     pub(crate) reported: bool,
+    /// The moderators took it down: these words instead of "show again".
+    pub(crate) taken_down: Option<String>,
+}
+
+/// One held-back name, with its own "show again".
+#[derive(Debug)]
+pub(crate) struct HeldLine {
+    pub(crate) kind: &'static str,
+    pub(crate) name: String,
+    pub(crate) about: String,
+    /// How long it has left, for the older bands.
+    pub(crate) left: Option<String>,
 }
 
 /// One report and where it stands, in the child's words.

@@ -201,6 +201,7 @@ pub(crate) async fn export_child(
     let requests = state.store().requests_of(&id).await?;
     let ledger = state.store().ledger_of(&id).await?;
     let drift = state.drifts().get(state.store(), id.as_str()).await?;
+    let evidence = state.drifts().evidence(state.store(), id.as_str()).await?;
     Ok(json(
         StatusCode::OK,
         serde_json::json!({
@@ -209,7 +210,12 @@ pub(crate) async fn export_child(
             "stored": child.to_document(&active.compiled),
             "consent_requests": requests,
             "drift": super::feed::drift_view(&drift, &state),
-            "feedback": crate::feedback::feedback_view(&child.feedback, &active.compiled, now),
+            "feedback": crate::feedback::feedback_view(
+                &child.feedback,
+                &evidence,
+                &active.compiled,
+                now,
+            ),
             "ledger": ledger,
             "signals": super::signals::signals_json(&ward_core::signals::compute(
                 &active.compiled,

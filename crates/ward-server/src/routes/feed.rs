@@ -137,9 +137,11 @@ pub(crate) async fn filter(
         feedback: Some(&hot.feedback),
     };
     let mut outcome = FeedOutcome::default();
-    state
+    let decay = ward_core::feedback::decay(&active.compiled);
+    // The evidence of what the child's "not for me" did rides on the drift state's write.
+    let observed = state
         .drifts()
-        .update(state.store(), child_id.as_str(), |drift| {
+        .update_with(state.store(), child_id.as_str(), |drift, evidence| {
             filter_into(
                 &active.feed,
                 &child,
@@ -149,6 +151,7 @@ pub(crate) async fn filter(
                 now,
                 &mut outcome,
             );
+            evidence.observe(&hot.feedback, &body.items, &outcome, decay, now)
         })
         .await?;
     state.metrics().feed_items(
@@ -156,6 +159,7 @@ pub(crate) async fn filter(
         outcome.removed.len(),
         outcome.held.len(),
     );
+    state.metrics().not_for_me(observed);
     let (n_blocked, blocks) = blocked(&outcome);
     let zone = hot.time_zone.as_ref().unwrap_or(active.feed.time_zone());
     // Only a removal that can raise the day's alert is worth a write (a durable commit): once

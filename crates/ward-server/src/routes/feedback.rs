@@ -1,6 +1,7 @@
 //! A child's feedback over HTTP: "not for me" and reports (`POST /v1/children/{id}/feedback`),
 //! the child's list of what they hid (`GET …/feedback`), "show again"
-//! (`POST …/feedback/show-again`), and the moderators' routes (`/v1/reports…`: list, read,
+//! (`POST …/feedback/show-again`), releasing one held-back name (`POST …/feedback/release`),
+//! and the moderators' routes (`/v1/reports…`: list, read,
 //! acknowledge, resolve; `GET /v1/feedback/summary`, the evidence).
 //!
 //! Who may do what: the service's `admin` key relays a child's feedback (a parent cannot
@@ -13,7 +14,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use ward_core::feed::Item;
 use ward_core::feedback::{
-    FeedbackKind, MAX_ITEM_ID_LEN, ReportOutcome, ReportReason, ReportStatus,
+    FeedbackKind, HeldKind, MAX_ITEM_ID_LEN, MAX_NAME_LEN, ReportOutcome, ReportReason,
+    ReportStatus,
 };
 use ward_core::ids::ChildId;
 use ward_store::Store;
@@ -106,7 +108,10 @@ pub(crate) async fn list(
     let child = state.visible_child(&principal, &id).await?;
     let active = state.active();
     let view = match principal.scope {
-        Scope::Admin => feedback_view(&child.feedback, &active.compiled, state.now()),
+        Scope::Admin => {
+            let evidence = state.drifts().evidence(state.store(), id.as_str()).await?;
+            feedback_view(&child.feedback, &evidence, &active.compiled, state.now())
+        }
         _ => parent_feedback_view(&child.feedback, &active.compiled.policy().support),
     };
     Ok(Json(view).into_response())
@@ -132,6 +137,33 @@ pub(crate) async fn show_again(
     check_item_id(&body.item)?;
     let released = state.show_again(&id, body.item.clone()).await?;
     Ok(Json(serde_json::json!({"item": body.item, "released": released})).into_response())
+}
+
+/// `{"kind": "topic" | "source" | "tag", "name": "…"}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Release {
+    kind: HeldKind,
+    name: String,
+}
+
+/// `POST /v1/children/{id}/feedback/release`: the child releases one held-back name from
+/// their list ("show me these again"); the items they hid stay hidden.
+pub(crate) async fn release(
+    State(state): State<AppState>,
+    principal: Principal,
+    segments: Segments,
+    JsonBody(body): JsonBody<Release>,
+) -> ApiResult<Response> {
+    principal.require_admin()?;
+    let id = path_id(segments.get(0), ChildId::parse)?;
+    if body.name.trim().is_empty() || body.name.chars().count() > MAX_NAME_LEN {
+        return Err(invalid(format!(
+            "a held-back name is 1 to {MAX_NAME_LEN} characters"
+        )));
+    }
+    let released = state.release_held(&id, body.kind, body.name).await?;
+    Ok(Json(serde_json::json!({"released": released})).into_response())
 }
 
 /// A report's id: `rep_` and 16 lowercase hex digits.
@@ -230,5 +262,14 @@ pub(crate) async fn feedback_summary(
 ) -> ApiResult<Response> {
     principal.require_moderate()?;
     let rows = state.store().reports(None, SUMMARY_ROWS).await?;
-    Ok(Json(summary(&rows, state.now())).into_response())
+    let mut view = summary(&rows, state.now());
+    if let Some(object) = view.as_object_mut() {
+        // Counted on the feed path, per node: each child's own is in their export.
+        let mut not_for_me = state.metrics().not_for_me_totals();
+        if let Some(totals) = not_for_me.as_object_mut() {
+            totals.insert("scope".into(), "this_node_since_start".into());
+        }
+        object.insert("not_for_me".into(), not_for_me);
+    }
+    Ok(Json(view).into_response())
 }

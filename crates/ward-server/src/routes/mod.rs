@@ -82,6 +82,10 @@ pub(crate) fn router(state: AppState) -> Router {
             "/v1/children/{id}/feedback/show-again",
             post(feedback::show_again),
         )
+        .route(
+            "/v1/children/{id}/feedback/release",
+            post(feedback::release),
+        )
         .route("/v1/reports", get(feedback::reports))
         .route("/v1/reports/{id}", get(feedback::report))
         .route("/v1/reports/{id}/acknowledge", post(feedback::acknowledge))

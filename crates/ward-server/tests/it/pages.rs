@@ -1525,6 +1525,26 @@ async fn a_child_hides_and_reports_from_why_am_i_seeing_this_and_reads_what_happ
             .post("/v1/feed/filter", json!({"child": "kid", "items": [serde_json::from_str::<serde_json::Value>(item).unwrap()]}))
             .await;
         assert_eq!(filtered["kept"], json!([]));
+        // What it holds back is listed, each with its own "show again".
+        assert!(page.html.contains("Held back for a while"), "{}", page.html);
+        assert!(page.html.contains("Things about pranks (for 30 more days)"), "{}", page.html);
+        assert!(page.html.contains("Things from chan-9"));
+        let released = browser
+            .post("/pages/child/feedback/release", &[("kind", "topic"), ("name", "pranks")])
+            .await;
+        assert_eq!(released.status, StatusCode::SEE_OTHER, "{}", released.html);
+        let page = browser.get(released.location.as_deref().unwrap()).await;
+        assert!(page.html.contains("Those can show up again."), "{}", page.html);
+        assert!(!page.html.contains("Things about pranks"), "{}", page.html);
+        assert!(page.html.contains("Things from chan-9") && page.html.contains("A video about pranks from chan-9"));
+        let (_, filtered) = server
+            .post("/v1/feed/filter", json!({"child": "kid", "items": [{"id": "v7", "kind": "video", "topics": ["pranks"], "assessed": true}]}))
+            .await;
+        assert_eq!(filtered["kept"], json!(["v7"]), "{filtered}");
+        let bad = browser
+            .post("/pages/child/feedback/release", &[("kind", "colour"), ("name", "pranks")])
+            .await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
         // "Show again".
         let shown = browser
             .post("/pages/child/feedback/show-again", &[("item", "v1")])
@@ -1545,6 +1565,7 @@ async fn a_child_hides_and_reports_from_why_am_i_seeing_this_and_reads_what_happ
         assert!(page.html.contains("You don't have to deal with this alone"));
         assert!(page.html.contains("Childline") && page.html.contains("0800 1111"));
         assert!(page.html.contains("Waiting for someone to look at it."));
+        assert!(page.html.contains("Show again: A post about dares"), "{}", page.html);
         // The parent's dashboard says a report was made, never what.
         let mut parent = parent_browser(&server, "mum").await;
         let dashboard = parent.get("/pages/parent").await;
@@ -1562,6 +1583,9 @@ async fn a_child_hides_and_reports_from_why_am_i_seeing_this_and_reads_what_happ
         assert_eq!(status, StatusCode::OK);
         let page = browser.get("/pages/child").await;
         assert!(page.html.contains("ve had a look. We took it down."), "{}", page.html);
+        // Taken down, it cannot be shown again: the child is told so instead.
+        assert!(!page.html.contains("Show again: A post about dares"), "{}", page.html);
+        assert!(page.html.contains("It was taken down after your report, so nobody can see it any more."));
         // A bad form changes nothing.
         let bad = browser
             .post("/pages/child/feedback", &[("item", report), ("kind", "report"), ("reason", "meh")])
@@ -1580,4 +1604,80 @@ fn url_encode(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+#[tokio::test]
+async fn what_is_held_back_and_what_was_taken_down_are_said_in_the_childs_words() {
+    // ward's words for a 7-year-old; the policy's own for 13-15.
+    let policy = CLIPSTREAM.replace(
+        "report_sla_hours = 12\n",
+        "report_sla_hours = 12\nheld_text = { \"13-15\" = \"You asked us to show less of these.\" }\ntaken_down_text = \"Gone for good.\"\n",
+    );
+    assert_ne!(policy, CLIPSTREAM);
+    let server = Server::start(&Backend::Sqlite, &policy).await;
+    server.child("small", 7, "GB").await;
+    server.child("teen", 14, "GB").await;
+    let item =
+        r#"{"id":"v1","kind":"video","topics":["pranks"],"source":"chan-9","assessed":true}"#;
+    let mut young = child_browser(&server, "small").await;
+    let hidden = young
+        .post(
+            "/pages/child/feedback",
+            &[("item", item), ("kind", "not_interested")],
+        )
+        .await;
+    assert_eq!(hidden.status, StatusCode::SEE_OTHER, "{}", hidden.html);
+    let page = young.get("/pages/child").await;
+    assert!(
+        page.html
+            .contains("We&#39;re showing you less of these for a while.")
+            || page
+                .html
+                .contains("We're showing you less of these for a while."),
+        "{}",
+        page.html
+    );
+    // No dates for the youngest.
+    assert!(
+        page.html.contains("Things about pranks") && !page.html.contains("more days"),
+        "{}",
+        page.html
+    );
+    let mut teen = child_browser(&server, "teen").await;
+    teen.post(
+        "/pages/child/feedback",
+        &[("item", item), ("kind", "not_interested")],
+    )
+    .await;
+    let report = r#"{"id":"p2","kind":"post","topics":["dares"],"assessed":true}"#;
+    teen.post(
+        "/pages/child/feedback",
+        &[("item", report), ("kind", "report"), ("reason", "bullying")],
+    )
+    .await;
+    let (_, list) = server.get("/v1/reports?status=open").await;
+    let id = list["reports"][0]["id"].as_str().unwrap().to_owned();
+    server
+        .post(
+            &format!("/v1/reports/{id}/resolve"),
+            json!({"outcome": "removed"}),
+        )
+        .await;
+    let page = teen.get("/pages/child").await;
+    assert!(
+        page.html.contains("You asked us to show less of these."),
+        "{}",
+        page.html
+    );
+    assert!(
+        page.html.contains("Things about pranks (for 30 more days)"),
+        "{}",
+        page.html
+    );
+    assert!(page.html.contains("Gone for good."), "{}", page.html);
+    assert!(
+        !page.html.contains("Show again: A post about dares"),
+        "{}",
+        page.html
+    );
 }
