@@ -12,10 +12,11 @@ CONNECTIONS="${2:-32}"
 CHILDREN=1000
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 2; }
 
-cargo build --release --locked -p ward --bin ward >&2
-cargo build --release --locked -p ward-bench --no-default-features --bin bare_decide >&2
+# WARD_BIN and BARE_BIN run other builds (a "before" binary, say) instead of this tree's.
+[ -n "${WARD_BIN:-}" ] || cargo build --release --locked -p ward --bin ward >&2
+[ -n "${BARE_BIN:-}" ] || cargo build --release --locked -p ward-bench --no-default-features --bin bare_decide >&2
 WARD=${WARD_BIN:-target/release/ward}
-BARE=target/release/bare_decide
+BARE=${BARE_BIN:-target/release/bare_decide}
 
 WORK=$(mktemp -d)
 cleanup() { kill "${PIDS[@]}" 2>/dev/null || true; rm -rf "$WORK"; }
