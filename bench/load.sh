@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Load benchmark (not run by CI): `POST /v1/decide` on `ward serve` against a bare axum
 # handler that returns a constant, side by side in one run, with wrk on loopback; then
-# `POST /v1/decide/batch` with 1,000 requests per call. Prints requests/s, p50/p99 and the
-# ratios. Needs wrk (`apt-get install wrk`) and python3.
+# `POST /v1/decide/batch` with 1,000 requests per call. Prints requests/s, p50/p99, each
+# server's CPU per call (with perf installed) and the ratios. Needs wrk (`apt-get install wrk`)
+# and python3.
 #
 #   bench/load.sh [SECONDS] [CONNECTIONS]
 set -euo pipefail
@@ -12,10 +13,11 @@ CONNECTIONS="${2:-32}"
 CHILDREN=1000
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 2; }
 
-cargo build --release --locked -p ward --bin ward >&2
-cargo build --release --locked -p ward-bench --no-default-features --bin bare_decide >&2
+# WARD_BIN and BARE_BIN run other builds (a "before" binary, say) instead of this tree's.
+[ -n "${WARD_BIN:-}" ] || cargo build --release --locked -p ward --bin ward >&2
+[ -n "${BARE_BIN:-}" ] || cargo build --release --locked -p ward-bench --no-default-features --bin bare_decide >&2
 WARD=${WARD_BIN:-target/release/ward}
-BARE=target/release/bare_decide
+BARE=${BARE_BIN:-target/release/bare_decide}
 
 WORK=$(mktemp -d)
 cleanup() { kill "${PIDS[@]}" 2>/dev/null || true; rm -rf "$WORK"; }
@@ -91,37 +93,50 @@ for base in urls:
         print(f"{base}{path}: 200, {len(body)} bytes: {body[:90].decode()}…", file=sys.stderr)
 PY
 
-run() { # run URL SCRIPT: prints "rps p50 p99"
+run() { # run URL SCRIPT PID: prints "rps p50 p99 cpu", cpu = the server's CPU µs per call
+  # (`perf stat` on PID over the run; "-" without perf), the figure to read on a loaded machine.
+  local perf_pid=
+  if command -v perf >/dev/null; then
+    perf stat -x, -e task-clock -o "$WORK/perf.out" -p "$3" -- sleep "$SECONDS_EACH" 2>/dev/null &
+    perf_pid=$!
+  fi
   WARD_TOKEN=$DECIDE WARD_CHILDREN=$CHILDREN WARD_BATCH_FILE="$WORK/batch.json" \
     wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_EACH}s" --latency -s "$2" "$1" > "$WORK/wrk.out"
-  local rps p50 p99
+  local rps p50 p99 cpu=-
   rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.out")
   p50=$(awk '$1=="50%" {print $2}' "$WORK/wrk.out")
   p99=$(awk '$1=="99%" {print $2}' "$WORK/wrk.out")
+  if [ -n "$perf_pid" ] && wait "$perf_pid"; then
+    cpu=$(awk -F, -v calls="$(awk '/requests in/ {print $1}' "$WORK/wrk.out")" \
+      '/task-clock/ && calls > 0 {printf "%.1fus", $1 * 1000 / calls}' "$WORK/perf.out")
+    [ -n "$cpu" ] || cpu=-
+  fi
   # Any answer other than 2xx, or any socket error, makes the figure meaningless: reported,
   # and the run fails at the end.
   if grep -qE "Non-2xx|Socket errors" "$WORK/wrk.out"; then
     grep -E "Non-2xx|Socket errors" "$WORK/wrk.out" | sed "s|^|$1 $2: |" | tee -a "$WORK/errors" >&2
   fi
-  echo "$rps $p50 $p99"
+  echo "$rps $p50 $p99 $cpu"
 }
 
 # Warm both up (ward's cache fills on first sight of each child).
-run "$WARD_URL" bench/decide.lua >/dev/null
-run "$BARE_URL" bench/decide.lua >/dev/null
+WARD_PID=${PIDS[0]}
+BARE_PID=${PIDS[1]}
+run "$WARD_URL" bench/decide.lua "$WARD_PID" >/dev/null
+run "$BARE_URL" bench/decide.lua "$BARE_PID" >/dev/null
 
-read -r BARE_RPS BARE_P50 BARE_P99 < <(run "$BARE_URL" bench/decide.lua)
-read -r WARD_RPS WARD_P50 WARD_P99 < <(run "$WARD_URL" bench/decide.lua)
-read -r BARE_B_RPS BARE_B_P50 BARE_B_P99 < <(run "$BARE_URL" bench/batch.lua)
-read -r WARD_B_RPS WARD_B_P50 WARD_B_P99 < <(run "$WARD_URL" bench/batch.lua)
+read -r BARE_RPS BARE_P50 BARE_P99 BARE_CPU < <(run "$BARE_URL" bench/decide.lua "$BARE_PID")
+read -r WARD_RPS WARD_P50 WARD_P99 WARD_CPU < <(run "$WARD_URL" bench/decide.lua "$WARD_PID")
+read -r BARE_B_RPS BARE_B_P50 BARE_B_P99 BARE_B_CPU < <(run "$BARE_URL" bench/batch.lua "$BARE_PID")
+read -r WARD_B_RPS WARD_B_P50 WARD_B_P99 WARD_B_CPU < <(run "$WARD_URL" bench/batch.lua "$WARD_PID")
 
 echo
 echo "load: ${SECONDS_EACH}s each, wrk -t2 -c$CONNECTIONS on loopback, $(nproc) cores shared by server and wrk"
-printf '%-28s %12s %10s %10s\n' "" "requests/s" "p50" "p99"
-printf '%-28s %12s %10s %10s\n' "bare handler /v1/decide" "$BARE_RPS" "$BARE_P50" "$BARE_P99"
-printf '%-28s %12s %10s %10s\n' "ward /v1/decide" "$WARD_RPS" "$WARD_P50" "$WARD_P99"
-printf '%-28s %12s %10s %10s\n' "bare handler batch (1,000)" "$BARE_B_RPS" "$BARE_B_P50" "$BARE_B_P99"
-printf '%-28s %12s %10s %10s\n' "ward batch (1,000)" "$WARD_B_RPS" "$WARD_B_P50" "$WARD_B_P99"
+printf '%-28s %12s %10s %10s %12s\n' "" "requests/s" "p50" "p99" "CPU/call"
+printf '%-28s %12s %10s %10s %12s\n' "bare handler /v1/decide" "$BARE_RPS" "$BARE_P50" "$BARE_P99" "$BARE_CPU"
+printf '%-28s %12s %10s %10s %12s\n' "ward /v1/decide" "$WARD_RPS" "$WARD_P50" "$WARD_P99" "$WARD_CPU"
+printf '%-28s %12s %10s %10s %12s\n' "bare handler batch (1,000)" "$BARE_B_RPS" "$BARE_B_P50" "$BARE_B_P99" "$BARE_B_CPU"
+printf '%-28s %12s %10s %10s %12s\n' "ward batch (1,000)" "$WARD_B_RPS" "$WARD_B_P50" "$WARD_B_P99" "$WARD_B_CPU"
 python3 - "$WARD_RPS" "$BARE_RPS" "$WARD_B_RPS" "$BARE_B_RPS" <<'PY'
 import sys
 w, b, wb, bb = map(float, sys.argv[1:])

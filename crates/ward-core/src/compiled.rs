@@ -5,12 +5,10 @@
 //! string or allocating. Not for linting: a policy with lint errors still compiles, and
 //! `ward serve` is what refuses to run one.
 
-use std::collections::HashMap;
-
 use sha2::{Digest, Sha256};
 
 use crate::age::AgeBand;
-use crate::ids::{PurposeId, SettingId};
+use crate::ids::{IdMap, PurposeId, SettingId};
 use crate::policy::{Category, LawfulBasis, Policy, Purpose, Toggle};
 
 /// A purpose's position in the compiled policy.
@@ -99,9 +97,9 @@ pub struct CompiledPolicy {
     policy: Policy,
     purposes: Vec<CompiledPurpose>,
     settings: Vec<CompiledSetting>,
-    purpose_by_id: HashMap<Box<str>, PurposeIdx>,
-    setting_by_id: HashMap<Box<str>, SettingIdx>,
-    data_by_id: HashMap<Box<str>, DataIdx>,
+    purpose_by_id: IdMap<Box<str>, PurposeIdx>,
+    setting_by_id: IdMap<Box<str>, SettingIdx>,
+    data_by_id: IdMap<Box<str>, DataIdx>,
     /// Per data item: collected for a protective purpose.
     data_protective: Vec<bool>,
 }
@@ -120,7 +118,7 @@ pub enum CompileError {
 impl CompiledPolicy {
     /// Compiles `policy`.
     pub fn new(policy: Policy) -> Result<Self, CompileError> {
-        let data_by_id: HashMap<Box<str>, DataIdx> = policy
+        let data_by_id: IdMap<Box<str>, DataIdx> = policy
             .data
             .iter()
             .enumerate()
@@ -143,7 +141,7 @@ impl CompiledPolicy {
             .collect();
 
         let mut settings: Vec<CompiledSetting> = Vec::new();
-        let mut setting_by_id: HashMap<Box<str>, SettingIdx> = HashMap::new();
+        let mut setting_by_id: IdMap<Box<str>, SettingIdx> = IdMap::default();
         let mut purposes = Vec::with_capacity(policy.purposes.len());
         for (idx, purpose) in policy.purposes.iter().enumerate() {
             let setting = match &purpose.setting {

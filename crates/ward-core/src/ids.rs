@@ -27,6 +27,12 @@ pub enum IdError {
 /// The longest id accepted, in bytes.
 pub const MAX_ID_LEN: usize = 64;
 
+/// A map keyed by the ids a policy declares, hashed with foldhash rather than `std`'s SipHash
+/// (a lookup per request on the hot path). Safe against hash flooding because only the policy
+/// file puts keys in: a caller's id is only ever looked up, and a lookup probes no further
+/// than the policy's own keys collide. Maps that callers fill keep SipHash.
+pub type IdMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
 fn check_kebab_case(text: &str) -> Result<(), IdError> {
     if text.is_empty() {
         return Err(IdError::Empty);

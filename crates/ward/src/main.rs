@@ -11,8 +11,15 @@ mod report;
 mod service;
 
 use clap::{Parser, Subcommand, ValueEnum};
+
 use ward_core::lint::{self, RULES};
 use ward_core::report::CheckReport;
+
+/// mimalloc rather than the system's allocator: `ward check` builds and frees a tree of small
+/// values for every key of the file, and the server a few per request; measured in
+/// `docs/benchmarks.md` (issue 17).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// ward: profile children only as the UK Children's Code allows.
 #[derive(Debug, Parser)]

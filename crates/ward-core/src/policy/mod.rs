@@ -12,14 +12,13 @@
 mod raw;
 pub mod tcf;
 
-use std::collections::HashMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::age::AgeBand;
-use crate::ids::{DataId, PurposeId, SettingId};
+use crate::ids::{DataId, IdMap, PurposeId, SettingId};
 use crate::jurisdiction::Jurisdiction;
 use crate::span::Span;
 use crate::vocab::{CapCategory, HarmTag, normalise};
@@ -732,8 +731,8 @@ pub struct Policy {
     pub tcf: Option<tcf::TcfConfig>,
     /// `[support]`.
     pub support: SupportConfig,
-    purpose_index: HashMap<PurposeId, usize>,
-    data_index: HashMap<DataId, usize>,
+    purpose_index: IdMap<PurposeId, usize>,
+    data_index: IdMap<DataId, usize>,
 }
 
 /// Range limits, kept together so the docs and errors agree.
@@ -792,7 +791,8 @@ impl Policy {
         };
 
         let mut purposes = Vec::with_capacity(raw.purpose.len());
-        let mut purpose_index = HashMap::with_capacity(raw.purpose.len());
+        let mut purpose_index =
+            IdMap::with_capacity_and_hasher(raw.purpose.len(), Default::default());
         for spanned in raw.purpose {
             let purpose = convert_purpose(spanned, source)?;
             if let Some(earlier) = purpose_index.get(&purpose.id) {
@@ -813,7 +813,7 @@ impl Policy {
         }
 
         let mut data = Vec::with_capacity(raw.data.len());
-        let mut data_index = HashMap::with_capacity(raw.data.len());
+        let mut data_index = IdMap::with_capacity_and_hasher(raw.data.len(), Default::default());
         for spanned in raw.data {
             let span = table_span(&spanned, source);
             let item = spanned.into_inner();
