@@ -6,7 +6,8 @@
 //! comparison of a feed word goes through [`normalise`], directly or through a [`Name`] built
 //! by it, so the item parser, a parent's blocks, the policy's lists and the drift state cannot
 //! disagree on whether two spellings are one word. Normalising happens once, when a word is
-//! read; comparisons then compare a hash and the normalised text.
+//! read; comparisons then compare a hash and the normalised text. A name of up to 21 bytes
+//! (key and text as written together), as most are, is held in place, without an allocation.
 //!
 //! The closed word lists `RUNTIME.md` names live here too, with their tables: the harm tags
 //! ([`HarmTag`]) and the advertising categories the CAP Code restricts ([`CapCategory`]).

@@ -5,7 +5,10 @@
 //! age, harm tags into a bit set, the ad category into [`AdCategory`], and every tag, topic,
 //! source and trigger into a [`Name`], normalised once (`Self-Harm` is `self_harm`, see
 //! [`crate::vocab`]) and carrying its hash. Unknown fields are an error, never ignored: a
-//! misspelt `tgas` would otherwise let a harmful item through.
+//! misspelt `tgas` would otherwise let a harmful item through; so are a field given twice and
+//! an item that is not an object. The reader takes one pass, borrowing strings from the input
+//! unless they hold escapes, so a typical item allocates only for its word lists and for
+//! an id or word longer than a name holds in place.
 //!
 //! Not for judging items: that is [`crate::feed::filter`].
 
