@@ -6,7 +6,8 @@
 //! comparison of a feed word goes through [`normalise`], directly or through a [`Name`] built
 //! by it, so the item parser, a parent's blocks, the policy's lists and the drift state cannot
 //! disagree on whether two spellings are one word. Normalising happens once, when a word is
-//! read; comparisons then compare a hash and the normalised text.
+//! read; comparisons then compare a hash and the normalised text. A name of up to 21 bytes
+//! (key and text as written together), as most are, is held in place, without an allocation.
 //!
 //! The closed word lists `RUNTIME.md` names live here too, with their tables: the harm tags
 //! ([`HarmTag`]) and the advertising categories the CAP Code restricts ([`CapCategory`]).
@@ -146,46 +147,140 @@ pub(crate) fn normalise_ascii<'a>(text: &str, buf: &'a mut [u8]) -> Option<&'a s
 pub struct Name {
     /// FNV-1a of the normalised spelling: stable across runs and machines.
     hash: u64,
-    /// The normalised spelling, then the text as written when that differs: one allocation,
-    /// and a name stays 32 bytes, which the guard's loops over tags and topics feel.
-    text: Box<str>,
-    /// Where the normalised spelling ends in `text`.
-    key_len: usize,
+    /// The normalised spelling, then the text as written when that differs. A name stays 32
+    /// bytes, which the guard's loops over tags and topics feel.
+    text: ShortText,
 }
+
+// INVARIANT: a name is 32 bytes (checked at compile time).
+const _: () = assert!(std::mem::size_of::<Name>() == 32);
+
+/// The most bytes a [`ShortText`] holds in place.
+const INLINE: usize = 21;
+
+/// Text in place when it is short, as most feed words and item ids are (`football`,
+/// `self_harm`, `item-1234`), so reading a feed item allocates nothing for them; on the heap
+/// otherwise. `split` bytes are a first part (a name's key), the rest a second (the text as
+/// written): both are whole strings.
+#[derive(Clone)]
+pub(crate) enum ShortText {
+    /// `bytes[..len]`.
+    Inline {
+        len: u8,
+        split: u8,
+        bytes: [u8; INLINE],
+    },
+    /// Longer text.
+    Heap { text: Box<str>, split: u32 },
+}
+
+impl ShortText {
+    /// `first` then `second`, split between them.
+    pub(crate) fn new(first: &str, second: &str) -> Self {
+        let len = first.len() + second.len();
+        if len <= INLINE {
+            let mut bytes = [0u8; INLINE];
+            bytes[..first.len()].copy_from_slice(first.as_bytes());
+            bytes[first.len()..len].copy_from_slice(second.as_bytes());
+            // Both below INLINE, so both fit a byte.
+            return Self::Inline {
+                len: len as u8,
+                split: first.len() as u8,
+                bytes,
+            };
+        }
+        let mut text = String::with_capacity(len);
+        text.push_str(first);
+        text.push_str(second);
+        Self::Heap {
+            text: text.into_boxed_str(),
+            split: u32::try_from(first.len()).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// The whole text's bytes and where the first part ends.
+    #[inline]
+    fn parts(&self) -> (&[u8], usize) {
+        match self {
+            Self::Inline { len, split, bytes } => (
+                bytes.get(..usize::from(*len)).unwrap_or_default(),
+                usize::from(*split),
+            ),
+            Self::Heap { text, split } => (text.as_bytes(), *split as usize),
+        }
+    }
+
+    /// The first part's bytes.
+    #[inline]
+    pub(crate) fn first_bytes(&self) -> &[u8] {
+        let (bytes, split) = self.parts();
+        bytes.get(..split).unwrap_or_default()
+    }
+
+    /// The first part.
+    pub(crate) fn first(&self) -> &str {
+        std::str::from_utf8(self.first_bytes()).unwrap_or_default()
+    }
+
+    /// The second part.
+    pub(crate) fn second(&self) -> &str {
+        let (bytes, split) = self.parts();
+        std::str::from_utf8(bytes.get(split..).unwrap_or_default()).unwrap_or_default()
+    }
+
+    /// The second part's length in bytes.
+    fn second_len(&self) -> usize {
+        let (bytes, split) = self.parts();
+        bytes.len() - split
+    }
+}
+
+impl fmt::Debug for ShortText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}{:?}", self.first(), self.second())
+    }
+}
+
+impl PartialEq for ShortText {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for ShortText {}
 
 impl Name {
     /// The name of `text`, normalised once here.
     pub fn new(text: &str) -> Self {
-        let (stored, key_len): (Box<str>, usize) = if is_normalised(text) {
-            (text.into(), text.len())
+        let mut buf = [0u8; INLINE];
+        let text = if is_normalised(text) {
+            ShortText::new(text, "")
+        } else if let Some(key) = normalise_ascii(text, &mut buf) {
+            ShortText::new(key, text)
         } else {
-            // The key, then the text as written, in one allocation.
-            let mut stored = String::with_capacity(2 * text.len());
-            push_normalised(text, &mut stored);
-            let key_len = stored.len();
-            stored.push_str(text);
-            (stored.into_boxed_str(), key_len)
+            let mut key = String::with_capacity(text.len());
+            push_normalised(text, &mut key);
+            ShortText::new(&key, text)
         };
         Self {
-            hash: name_hash(stored.get(..key_len).unwrap_or_default()),
-            text: stored,
-            key_len,
+            hash: name_hash(text.first_bytes()),
+            text,
         }
     }
 
     /// The text as written.
     pub fn as_str(&self) -> &str {
-        if self.key_len == self.text.len() {
-            &self.text
+        if self.text.second_len() == 0 {
+            self.text.first()
         } else {
-            self.text.get(self.key_len..).unwrap_or_default()
+            self.text.second()
         }
     }
 
     /// The normalised spelling ward compares (see [`normalise`]).
     #[inline]
     pub fn key(&self) -> &str {
-        self.text.get(..self.key_len).unwrap_or_default()
+        self.text.first()
     }
 
     /// True when `self` is one of `names`.
@@ -198,15 +293,14 @@ impl Name {
 impl PartialEq for Name {
     #[inline]
     fn eq(&self, other: &Self) -> bool {
-        self.hash == other.hash && same_text(self.key(), other.key())
+        self.hash == other.hash && same_text(self.text.first_bytes(), other.text.first_bytes())
     }
 }
 
 /// `a == b`, without a call to `memcmp` for the short words feeds are made of: by the time
 /// two names get here their hashes agree, so this nearly always says yes.
 #[inline]
-fn same_text(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
+fn same_text(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
@@ -239,15 +333,44 @@ impl Serialize for Name {
 
 impl<'de> Deserialize<'de> for Name {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = <Cow<'de, str>>::deserialize(deserializer)?;
-        Ok(Self::new(&text))
+        let text = Text::deserialize(deserializer)?;
+        Ok(Self::new(&text.0))
+    }
+}
+
+/// A string read from JSON, borrowed from the input when it can be (no escapes in it) and
+/// copied only when it cannot. (`Cow<str>`'s own `Deserialize` always copies.)
+pub(crate) struct Text<'de>(pub(crate) Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> serde::de::Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                text: &'de str,
+            ) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(text)))
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(text.to_owned())))
+            }
+            fn visit_string<E: serde::de::Error>(self, text: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(text)))
+            }
+        }
+        deserializer.deserialize_str(TextVisitor)
     }
 }
 
 /// FNV-1a: tiny, dependency-free and stable, which is all a short name needs.
-pub(crate) fn name_hash(text: &str) -> u64 {
+fn name_hash(bytes: &[u8]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in text.bytes() {
+    for &byte in bytes {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
@@ -551,14 +674,17 @@ mod tests {
             .collect();
         for a in &words {
             for b in &words {
-                assert_eq!(same_text(a, b), a == b, "{a:?} {b:?}");
+                assert_eq!(same_text(a.as_bytes(), b.as_bytes()), a == b, "{a:?} {b:?}");
             }
             // One byte changed anywhere is told apart.
             for idx in 0..a.len() {
                 let mut changed = a.clone().into_bytes();
                 changed[idx] ^= 1;
                 let changed = String::from_utf8(changed).unwrap();
-                assert!(!same_text(a, &changed), "{a:?} at {idx}");
+                assert!(
+                    !same_text(a.as_bytes(), changed.as_bytes()),
+                    "{a:?} at {idx}"
+                );
             }
         }
     }

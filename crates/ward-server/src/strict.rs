@@ -332,7 +332,7 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for StrictMap<A> {
 }
 
 /// A seed that reads its value strictly.
-struct StrictSeed<S>(S);
+pub(crate) struct StrictSeed<S>(pub(crate) S);
 
 impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for StrictSeed<S> {
     type Value = S::Value;

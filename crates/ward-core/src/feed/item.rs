@@ -5,7 +5,10 @@
 //! age, harm tags into a bit set, the ad category into [`AdCategory`], and every tag, topic,
 //! source and trigger into a [`Name`], normalised once (`Self-Harm` is `self_harm`, see
 //! [`crate::vocab`]) and carrying its hash. Unknown fields are an error, never ignored: a
-//! misspelt `tgas` would otherwise let a harmful item through.
+//! misspelt `tgas` would otherwise let a harmful item through; so are a field given twice and
+//! an item that is not an object. The reader takes one pass, borrowing strings from the input
+//! unless they hold escapes, so a typical item allocates only for its word lists and for
+//! an id or word longer than a name holds in place.
 //!
 //! Not for judging items: that is [`crate::feed::filter`].
 
@@ -16,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Codes, RemovalReason};
 pub use crate::vocab::{CapCategory, HarmTag, Name};
-use crate::vocab::{normalise, normalise_ascii};
+use crate::vocab::{ShortText, Text, normalise, normalise_ascii};
 
 /// A minimum age meaning "never shown to children" (BBFC R18, the CAP's banned categories).
 pub(crate) const NEVER: u8 = u8::MAX;
@@ -448,7 +451,7 @@ pub struct Item {
     /// True when a word may be unknown to the policy (a tag that is no harm tag, or an ad
     /// category the CAP Code does not restrict), so the guard's loop asks only then.
     pub(crate) may_be_unknown: bool,
-    id: Box<str>,
+    id: ShortText,
     ratings: Ratings,
     harm: u16,
     ad_category: Option<AdCategory>,
@@ -491,7 +494,7 @@ impl Item {
 
     /// The service's id for it.
     pub fn id(&self) -> &str {
-        &self.id
+        self.id.first()
     }
 
     /// What it is.
@@ -591,16 +594,16 @@ impl Item {
     }
 }
 
-/// The item JSON as written; strict.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawItem {
-    id: String,
-    kind: ItemKind,
-    ratings: Option<RawRatings>,
-    tags: Option<Vec<Name>>,
+/// The item JSON as written, gathered by [`ItemVisitor`]: strings borrowed from the input
+/// where JSON lets them be, word lists already read into names.
+#[derive(Default)]
+struct RawItem<'de> {
+    id: Option<Text<'de>>,
+    kind: Option<ItemKind>,
+    ratings: Option<RawRatings<'de>>,
+    tags: Option<Box<[Name]>>,
     ad_category: Option<Name>,
-    topics: Option<Vec<Name>>,
+    topics: Option<Box<[Name]>>,
     source: Option<Name>,
     trigger: Option<Name>,
     assessed: Option<bool>,
@@ -608,59 +611,217 @@ struct RawItem {
     known_to_child: Option<bool>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRatings {
-    bbfc: Option<RatingText>,
-    pegi: Option<RatingText>,
-    mpaa: Option<RatingText>,
-    tv: Option<RatingText>,
-    explicit: Option<bool>,
-}
+/// The item JSON's fields, in the order errors list them.
+const FIELDS: &[&str] = &[
+    "id",
+    "kind",
+    "ratings",
+    "tags",
+    "ad_category",
+    "topics",
+    "source",
+    "trigger",
+    "assessed",
+    "adult",
+    "known_to_child",
+];
 
-/// A rating value: text, or a number (`"pegi": 12`).
-struct RatingText(String);
+/// One of [`FIELDS`], by its position; any other key is an error (`deny_unknown_fields`).
+struct Field(usize);
 
-impl<'de> Deserialize<'de> for RatingText {
+impl<'de> Deserialize<'de> for Field {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TextOrNumber;
-        impl Visitor<'_> for TextOrNumber {
-            type Value = RatingText;
+        struct FieldVisitor;
+        impl Visitor<'_> for FieldVisitor {
+            type Value = Field;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a rating as text or a number")
+                f.write_str("an item field")
             }
-            fn visit_str<E: de::Error>(self, text: &str) -> Result<RatingText, E> {
-                Ok(RatingText(text.to_owned()))
-            }
-            fn visit_u64<E: de::Error>(self, number: u64) -> Result<RatingText, E> {
-                Ok(RatingText(number.to_string()))
-            }
-            fn visit_i64<E: de::Error>(self, number: i64) -> Result<RatingText, E> {
-                Ok(RatingText(number.to_string()))
-            }
-            fn visit_f64<E: de::Error>(self, number: f64) -> Result<RatingText, E> {
-                Ok(RatingText(number.to_string()))
+            fn visit_str<E: de::Error>(self, key: &str) -> Result<Field, E> {
+                FIELDS
+                    .iter()
+                    .position(|field| *field == key)
+                    .map(Field)
+                    .ok_or_else(|| E::unknown_field(key, FIELDS))
             }
         }
-        deserializer.deserialize_any(TextOrNumber)
+        deserializer.deserialize_identifier(FieldVisitor)
     }
 }
 
-impl RawRatings {
+/// Reads an item's object in one pass, as serde's derive would (unknown, repeated and missing
+/// fields are errors) but without an owned copy of any string the names do not keep.
+struct ItemVisitor;
+
+impl<'de> Visitor<'de> for ItemVisitor {
+    type Value = RawItem<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an item")
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<RawItem<'de>, A::Error> {
+        let mut raw = RawItem::default();
+        let mut seen = 0u16;
+        while let Some(Field(field)) = map.next_key()? {
+            let name = FIELDS.get(field).copied().unwrap_or_default();
+            if seen & (1 << field) != 0 {
+                return Err(de::Error::duplicate_field(name));
+            }
+            seen |= 1 << field;
+            match field {
+                0 => raw.id = Some(map.next_value()?),
+                1 => raw.kind = Some(map.next_value()?),
+                2 => raw.ratings = map.next_value()?,
+                3 => raw.tags = map.next_value::<Option<Names>>()?.map(|names| names.0),
+                4 => raw.ad_category = map.next_value()?,
+                5 => raw.topics = map.next_value::<Option<Names>>()?.map(|names| names.0),
+                6 => raw.source = map.next_value()?,
+                7 => raw.trigger = map.next_value()?,
+                8 => raw.assessed = map.next_value()?,
+                9 => raw.adult = map.next_value()?,
+                _ => raw.known_to_child = map.next_value()?,
+            }
+        }
+        // Every other field may be left out (or, where the reader allows it, be `null`).
+        if raw.id.is_none() {
+            return Err(de::Error::missing_field("id"));
+        }
+        if raw.kind.is_none() {
+            return Err(de::Error::missing_field("kind"));
+        }
+        Ok(raw)
+    }
+}
+
+/// A list of names, read straight into a boxed slice of its exact length.
+struct Names(Box<[Name]>);
+
+impl<'de> Deserialize<'de> for Names {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NamesVisitor;
+        impl<'de> Visitor<'de> for NamesVisitor {
+            type Value = Names;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of words")
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Names, A::Error> {
+                // Items carry a few words: they are gathered on the stack, then boxed once.
+                const ON_STACK: usize = 8;
+                let mut first: [Option<Name>; ON_STACK] = Default::default();
+                let mut n = 0;
+                while n < ON_STACK {
+                    match seq.next_element::<Name>()? {
+                        Some(name) => first[n] = Some(name),
+                        None => break,
+                    }
+                    n += 1;
+                }
+                let mut names = Vec::with_capacity(n);
+                names.extend(first.iter_mut().filter_map(Option::take));
+                if n == ON_STACK {
+                    while let Some(name) = seq.next_element::<Name>()? {
+                        names.push(name);
+                    }
+                }
+                Ok(Names(names.into_boxed_slice()))
+            }
+        }
+        deserializer.deserialize_seq(NamesVisitor)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRatings<'a> {
+    #[serde(borrow)]
+    bbfc: Option<RatingText<'a>>,
+    #[serde(borrow)]
+    pegi: Option<RatingText<'a>>,
+    #[serde(borrow)]
+    mpaa: Option<RatingText<'a>>,
+    #[serde(borrow)]
+    tv: Option<RatingText<'a>>,
+    explicit: Option<bool>,
+}
+
+/// A rating value: text (borrowed from the input when it can be), or a number
+/// (`"pegi": 12`), which is read as the text it is written as.
+enum RatingText<'a> {
+    Text(std::borrow::Cow<'a, str>),
+    Integer(i128),
+    Float(f64),
+}
+
+impl RatingText<'_> {
+    /// The value as text: in `buf` for an integer, so reading one allocates nothing.
+    fn text<'b>(&'b self, buf: &'b mut [u8; 40]) -> std::borrow::Cow<'b, str> {
+        use std::io::Write;
+        match self {
+            Self::Text(text) => std::borrow::Cow::Borrowed(text),
+            Self::Integer(number) => {
+                let mut cursor = std::io::Cursor::new(&mut buf[..]);
+                match write!(cursor, "{number}") {
+                    Ok(()) => {
+                        let len = usize::try_from(cursor.position()).unwrap_or_default();
+                        std::borrow::Cow::Borrowed(
+                            std::str::from_utf8(buf.get(..len).unwrap_or_default())
+                                .unwrap_or_default(),
+                        )
+                    }
+                    Err(_) => std::borrow::Cow::Owned(number.to_string()),
+                }
+            }
+            Self::Float(number) => std::borrow::Cow::Owned(number.to_string()),
+        }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RatingText<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextOrNumber<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for TextOrNumber<'a> {
+            type Value = RatingText<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a rating as text or a number")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<Self::Value, E> {
+                Ok(RatingText::Text(std::borrow::Cow::Borrowed(text)))
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+                Ok(RatingText::Text(std::borrow::Cow::Owned(text.to_owned())))
+            }
+            fn visit_u64<E: de::Error>(self, number: u64) -> Result<Self::Value, E> {
+                Ok(RatingText::Integer(i128::from(number)))
+            }
+            fn visit_i64<E: de::Error>(self, number: i64) -> Result<Self::Value, E> {
+                Ok(RatingText::Integer(i128::from(number)))
+            }
+            fn visit_f64<E: de::Error>(self, number: f64) -> Result<Self::Value, E> {
+                Ok(RatingText::Float(number))
+            }
+        }
+        deserializer.deserialize_any(TextOrNumber(std::marker::PhantomData))
+    }
+}
+
+impl RawRatings<'_> {
     fn into_ratings(self) -> Ratings {
-        let mut recognised = Vec::with_capacity(5);
+        let mut recognised = [None; 5];
         let mut unrecognised = Vec::new();
-        for (system, value) in [
+        for (slot, (system, value)) in recognised.iter_mut().zip([
             (RatingSystem::Bbfc, self.bbfc),
             (RatingSystem::Pegi, self.pegi),
             (RatingSystem::Mpa, self.mpaa),
             (RatingSystem::Tv, self.tv),
-        ] {
-            let Some(RatingText(text)) = value else {
+        ]) {
+            let Some(value) = value else {
                 continue;
             };
+            let mut buf = [0u8; 40];
+            let text = value.text(&mut buf);
             match Rating::parse(system, &text) {
-                Some(rating) => recognised.push(rating),
+                Some(rating) => *slot = Some(rating),
                 None => unrecognised.push(UnrecognisedRating {
                     system,
                     value: text.into(),
@@ -668,28 +829,32 @@ impl RawRatings {
             }
         }
         if let Some(explicit) = self.explicit {
-            recognised.push(if explicit {
+            recognised[4] = Some(if explicit {
                 Rating::Explicit
             } else {
                 Rating::NotExplicit
             });
         }
-        Ratings::new(recognised, unrecognised)
+        Ratings::new(recognised.into_iter().flatten(), unrecognised)
     }
 }
 
-impl TryFrom<RawItem> for Item {
+impl TryFrom<RawItem<'_>> for Item {
     type Error = String;
 
-    fn try_from(raw: RawItem) -> Result<Self, String> {
-        if crate::vocab::trim_blank(&raw.id).is_empty() {
+    fn try_from(raw: RawItem<'_>) -> Result<Self, String> {
+        let id = raw.id.map(|text| text.0).unwrap_or_default();
+        if crate::vocab::trim_blank(&id).is_empty() {
             return Err("`id` cannot be empty".to_owned());
         }
+        let Some(kind) = raw.kind else {
+            return Err("missing field `kind`".to_owned());
+        };
         let ratings = raw
             .ratings
             .map(RawRatings::into_ratings)
             .unwrap_or_default();
-        let tags = raw.tags.unwrap_or_default().into_boxed_slice();
+        let tags = raw.tags.unwrap_or_default();
         let mut harm = 0u16;
         let mut harm_positions = 0u64;
         let mut any_plain = false;
@@ -715,14 +880,14 @@ impl TryFrom<RawItem> for Item {
             child_reasons: Codes::EMPTY,
             rating_min_age: ratings.min_age_raw(),
             ad_min_age: ad_category.as_ref().map_or(0, AdCategory::min_age_raw),
-            kind: raw.kind,
+            kind,
             has_notes: false,
-            topics: raw.topics.unwrap_or_default().into_boxed_slice(),
+            topics: raw.topics.unwrap_or_default(),
             tags,
             source: raw.source,
             harm_positions,
             may_be_unknown,
-            id: raw.id.into(),
+            id: ShortText::new(&id, ""),
             ratings,
             harm,
             ad_category,
@@ -756,7 +921,7 @@ impl TryFrom<RawItem> for Item {
 
 impl<'de> Deserialize<'de> for Item {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = RawItem::deserialize(deserializer)?;
+        let raw = deserializer.deserialize_struct("Item", FIELDS, ItemVisitor)?;
         Item::try_from(raw).map_err(de::Error::custom)
     }
 }

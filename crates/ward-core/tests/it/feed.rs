@@ -1763,3 +1763,134 @@ fn an_id_used_twice_is_found_and_a_catalogue_naming_one_twice_is_refused_with_bo
         "line 4: id `a` is already used on line 1: ids must be unique"
     );
 }
+
+/// An item whose every string is written with escapes (which the reader cannot borrow from
+/// the input) reads as the same item written plainly.
+#[test]
+fn escaped_strings_read_as_the_plain_item() {
+    let plain = Item::from_json(
+        r#"{"id": "v-1", "kind": "video", "ratings": {"bbfc": "15", "mpaa": "PG-13"},
+            "tags": ["Self-Harm", "funny"], "topics": ["football"], "source": "bbc",
+            "ad_category": "toys", "trigger": "inactivity"}"#,
+    )
+    .unwrap();
+    let escaped = Item::from_json(
+        r#"{"id": "v\u002d1", "kind": "video", "ratings": {"bbfc": "1\u0035", "mpaa": "PG\u002d13"},
+            "tags": ["Self\u002dHarm", "fun\u006ey"], "topics": ["foot\u0062all"],
+            "source": "b\u0062c", "ad_category": "toy\u0073", "trigger": "in\u0061ctivity"}"#,
+    )
+    .unwrap();
+    assert_eq!(escaped, plain);
+    assert_eq!(escaped.id(), "v-1");
+    assert_eq!(escaped.tags()[0].as_str(), "Self-Harm");
+    assert_eq!(escaped.tags()[0].key(), "self_harm");
+    assert_eq!(escaped.harm_tags().collect::<Vec<_>>(), [HarmTag::SelfHarm]);
+    assert_eq!(escaped.ratings().strictest().unwrap().label(), "15");
+    // Non-ASCII text, escaped or not, is kept as written and normalised as `vocab` says.
+    let accented =
+        Item::from_json(r#"{"id": "caf\u00e9", "kind": "post", "tags": ["Crème Brûlée"]}"#)
+            .unwrap();
+    assert_eq!(accented.id(), "café");
+    assert_eq!(accented.tags()[0].as_str(), "Crème Brûlée");
+    assert_eq!(accented.tags()[0].key(), "crème_brûlée");
+}
+
+/// Words and ids of every length read back as written, in order: short ones are held in
+/// place, long ones on the heap, a list of more than a few words beyond the stack buffer.
+#[test]
+fn long_words_ids_and_lists_read_back_as_written() {
+    let long_id = "an-item-id-much-longer-than-twenty-one-bytes";
+    let tags: Vec<String> = (0..20)
+        .map(|n| format!("Tag Number-{n}{}", "x".repeat(n)))
+        .collect();
+    let json = serde_json::json!({
+        "id": long_id, "kind": "post", "assessed": true, "tags": tags,
+        "topics": ["A Very Long Topic Name With Capitals", "dance"],
+        "source": "Premier-League",
+    });
+    let item = Item::from_json(&json.to_string()).unwrap();
+    assert_eq!(item.id(), long_id);
+    let read: Vec<&str> = item.tags().iter().map(|tag| tag.as_str()).collect();
+    assert_eq!(read, tags);
+    for (tag, text) in item.tags().iter().zip(&tags) {
+        assert_eq!(tag.key(), ward_core::vocab::normalise(text));
+        assert_eq!(*tag, ward_core::feed::Name::new(text));
+    }
+    assert_eq!(
+        item.topics()[0].key(),
+        "a_very_long_topic_name_with_capitals"
+    );
+    assert_eq!(item.topics()[1].as_str(), "dance");
+    let source = item.source().unwrap();
+    assert_eq!(
+        (source.as_str(), source.key()),
+        ("Premier-League", "premier_league")
+    );
+    assert_eq!(*source, ward_core::feed::Name::new("premier_league"));
+}
+
+/// The item reader refuses what serde's derive refused: a field twice (even after a `null`),
+/// an item that is not an object, a word that is not a string.
+#[test]
+fn repeated_fields_and_wrong_shapes_are_errors() {
+    let cases = [
+        (
+            r#"{"id": "v", "kind": "video", "tags": ["a"], "tags": ["hate"]}"#,
+            "duplicate field `tags`",
+        ),
+        (
+            r#"{"id": "v", "kind": "video", "tags": null, "tags": ["hate"]}"#,
+            "duplicate field `tags`",
+        ),
+        (
+            r#"{"id": "v", "id": "w", "kind": "video"}"#,
+            "duplicate field `id`",
+        ),
+        (
+            r#"["v", "video"]"#,
+            "invalid type: sequence, expected an item",
+        ),
+        (r#"{"id": 7, "kind": "video"}"#, "expected a string"),
+        (
+            r#"{"id": "v", "kind": "video", "tags": [7]}"#,
+            "expected a string",
+        ),
+        (
+            r#"{"id": "v", "kind": "video", "tags": "hate"}"#,
+            "expected a list of words",
+        ),
+        (
+            r#"{"id": "v", "kind": "video", "ratings": {"pegi": 12, "pegi": "18"}}"#,
+            "duplicate field `pegi`",
+        ),
+    ];
+    for (json, expected) in cases {
+        let error = Item::from_json(json).unwrap_err();
+        assert!(
+            error.message.contains(expected),
+            "{json}: {}",
+            error.message
+        );
+    }
+}
+
+/// A rating written as a number is read as the text it is written as, whatever its form.
+#[test]
+fn numeric_ratings_read_as_their_text() {
+    use ward_core::feed::{Rating, RatingSystem};
+    for (value, expected) in [
+        ("12", Some(Rating::Pegi12)),
+        ("12.0", Some(Rating::Pegi12)),
+        ("5", None),
+        ("99999999999999999999", None),
+    ] {
+        let item = Item::from_json(&format!(
+            r#"{{"id": "g", "kind": "video", "ratings": {{"pegi": {value}}}}}"#
+        ))
+        .unwrap();
+        assert_eq!(item.ratings().get(RatingSystem::Pegi), expected, "{value}");
+        if expected.is_none() {
+            assert_eq!(item.ratings().unrecognised().len(), 1, "{value}");
+        }
+    }
+}

@@ -231,3 +231,88 @@ async fn the_compact_answer_names_the_same_items_and_codes_as_the_full_one_witho
     })
     .await;
 }
+
+/// The feed's body is read as text once: bytes that are not UTF-8 are `malformed_json` at
+/// their line and column; strings written with escapes (which cannot be borrowed from the
+/// body) are judged as the same strings written plainly; the reader's strictness holds.
+#[tokio::test]
+async fn the_feed_body_is_read_strictly_whatever_its_spelling() {
+    let server = Server::start(&Backend::Sqlite, CLIPSTREAM).await;
+    server.child("kid", 11, "GB").await;
+    let send = |body: Vec<u8>| {
+        server
+            .client
+            .post(format!("{}/v1/feed/filter", server.base))
+            .bearer_auth(&server.admin)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let mut body = br#"{"child": "kid", "items": [{"id": "v1", "kind": "video"},
+ {"id": "v"#
+        .to_vec();
+    body.extend_from_slice(b"\xff2\", \"kind\": \"video\"}]}");
+    let response = send(body).await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let error: Value = response.json().await.unwrap();
+    assert_eq!(error["error"]["code"], "malformed_json", "{error}");
+    assert_eq!(
+        error["error"]["message"],
+        "the body is not valid: it is not UTF-8 at line 2 column 11"
+    );
+
+    let plain = json!({"child": "kid", "answer": "compact", "items": [
+        {"id": "v-1", "kind": "video", "ratings": {"bbfc": "15"}, "topics": ["football"]},
+        {"id": "v-2", "kind": "post", "assessed": true, "tags": ["Self-Harm"]},
+        {"id": "v-3", "kind": "video", "ratings": {"pegi": 7}, "source": "bbc"},
+    ]});
+    let escaped = r#"{"child": "k\u0069d", "answer": "c\u006fmpact", "items": [
+        {"id": "v\u002d1", "kind": "video", "ratings": {"bbfc": "1\u0035"}, "topics": ["foot\u0062all"]},
+        {"id": "v\u002d2", "kind": "post", "assessed": true, "tags": ["Self\u002dHarm"]},
+        {"id": "v\u002d3", "kind": "video", "ratings": {"pegi": 7}, "source": "b\u0062c"}
+    ]}"#;
+    let (status, expected) = server.post("/v1/feed/filter", plain).await;
+    assert_eq!(status, StatusCode::OK, "{expected}");
+    assert_eq!(expected["kept"], json!(["v-3"]), "{expected}");
+    let response = send(escaped.as_bytes().to_vec()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["kept"], expected["kept"]);
+    assert_eq!(answer["removed"], expected["removed"]);
+
+    for (body, code) in [
+        (
+            r#"{"child": "kid", "items": [], "items": []}"#,
+            "invalid_body",
+        ),
+        (
+            r#"{"child": "kid", "child": "kid", "items": []}"#,
+            "invalid_body",
+        ),
+        (r#"{"items": []}"#, "invalid_body"),
+        (r#"{"child": "kid"}"#, "invalid_body"),
+        (
+            r#"{"child": "kid", "items": [], "colour": 1}"#,
+            "invalid_body",
+        ),
+        (
+            r#"{"child": "kid", "items": [], "explain": null}"#,
+            "invalid_body",
+        ),
+        (r#"["kid", []]"#, "invalid_body"),
+        (
+            r#"{"child": "kid", "items": [{"id": "v", "kind": "video", "id": "w"}]}"#,
+            "invalid_body",
+        ),
+        (
+            r#"{"child": "kid", "items": [{"id": "v", "kind": "video"}"#,
+            "malformed_json",
+        ),
+    ] {
+        let response = send(body.as_bytes().to_vec()).await.unwrap();
+        let status = response.status();
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["error"]["code"], code, "{body}: {error}");
+        assert!(status.is_client_error(), "{body}: {status}");
+    }
+}
