@@ -516,19 +516,7 @@ impl GroupTx for PostgresTx {
         .bind(ids)
         .fetch_all(&mut *self.0)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, doc, generation, version)| {
-                (
-                    id,
-                    ChildRow {
-                        doc,
-                        generation,
-                        version,
-                    },
-                )
-            })
-            .collect())
+        Ok(ChildRow::keyed(rows))
     }
 
     async fn put_children(

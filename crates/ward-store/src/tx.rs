@@ -29,6 +29,23 @@ pub(crate) struct ChildRow {
     pub(crate) version: i64,
 }
 
+impl ChildRow {
+    /// The rows `SELECT id, doc, generation, version FROM children …` reads, keyed by id
+    /// (both backends read a group's children so).
+    pub(crate) fn keyed(rows: Vec<(String, String, i64, i64)>) -> Vec<(String, ChildRow)> {
+        rows.into_iter()
+            .map(|(id, doc, generation, version)| {
+                let row = ChildRow {
+                    doc,
+                    generation,
+                    version,
+                };
+                (id, row)
+            })
+            .collect()
+    }
+}
+
 /// What one transaction of a backend can do. Every method runs inside the transaction.
 pub(crate) trait Tx: Send + Sized {
     /// True when one writer does everything (SQLite): entries are chained as they are

@@ -13,6 +13,22 @@ use serde_json::{Value, json};
 
 use super::{repo_root, scratch, stdout, ward};
 
+/// Runs `ward audit --policy examples/clipstream.toml --spec SPEC --out OUT`, then `extra`.
+pub(crate) fn audit_clipstream(spec: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    let (spec, out) = (spec.to_str().unwrap(), out.to_str().unwrap());
+    let mut args = vec![
+        "audit",
+        "--policy",
+        "examples/clipstream.toml",
+        "--spec",
+        spec,
+        "--out",
+        out,
+    ];
+    args.extend_from_slice(extra);
+    ward(&args)
+}
+
 fn read_json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
@@ -36,21 +52,18 @@ fn an_audit_writes_results_and_a_report_with_the_inputs_hashes() {
     let spec = dir.join("audit.toml");
     std::fs::write(&spec, SMALL).unwrap();
     let out = dir.join("out");
-    let output = ward(&[
-        "audit",
-        "--policy",
-        "examples/clipstream.toml",
-        "--spec",
-        spec.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--fail-on",
-        "primary_priority=0",
-        "--fail-on",
-        "over_cap",
-        "--jobs",
-        "2",
-    ]);
+    let output = audit_clipstream(
+        &spec,
+        &out,
+        &[
+            "--fail-on",
+            "primary_priority=0",
+            "--fail-on",
+            "over_cap",
+            "--jobs",
+            "2",
+        ],
+    );
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     let text = stdout(&output);
     assert!(text.contains("engagement:\n  13-15"), "{text}");
@@ -111,15 +124,7 @@ fn the_same_spec_gives_the_same_results() {
     std::fs::write(&spec, "seeds = 1\nslates = 15\nbands = [\"10-12\"]\nrecommenders = [\"item_knn\", \"matrix_factorisation\"]\n[catalogue]\ngenerate = 600\n").unwrap();
     let run = |name: &str| {
         let out = dir.join(name);
-        let output = ward(&[
-            "audit",
-            "--policy",
-            "examples/clipstream.toml",
-            "--spec",
-            spec.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        let output = audit_clipstream(&spec, &out, &[]);
         assert_eq!(output.status.code(), Some(0), "{output:?}");
         std::fs::read_to_string(out.join("results.json")).unwrap()
     };
@@ -131,15 +136,7 @@ fn a_spec_error_names_its_line_and_column_and_exits_two() {
     let dir = scratch("audit-spec-error");
     let spec = dir.join("audit.toml");
     std::fs::write(&spec, "seeds = 2\nslate = 10\n").unwrap();
-    let output = ward(&[
-        "audit",
-        "--policy",
-        "examples/clipstream.toml",
-        "--spec",
-        spec.to_str().unwrap(),
-        "--out",
-        dir.join("out").to_str().unwrap(),
-    ]);
+    let output = audit_clipstream(&spec, &dir.join("out"), &[]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -326,15 +323,7 @@ fn a_service_recommender_is_audited_over_http() {
     let (address, server, thread, stop) = start(false);
     let spec = http_spec(&dir, address);
     let out = dir.join("out");
-    let output = ward(&[
-        "audit",
-        "--policy",
-        "examples/clipstream.toml",
-        "--spec",
-        spec.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let output = audit_clipstream(&spec, &out, &[]);
     let _ = stop.send(());
     thread.join().unwrap();
     assert_eq!(output.status.code(), Some(0), "{output:?}");
@@ -376,15 +365,7 @@ fn an_http_recommender_answering_an_unknown_id_stops_the_audit_with_a_clear_erro
     let dir = scratch("audit-http-bad");
     let (address, _server, thread, stop) = start(true);
     let spec = http_spec(&dir, address);
-    let output = ward(&[
-        "audit",
-        "--policy",
-        "examples/clipstream.toml",
-        "--spec",
-        spec.to_str().unwrap(),
-        "--out",
-        dir.join("out").to_str().unwrap(),
-    ]);
+    let output = audit_clipstream(&spec, &dir.join("out"), &[]);
     let _ = stop.send(());
     thread.join().unwrap();
     assert_eq!(output.status.code(), Some(2));

@@ -239,15 +239,7 @@ fn the_audit_report_works_in_a_real_browser() {
     let spec = dir.path().join("audit.toml");
     std::fs::write(&spec, REPORT_SPEC).unwrap();
     let out = dir.path().join("out");
-    let audit = crate::ward(&[
-        "audit",
-        "--policy",
-        "examples/clipstream.toml",
-        "--spec",
-        spec.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let audit = crate::audit::audit_clipstream(&spec, &out, &[]);
     assert_eq!(audit.status.code(), Some(0), "{audit:?}");
     let screenshots = std::env::var_os("WARD_SCREENSHOTS").map_or_else(
         || Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots"),

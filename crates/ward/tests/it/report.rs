@@ -516,17 +516,7 @@ pub(crate) fn small_audit(dir: &std::path::Path) -> std::path::PathBuf {
     let spec = dir.join("audit.toml");
     std::fs::write(&spec, SMALL_AUDIT).unwrap();
     let out = dir.join("audit");
-    let output = ward(&[
-        "audit",
-        "--policy",
-        "examples/clipstream.toml",
-        "--spec",
-        spec.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--jobs",
-        "2",
-    ]);
+    let output = crate::audit::audit_clipstream(&spec, &out, &["--jobs", "2"]);
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     out
 }

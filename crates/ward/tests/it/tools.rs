@@ -792,17 +792,7 @@ fn ajv_accepts_real_results_and_reports_and_rejects_them_altered() {
         ),
     )
     .unwrap();
-    let output = ward(&[
-        "audit",
-        "--policy",
-        "examples/clipstream.toml",
-        "--spec",
-        spec.to_str().unwrap(),
-        "--out",
-        other.to_str().unwrap(),
-        "--jobs",
-        "2",
-    ]);
+    let output = crate::audit::audit_clipstream(&spec, &other, &["--jobs", "2"]);
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     let other_results = read_json(&other.join("results.json"));
     // A service's recommender over HTTP (audit.rs's test recommender).
@@ -810,15 +800,7 @@ fn ajv_accepts_real_results_and_reports_and_rejects_them_altered() {
     std::fs::create_dir_all(&http).unwrap();
     let (address, _, thread, stop) = crate::audit::start(false);
     let spec = crate::audit::http_spec(&http, address);
-    let output = ward(&[
-        "audit",
-        "--policy",
-        "examples/clipstream.toml",
-        "--spec",
-        spec.to_str().unwrap(),
-        "--out",
-        http.to_str().unwrap(),
-    ]);
+    let output = crate::audit::audit_clipstream(&spec, &http, &[]);
     let _ = stop.send(());
     thread.join().unwrap();
     assert_eq!(output.status.code(), Some(0), "{output:?}");
