@@ -31,6 +31,8 @@ const MAX_ITEMS: usize = 10_000;
 pub(crate) struct FilterRequest {
     child: String,
     items: Vec<Item>,
+    /// How many items the body carried: past [`MAX_ITEMS`] the rest are counted, not read.
+    offered: usize,
     /// Which answer: sentences for every reason (the default), or codes only.
     answer: Answer,
     /// Also say, for each kept item, why it may be shown.
@@ -51,10 +53,10 @@ struct FilterSeed {
 
 impl FilterSeed {
     /// Room for the items a body of `len` bytes can carry: an item is rarely under 64 bytes,
-    /// and never more than [`MAX_ITEMS`] are kept (more is refused).
+    /// and never more than [`MAX_ITEMS`] are read (more is refused).
     fn for_body(len: usize) -> Self {
         Self {
-            capacity: (len / 64).min(MAX_ITEMS + 1),
+            capacity: (len / 64).min(MAX_ITEMS),
         }
     }
 }
@@ -106,13 +108,16 @@ impl<'de> serde::de::Visitor<'de> for FilterSeed {
     ) -> Result<FilterRequest, A::Error> {
         use serde::de::Error;
         let (mut child, mut items, mut answer, mut explain) = (None, None, None, None);
+        let mut offered = 0;
         while let Some(FilterField(field)) = map.next_key()? {
             let name = FILTER_FIELDS.get(field).copied().unwrap_or_default();
             let repeated = match field {
                 0 => child.replace(map.next_value::<String>()?).is_some(),
-                1 => items
-                    .replace(map.next_value_seed(ItemsSeed(self.capacity))?)
-                    .is_some(),
+                1 => {
+                    let (read, count) = map.next_value_seed(ItemsSeed(self.capacity))?;
+                    offered = count;
+                    items.replace(read).is_some()
+                }
                 2 => answer.replace(map.next_value::<Answer>()?).is_some(),
                 _ => explain.replace(map.next_value::<bool>()?).is_some(),
             };
@@ -123,39 +128,52 @@ impl<'de> serde::de::Visitor<'de> for FilterSeed {
         Ok(FilterRequest {
             child: child.ok_or_else(|| A::Error::missing_field("child"))?,
             items: items.ok_or_else(|| A::Error::missing_field("items"))?,
+            offered,
             answer: answer.unwrap_or_default(),
             explain: explain.unwrap_or_default(),
         })
     }
 }
 
-/// The items' list, into a vector with room for `.0` of them.
+/// The items' list, into a vector with room for `.0` of them, and how many the list holds:
+/// items past [`MAX_ITEMS`] are skipped (still checked as JSON), not built, so a feed over
+/// the limit costs no more than one at it before it is refused.
 struct ItemsSeed(usize);
 
 impl<'de> serde::de::DeserializeSeed<'de> for ItemsSeed {
-    type Value = Vec<Item>;
+    type Value = (Vec<Item>, usize);
 
     fn deserialize<D: serde::Deserializer<'de>>(
         self,
         deserializer: D,
-    ) -> Result<Vec<Item>, D::Error> {
+    ) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_seq(self)
     }
 }
 
 impl<'de> serde::de::Visitor<'de> for ItemsSeed {
-    type Value = Vec<Item>;
+    type Value = (Vec<Item>, usize);
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("a list of items")
     }
 
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Item>, A::Error> {
-        let mut items = Vec::with_capacity(self.0);
-        while let Some(item) = seq.next_element::<Item>()? {
-            items.push(item);
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::with_capacity(self.0.min(MAX_ITEMS));
+        while items.len() < MAX_ITEMS {
+            match seq.next_element::<Item>()? {
+                Some(item) => items.push(item),
+                None => {
+                    let count = items.len();
+                    return Ok((items, count));
+                }
+            }
         }
-        Ok(items)
+        let mut count = items.len();
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+            count += 1;
+        }
+        Ok((items, count))
     }
 }
 
@@ -231,10 +249,10 @@ pub(crate) async fn filter(
 ) -> ApiResult<Response> {
     principal.require_decide()?;
     let body = parse_seed(utf8(&bytes)?, FilterSeed::for_body(bytes.len()))?;
-    if body.items.len() > MAX_ITEMS {
+    if body.offered > MAX_ITEMS {
         return Err(invalid(format!(
             "a feed may carry at most {MAX_ITEMS} items, this one has {}",
-            body.items.len()
+            body.offered
         )));
     }
     let child_id = body_child_id(&body.child)?;

@@ -93,6 +93,46 @@ async fn self_harm_in_any_spelling_reaches_no_one_under_18() {
 }
 
 #[tokio::test]
+async fn a_feed_over_ten_thousand_items_is_refused_with_its_count_and_items_past_it_are_not_read() {
+    let server = Server::start(&Backend::Sqlite, CLIPSTREAM).await;
+    server.child("kid", 11, "GB").await;
+    let item = |n: usize| json!({"id": format!("v{n}"), "kind": "video", "ratings": {"bbfc": "U"}, "topics": ["cartoons"]});
+    let mut items: Vec<_> = (0..10_000).map(item).collect();
+    let (status, body) = server
+        .post(
+            "/v1/feed/filter",
+            json!({"child": "kid", "items": items, "answer": "compact"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "10,000 items are within the limit");
+    assert!(
+        body["kept"].as_array().is_some_and(|kept| !kept.is_empty()),
+        "{body}"
+    );
+    items.push(item(10_000));
+    let (status, body) = server
+        .post("/v1/feed/filter", json!({"child": "kid", "items": &items}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(
+        body["error"]["message"],
+        "a feed may carry at most 10000 items, this one has 10001"
+    );
+    // Past the limit items are counted, not read: one that would be refused for its shape
+    // does not change the answer (read, it would be an unknown field's error).
+    items.push(json!({"id": "v-odd", "kind": "video", "colour": "red"}));
+    let (status, body) = server
+        .post("/v1/feed/filter", json!({"child": "kid", "items": &items}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_body");
+    assert_eq!(
+        body["error"]["message"],
+        "a feed may carry at most 10000 items, this one has 10002"
+    );
+}
+
+#[tokio::test]
 async fn one_item_id_twice_in_a_call_is_refused_naming_the_id() {
     on_both("feed duplicate ids", |backend: Backend| async move {
         let server = Server::start(&backend, CLIPSTREAM).await;
