@@ -136,6 +136,52 @@ fn tick_step(max: u64) -> u64 {
     }
 }
 
+/// A y axis of shares in whole percent steps (at most 5 ticks) reaching at least `max`.
+struct PercentAxis {
+    /// The step between ticks, in percent.
+    step: u64,
+    /// Ticks above zero.
+    ticks: u64,
+    /// The share at the top of the axis.
+    max: f64,
+}
+
+impl PercentAxis {
+    fn reaching(max: f64) -> Self {
+        let max_percent = ((max * 100.0).ceil() as u64).max(1);
+        let step = tick_step(max_percent);
+        let ticks = max_percent.div_ceil(step);
+        Self {
+            step,
+            ticks,
+            max: (ticks * step) as f64 / 100.0,
+        }
+    }
+
+    /// The ticks, placed by `y` (a share to its height).
+    fn ticks(&self, y: impl Fn(f64) -> i64) -> Vec<Tick> {
+        (0..=self.ticks)
+            .map(|n| Tick {
+                y: y((n * self.step) as f64 / 100.0),
+                label: format!("{}%", n * self.step),
+            })
+            .collect()
+    }
+}
+
+/// A legend of `(label, class)` entries, `spacing` apart from the plot's left edge.
+fn legend<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str)>, spacing: i64) -> Vec<Legend> {
+    entries
+        .into_iter()
+        .enumerate()
+        .map(|(i, (label, class))| Legend {
+            x: LEFT + i as i64 * spacing,
+            class: class.to_owned(),
+            label: label.to_owned(),
+        })
+        .collect()
+}
+
 fn chart(id: &'static str, title: String, desc: String, series: &[Series]) -> Option<Chart> {
     if series.is_empty() {
         return None;
@@ -448,15 +494,12 @@ fn audit_chart(idx: usize, recommender: &AuditRecommender) -> Chart {
         .iter()
         .flat_map(|(_, e)| e.iter().map(|e| e.high.max(e.mean)))
         .fold(0.0, f64::max);
-    // Whole percent steps, at most 5 ticks.
-    let max_percent = ((max * 100.0).ceil() as u64).max(1);
-    let step = tick_step(max_percent);
-    let axis_max = (max_percent.div_ceil(step) * step) as f64 / 100.0;
+    let axis = PercentAxis::reaching(max);
     let plot_w = WIDTH - LEFT - RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
     let group_w = plot_w / rows.len().max(1) as i64;
     let bar_w = ((group_w - 8) / 2).clamp(2, 60);
-    let y = |share: f64| HEIGHT - BOTTOM - ((share / axis_max) * plot_h as f64).round() as i64;
+    let y = |share: f64| HEIGHT - BOTTOM - ((share / axis.max) * plot_h as f64).round() as i64;
     let names = ["without the guard", "with ward's guard"];
     let classes = ["g-off", "g-on"];
     let groups = rows
@@ -495,22 +538,8 @@ fn audit_chart(idx: usize, recommender: &AuditRecommender) -> Chart {
             }
         })
         .collect();
-    let ticks = (0..=max_percent.div_ceil(step))
-        .map(|n| Tick {
-            y: y((n * step) as f64 / 100.0),
-            label: format!("{}%", n * step),
-        })
-        .collect();
-    let legend = names
-        .iter()
-        .zip(classes)
-        .enumerate()
-        .map(|(i, (name, class))| Legend {
-            x: LEFT + i as i64 * 170,
-            class: class.to_owned(),
-            label: (*name).to_owned(),
-        })
-        .collect();
+    let ticks = axis.ticks(y);
+    let legend = legend(names.into_iter().zip(classes), 170);
     let desc = format!(
         "Bar chart of the share of items that were harmful (Ofcom primary priority or priority \
          content) for each band's standard and vulnerable personas, without and with ward's \
@@ -575,15 +604,13 @@ fn curve_chart(
         .flat_map(|s| s.iter().copied())
         .fold(0.0, f64::max)
         .clamp(0.0, 1.0);
-    let max_percent = ((max * 100.0).ceil() as u64).max(1);
-    let step = tick_step(max_percent);
-    let axis_max = (max_percent.div_ceil(step) * step) as f64 / 100.0;
+    let axis = PercentAxis::reaching(max);
     let plot_w = WIDTH - LEFT - RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
     let items = (windows as u64 * u64::from(window)).max(1);
     let x = |shown: u64| LEFT + (shown as i64 * plot_w) / items as i64;
     let y = |share: f64| {
-        HEIGHT - BOTTOM - ((share.clamp(0.0, 1.0) / axis_max) * plot_h as f64).round() as i64
+        HEIGHT - BOTTOM - ((share.clamp(0.0, 1.0) / axis.max) * plot_h as f64).round() as i64
     };
     let lines = series
         .iter()
@@ -598,12 +625,7 @@ fn curve_chart(
                 .join(" "),
         })
         .collect();
-    let y_ticks = (0..=max_percent.div_ceil(step))
-        .map(|n| Tick {
-            y: y((n * step) as f64 / 100.0),
-            label: format!("{}%", n * step),
-        })
-        .collect();
+    let y_ticks = axis.ticks(y);
     let x_step = tick_step(items);
     let x_ticks = (0..=items / x_step)
         .map(|n| XTick {
@@ -611,15 +633,7 @@ fn curve_chart(
             label: (n * x_step).to_string(),
         })
         .collect();
-    let legend = CURVES
-        .iter()
-        .enumerate()
-        .map(|(i, (name, class))| Legend {
-            x: LEFT + i as i64 * 165,
-            class: (*class).to_owned(),
-            label: (*name).to_owned(),
-        })
-        .collect();
+    let legend = legend(CURVES, 165);
     let rows = (0..windows)
         .map(|w| {
             (

@@ -63,8 +63,6 @@ pub(crate) struct Writer {
     state: Arc<Mutex<WriterState>>,
     /// Rung by every write that released its savepoint or left one open.
     bell: Arc<Notify>,
-    /// Writes waiting for the connection (for tests that line writes up).
-    waiting: AtomicU64,
     /// Commits made, and writes acknowledged by them (for tests and the docs' figures).
     commits: AtomicU64,
     writes: AtomicU64,
@@ -126,7 +124,6 @@ impl SqliteStore {
                 dirty: false,
             })),
             bell: bell.clone(),
-            waiting: AtomicU64::new(0),
             commits: AtomicU64::new(0),
             writes: AtomicU64::new(0),
         });
@@ -216,20 +213,6 @@ impl SqliteStore {
         )
     }
 
-    /// Holds the writer until the guard is dropped, so that writes queue behind it: a test
-    /// can then see several writes share one commit ([`SqliteStore::waiting_writes`] says
-    /// when they have queued).
-    #[doc(hidden)]
-    pub async fn hold_writer(&self) -> WriterHold {
-        WriterHold(self.writer.state.clone().lock_owned().await)
-    }
-
-    /// Writes waiting for the writer's connection now.
-    #[doc(hidden)]
-    pub fn waiting_writes(&self) -> u64 {
-        self.writer.waiting.load(Ordering::Relaxed)
-    }
-
     /// Holds the queue of child writes until the guard is dropped: the writes queued
     /// meanwhile ([`SqliteStore::queued_writes`]) then go as one group.
     #[doc(hidden)]
@@ -248,12 +231,6 @@ impl SqliteStore {
         self.groups.counts()
     }
 }
-
-/// [`SqliteStore::hold_writer`]'s guard: the writer is free again when it is dropped.
-#[doc(hidden)]
-pub struct WriterHold(
-    #[expect(dead_code, reason = "held until dropped")] OwnedMutexGuard<WriterState>,
-);
 
 impl WriterState {
     fn connection(&mut self) -> Result<&mut PoolConnection<Sqlite>, StoreError> {
@@ -327,10 +304,7 @@ impl Writer {
     /// The connection, taken from the pool on first use, with any savepoint a dropped write
     /// left open rolled back.
     async fn take(&self) -> Result<OwnedMutexGuard<WriterState>, StoreError> {
-        self.waiting.fetch_add(1, Ordering::Relaxed);
-        let guard = self.state.clone().lock_owned().await;
-        self.waiting.fetch_sub(1, Ordering::Relaxed);
-        let mut guard = guard;
+        let mut guard = self.state.clone().lock_owned().await;
         if guard.connection.is_none() {
             guard.connection = Some(self.pool.acquire().await?);
         }

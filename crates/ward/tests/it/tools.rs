@@ -65,6 +65,29 @@ fn node_missing() -> Option<String> {
 }
 
 /// Runs `program` with `args`, `stdin` written to it, and reports how long it took.
+/// Runs `node tests/tools/SCRIPT ARGS…` with one JSON document a line on its stdin and reads
+/// one JSON document a line from its stdout; `what` says what failed when it does not run.
+fn node_lines(script: &str, args: &[&Path], input: &[Value], what: &str) -> Vec<Value> {
+    let input: String = input.iter().map(|value| value.to_string() + "\n").collect();
+    let output = run(
+        Command::new("node")
+            .arg(repo_root().join("tests/tools").join(script))
+            .args(args)
+            .current_dir(repo_root().join("tests/tools")),
+        input.as_bytes(),
+    );
+    assert!(
+        output.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
 fn run(program: &mut Command, stdin: &[u8]) -> Output {
     let started = Instant::now();
     let mut child = program
@@ -555,29 +578,16 @@ async fn iab_tech_labs_own_libraries_decode_every_string_to_the_fields_ward_mean
         return;
     }
     let cases = signals_of_children().await;
-    let input: String = cases
+    let input: Vec<Value> = cases
         .iter()
-        .map(|(_, s)| {
-            serde_json::json!({"tc": s["tcf"]["tc_string"], "gpp": s["gpp"]["string"]}).to_string()
-                + "\n"
-        })
+        .map(|(_, s)| serde_json::json!({"tc": s["tcf"]["tc_string"], "gpp": s["gpp"]["string"]}))
         .collect();
-    let output = run(
-        Command::new("node")
-            .arg(repo_root().join("tests/tools/iab_decode.mjs"))
-            .current_dir(repo_root().join("tests/tools")),
-        input.as_bytes(),
+    let decoded = node_lines(
+        "iab_decode.mjs",
+        &[],
+        &input,
+        "the IAB decoders could not run",
     );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let decoded: Vec<Value> = String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
     assert_eq!(decoded.len(), cases.len());
     let mut saw_usnat = false;
     for ((what, ours), theirs) in cases.iter().zip(&decoded) {
@@ -680,31 +690,20 @@ const REPORT_SCHEMA: &str = "urn:ward:schema:report:ward-report-1";
 /// Validates each `(schema id, document)` with ajv (`tests/tools/schema_check.mjs`, strict
 /// mode, draft 2020-12, with ajv-formats) against ward's schemas; one `{valid, errors}` each.
 fn ajv(documents: &[(&str, &Value)]) -> Vec<Value> {
-    let input: String = documents
+    let input: Vec<Value> = documents
         .iter()
-        .map(|(schema, document)| {
-            serde_json::json!({"schema": schema, "document": document}).to_string() + "\n"
-        })
+        .map(|(schema, document)| serde_json::json!({"schema": schema, "document": document}))
         .collect();
     let schemas = repo_root().join("docs/schemas");
-    let output = run(
-        Command::new("node")
-            .arg(repo_root().join("tests/tools/schema_check.mjs"))
-            .arg(schemas.join("audit-results.schema.json"))
-            .arg(schemas.join("report.schema.json"))
-            .current_dir(repo_root().join("tests/tools")),
-        input.as_bytes(),
+    let verdicts = node_lines(
+        "schema_check.mjs",
+        &[
+            &schemas.join("audit-results.schema.json"),
+            &schemas.join("report.schema.json"),
+        ],
+        &input,
+        "ajv could not run (a schema strict mode rejects?)",
     );
-    assert!(
-        output.status.success(),
-        "ajv could not run (a schema strict mode rejects?): {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let verdicts: Vec<Value> = String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
     assert_eq!(verdicts.len(), documents.len());
     verdicts
 }
@@ -921,23 +920,12 @@ fn ajv_accepts_real_results_and_reports_and_rejects_them_altered() {
 /// `{valid}` (or `{error}`) per checkpoint, from Node's `crypto.verify` over the signed text
 /// rebuilt from the README's format (`tests/tools/checkpoint_verify.mjs`).
 fn node_verifies(checkpoints: &[Value]) -> Vec<Value> {
-    let input: String = checkpoints.iter().map(|c| c.to_string() + "\n").collect();
-    let output = run(
-        Command::new("node")
-            .arg(repo_root().join("tests/tools/checkpoint_verify.mjs"))
-            .current_dir(repo_root().join("tests/tools")),
-        input.as_bytes(),
-    );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect()
+    node_lines(
+        "checkpoint_verify.mjs",
+        &[],
+        checkpoints,
+        "Node could not verify the checkpoints",
+    )
 }
 
 /// The checkpoint with one byte of `field` (a hex string) changed.
