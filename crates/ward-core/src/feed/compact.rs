@@ -4,8 +4,10 @@
 //! sentence, so a caller can switch answers without relearning them; the sentences stay one
 //! call away ([`super::FeedOutcome::explain`], `POST /v1/feed/why`).
 //!
-//! Serialized straight from the outcome and the items, borrowing every id: nothing is built
-//! per item but the JSON itself. Not for people: the full answer is.
+//! Written straight from the outcome and the items, borrowing every id: nothing is built
+//! per item but the JSON itself. [`CompactResponse::write_json`] writes the bytes by hand (the
+//! hot path); its `Serialize` gives the same bytes through serde_json, and a test holds the two
+//! together. Not for people: the full answer is.
 
 use jiff::Timestamp;
 use serde::Serialize;
@@ -35,6 +37,94 @@ impl CompactResponse<'_> {
     fn id(&self, index: u32) -> &str {
         self.items.get(index as usize).map_or("", Item::id)
     }
+}
+
+impl CompactResponse<'_> {
+    /// Appends the answer's JSON to `out`: byte for byte what `serde_json::to_writer` makes of
+    /// it, without a serializer call per id and code. The once-per-answer fields (`held_until`,
+    /// `drift`, `age`, `unfiltered`) go through serde_json itself, and so does an id that
+    /// needs an escape.
+    pub fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        let outcome = self.outcome;
+        out.extend_from_slice(b"{\"kept\":[");
+        for (n, index) in outcome.kept.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            write_str(out, self.id(*index))?;
+        }
+        out.extend_from_slice(b"],\"removed\":[");
+        for (n, removal) in outcome.removed.iter().enumerate() {
+            write_entry(out, n, self.id(removal.index), b"reasons", removal.reasons)?;
+        }
+        out.extend_from_slice(b"],\"held\":[");
+        for (n, held) in outcome.held.iter().enumerate() {
+            write_entry(out, n, self.id(held.index), b"reasons", held.reasons)?;
+        }
+        out.extend_from_slice(b"],\"held_until\":");
+        serde_json::to_writer(&mut *out, &outcome.held_until)?;
+        out.extend_from_slice(b",\"notes\":[");
+        for (n, note) in outcome.notes.iter().enumerate() {
+            write_entry(out, n, self.id(note.index), b"notes", note.kinds)?;
+        }
+        out.extend_from_slice(b"],\"drift\":");
+        serde_json::to_writer(&mut *out, &outcome.drift)?;
+        out.extend_from_slice(b",\"age\":");
+        serde_json::to_writer(&mut *out, &outcome.age)?;
+        out.extend_from_slice(b",\"unfiltered\":");
+        out.extend_from_slice(if outcome.unfiltered {
+            b"true"
+        } else {
+            b"false"
+        });
+        out.push(b'}');
+        Ok(())
+    }
+}
+
+/// `text` as a JSON string: as is between quotes when nothing in it needs an escape (what
+/// ids are), through serde_json's own escaping otherwise.
+fn write_str(out: &mut Vec<u8>, text: &str) -> serde_json::Result<()> {
+    if text
+        .bytes()
+        .any(|byte| byte < 0x20 || byte == b'"' || byte == b'\\')
+    {
+        return serde_json::to_writer(out, text);
+    }
+    out.reserve(text.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(text.as_bytes());
+    out.push(b'"');
+    Ok(())
+}
+
+/// The `n`th entry of a list: `{"id":…,"<key>":[code,…]}`. Codes are snake_case words, which
+/// need no escape.
+fn write_entry<T: super::Code>(
+    out: &mut Vec<u8>,
+    n: usize,
+    id: &str,
+    key: &[u8],
+    codes: Codes<T>,
+) -> serde_json::Result<()> {
+    if n > 0 {
+        out.push(b',');
+    }
+    out.extend_from_slice(b"{\"id\":");
+    write_str(out, id)?;
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(key);
+    out.extend_from_slice(b"\":[");
+    for (idx, code) in codes.codes().enumerate() {
+        if idx > 0 {
+            out.push(b',');
+        }
+        out.push(b'"');
+        out.extend_from_slice(code.as_bytes());
+        out.push(b'"');
+    }
+    out.extend_from_slice(b"]}");
+    Ok(())
 }
 
 /// `{"id", <codes_key>: [code, …]}`.

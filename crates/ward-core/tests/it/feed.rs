@@ -1894,3 +1894,117 @@ fn numeric_ratings_read_as_their_text() {
         }
     }
 }
+
+// ---- The compact answer ---------------------------------------------------------------------
+
+/// The compact answer as `write_json` writes it and as serde_json serializes it.
+fn compact_both_ways(outcome: &FeedOutcome, items: &[Item]) -> (String, String) {
+    let mut by_hand = Vec::new();
+    outcome.compact(items).write_json(&mut by_hand).unwrap();
+    let by_serde = serde_json::to_string(&outcome.compact(items)).unwrap();
+    (String::from_utf8(by_hand).unwrap(), by_serde)
+}
+
+#[test]
+fn the_compact_answer_written_by_hand_is_serde_jsons_byte_for_byte() {
+    use ward_core::feed::{Codes, DriftReport, Held, HoldReason, Note, Removal};
+    // Ids that need every kind of escape, and some that need none.
+    let ids = [
+        "plain-1",
+        "quote\"d",
+        "back\\slash",
+        "new\nline",
+        "tab\tand\u{1}ctl\u{1f}",
+        "del\u{7f}",
+        "ünïcødé-🦀",
+        "slash/ok",
+    ];
+    let items: Vec<Item> = ids
+        .iter()
+        .map(|id| {
+            item(&serde_json::json!({"id": id, "kind": "video", "assessed": true}).to_string())
+        })
+        .collect();
+    let all = |n: usize| {
+        let mut codes = Codes::<RemovalReason>::EMPTY;
+        for reason in RemovalReason::ALL.iter().skip(n) {
+            codes.insert(*reason);
+        }
+        codes
+    };
+    let outcome = FeedOutcome {
+        kept: vec![0, 1, 2],
+        removed: (0..ids.len() as u32)
+            .map(|index| Removal {
+                index,
+                reasons: all(index as usize),
+            })
+            .collect(),
+        held: HoldReason::ALL
+            .iter()
+            .zip(0u32..)
+            .map(|(reason, index)| Held {
+                index: index + 3,
+                reasons: Codes::of(*reason),
+            })
+            .chain([Held {
+                index: 7,
+                reasons: HoldReason::ALL
+                    .iter()
+                    .fold(Codes::EMPTY, |codes, reason| codes.with(*reason)),
+            }])
+            .collect(),
+        notes: (0..ids.len() as u32)
+            .map(|index| Note {
+                index,
+                kinds: NoteKind::ALL
+                    .iter()
+                    .skip(index as usize % NoteKind::ALL.len())
+                    .fold(Codes::EMPTY, |codes, kind| codes.with(*kind)),
+            })
+            .collect(),
+        held_until: Some(at("2026-01-14T07:00:00Z")),
+        drift: Some(DriftReport {
+            score: 0.123_456_789,
+            threshold: 0.5,
+            drifted: false,
+            capped: true,
+            flagged: true,
+            released: false,
+            removed_by_cap: 3,
+            sensitive_share: 1.0 / 3.0,
+            sensitive_cap: 0.2,
+            window_items: 17,
+            drift_window: 50,
+            anchor: AnchorSource::Declared,
+        }),
+        age: 11,
+        unfiltered: false,
+    };
+    let (by_hand, by_serde) = compact_both_ways(&outcome, &items);
+    assert_eq!(by_hand, by_serde);
+    // Every code of every kind is in it, and the escapes are serde_json's.
+    for code in RemovalReason::ALL.iter().map(|reason| reason.code()) {
+        assert!(by_hand.contains(&format!("\"{code}\"")), "{code}");
+    }
+    for code in HoldReason::ALL.iter().map(|reason| reason.code()) {
+        assert!(by_hand.contains(&format!("\"{code}\"")), "{code}");
+    }
+    for code in NoteKind::ALL.iter().map(|kind| kind.code()) {
+        assert!(by_hand.contains(&format!("\"{code}\"")), "{code}");
+    }
+    assert!(
+        by_hand.contains(r#""tab\tand\u0001ctl\u001f""#),
+        "{by_hand}"
+    );
+
+    // An empty outcome, an adult's and the example catalogue's for a child.
+    let (by_hand, by_serde) = compact_both_ways(&FeedOutcome::default(), &[]);
+    assert_eq!(by_hand, by_serde);
+    let catalogue = parse_catalogue(include_str!("../../../../examples/catalogue.jsonl")).unwrap();
+    for age in [child(11), child(15), AgeStatus::Adult] {
+        let outcome = run(age).outcome(&catalogue);
+        let (by_hand, by_serde) = compact_both_ways(&outcome, &catalogue);
+        assert_eq!(by_hand, by_serde);
+    }
+}

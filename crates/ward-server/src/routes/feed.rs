@@ -199,13 +199,23 @@ struct FullAnswer<'a> {
     why_shown: Option<BTreeMap<&'a str, Vec<String>>>,
 }
 
-/// The compact answer, with `why_shown` when asked for.
-#[derive(Serialize)]
-struct CompactAnswer<'a> {
-    #[serde(flatten)]
-    response: ward_core::feed::CompactResponse<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    why_shown: Option<BTreeMap<&'a str, Vec<String>>>,
+/// The compact answer, by hand ([`ward_core::feed::CompactResponse::write_json`]), with
+/// `why_shown` after its last field when asked for: the bytes serde_json would write for the
+/// response flattened beside `why_shown`.
+fn write_compact(
+    json: &mut Vec<u8>,
+    response: ward_core::feed::CompactResponse<'_>,
+    why_shown: Option<BTreeMap<&str, Vec<String>>>,
+) -> serde_json::Result<()> {
+    response.write_json(json)?;
+    if let Some(why_shown) = why_shown {
+        // INVARIANT: write_json ends with the object's closing brace.
+        json.pop();
+        json.extend_from_slice(b",\"why_shown\":");
+        serde_json::to_writer(&mut *json, &why_shown)?;
+        json.push(b'}');
+    }
+    Ok(())
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
@@ -341,13 +351,7 @@ pub(crate) async fn filter(
                 why_shown,
             },
         ),
-        Answer::Compact => serde_json::to_writer(
-            &mut json,
-            &CompactAnswer {
-                response: outcome.compact(&body.items),
-                why_shown,
-            },
-        ),
+        Answer::Compact => write_compact(&mut json, outcome.compact(&body.items), why_shown),
     }
     .map_err(|error| ApiError::internal("cannot render a feed response", &error))?;
     Ok(([(CONTENT_TYPE, "application/json")], json).into_response())
