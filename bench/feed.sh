@@ -3,7 +3,8 @@
 # (`ward_bench::feed::feed_jsonl`, the in-process bench's feed), compact and full answers,
 # one connection (`wrk -t1 -c1`, so p50 is the latency of one call), on `ward serve` over
 # SQLite. With WARD_BEFORE=/path/to/an/older/ward, that binary is run too, by turns with this
-# one, in the same run (it gets the full answer: it has no other). Prints p50, p99 and calls/s
+# one, in the same run, each answer (`b-full`, `b-compact`; WARD_BEFORE_ANSWERS=full for a ward
+# older than the compact answer, which gets the full one twice). Prints p50, p99 and calls/s
 # per case. Needs wrk (`apt-get install wrk`) and python3.
 #
 #   [WARD_BEFORE=...] bench/feed.sh [SECONDS] [ROUNDS]
@@ -87,11 +88,13 @@ done
 printf '%-7s %-8s %-8s %12s %10s %10s\n' round items case "calls/s" p50 p99 > "$WORK/table"
 for round in $(seq 1 "$ROUNDS"); do
   for n in 500 10000; do
-    if [ -n "${WARD_BEFORE:-}" ]; then
-      TOKEN=$BEFORE_TOKEN; read -r rps p50 p99 < <(run "$BEFORE_URL" "$WORK/feed-$n-none.json")
-      printf '%-7s %-8s %-8s %12s %10s %10s\n' "$round" "$n" "before" "$rps" "$p50" "$p99" >> "$WORK/table"
-    fi
     for answer in full compact; do
+      if [ -n "${WARD_BEFORE:-}" ]; then
+        file="$WORK/feed-$n-$answer.json"
+        [ "${WARD_BEFORE_ANSWERS:-both}" = full ] && file="$WORK/feed-$n-none.json"
+        TOKEN=$BEFORE_TOKEN; read -r rps p50 p99 < <(run "$BEFORE_URL" "$file")
+        printf '%-7s %-8s %-8s %12s %10s %10s\n' "$round" "$n" "b-$answer" "$rps" "$p50" "$p99" >> "$WORK/table"
+      fi
       TOKEN=$AFTER_TOKEN; read -r rps p50 p99 < <(run "$AFTER_URL" "$WORK/feed-$n-$answer.json")
       printf '%-7s %-8s %-8s %12s %10s %10s\n' "$round" "$n" "$answer" "$rps" "$p50" "$p99" >> "$WORK/table"
     done
