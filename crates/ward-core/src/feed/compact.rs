@@ -37,9 +37,7 @@ impl CompactResponse<'_> {
     fn id(&self, index: u32) -> &str {
         self.items.get(index as usize).map_or("", Item::id)
     }
-}
 
-impl CompactResponse<'_> {
     /// Appends the answer's JSON to `out`: byte for byte what `serde_json::to_writer` makes of
     /// it, without a serializer call per id and code. The once-per-answer fields (`held_until`,
     /// `drift`, `age`, `unfiltered`) go through serde_json itself, and so does an id that

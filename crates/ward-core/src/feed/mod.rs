@@ -887,16 +887,9 @@ pub struct DuplicateId {
 
 /// The first id two of `items` share, if any. A feed that names one id twice would get an
 /// answer that both keeps and removes it, so callers refuse such a feed instead.
-///
-/// The ids are a caller's, so the map is hashed with foldhash seeded at random for each call
-/// (a caller cannot craft ids that collide), which costs a fraction of SipHash on the short
-/// ids feeds carry.
 pub fn duplicate_id(items: &[Item]) -> Option<DuplicateId> {
-    let mut seen: std::collections::HashMap<&str, usize, foldhash::fast::RandomState> =
-        std::collections::HashMap::with_capacity_and_hasher(
-            items.len(),
-            foldhash::fast::RandomState::default(),
-        );
+    let mut seen: std::collections::HashMap<&str, usize> =
+        std::collections::HashMap::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
         if let Some(first) = seen.insert(item.id(), index) {
             return Some(DuplicateId {

@@ -210,6 +210,7 @@ fn write_compact(
     response.write_json(json)?;
     if let Some(why_shown) = why_shown {
         // INVARIANT: write_json ends with the object's closing brace.
+        debug_assert_eq!(json.last(), Some(&b'}'));
         json.pop();
         json.extend_from_slice(b",\"why_shown\":");
         serde_json::to_writer(&mut *json, &why_shown)?;
