@@ -595,20 +595,21 @@ impl Item {
 }
 
 /// The item JSON as written, gathered by [`ItemVisitor`]: strings borrowed from the input
-/// where JSON lets them be, word lists already read into names.
+/// where JSON lets them be, word lists already read into names. The feed's scanner
+/// ([`super::scan`]) fills one too, so both readers build items through one `TryFrom`.
 #[derive(Default)]
-struct RawItem<'de> {
-    id: Option<Text<'de>>,
-    kind: Option<ItemKind>,
-    ratings: Option<RawRatings<'de>>,
-    tags: Option<Box<[Name]>>,
-    ad_category: Option<Name>,
-    topics: Option<Box<[Name]>>,
-    source: Option<Name>,
-    trigger: Option<Name>,
-    assessed: Option<bool>,
-    adult: Option<bool>,
-    known_to_child: Option<bool>,
+pub(super) struct RawItem<'de> {
+    pub(super) id: Option<Text<'de>>,
+    pub(super) kind: Option<ItemKind>,
+    pub(super) ratings: Option<RawRatings<'de>>,
+    pub(super) tags: Option<Box<[Name]>>,
+    pub(super) ad_category: Option<Name>,
+    pub(super) topics: Option<Box<[Name]>>,
+    pub(super) source: Option<Name>,
+    pub(super) trigger: Option<Name>,
+    pub(super) assessed: Option<bool>,
+    pub(super) adult: Option<bool>,
+    pub(super) known_to_child: Option<bool>,
 }
 
 /// The item JSON's fields, in the order errors list them.
@@ -731,23 +732,23 @@ impl<'de> Deserialize<'de> for Names {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawRatings<'a> {
+pub(super) struct RawRatings<'a> {
     #[serde(borrow)]
-    bbfc: Option<RatingText<'a>>,
+    pub(super) bbfc: Option<RatingText<'a>>,
     #[serde(borrow)]
-    pegi: Option<RatingText<'a>>,
+    pub(super) pegi: Option<RatingText<'a>>,
     #[serde(borrow)]
-    mpaa: Option<RatingText<'a>>,
+    pub(super) mpaa: Option<RatingText<'a>>,
     #[serde(borrow)]
-    tv: Option<RatingText<'a>>,
-    explicit: Option<bool>,
+    pub(super) tv: Option<RatingText<'a>>,
+    pub(super) explicit: Option<bool>,
 }
 
 /// A rating value: text (borrowed from the input when it can be), or a number
 /// (`"pegi": 12`), which is read as the text it is written as.
-enum RatingText<'a> {
+pub(super) enum RatingText<'a> {
     Text(std::borrow::Cow<'a, str>),
     Integer(i128),
     Float(f64),

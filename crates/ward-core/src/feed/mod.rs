@@ -22,6 +22,7 @@ mod compact;
 mod drift;
 mod explain;
 mod item;
+mod scan;
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -49,6 +50,7 @@ pub use item::{
     AdCategory, CapCategory, HarmTag, Item, ItemError, ItemKind, Name, Rating, RatingSystem,
     Ratings, UnrecognisedRating,
 };
+pub use scan::Scanner;
 
 use drift::DriftEvents;
 

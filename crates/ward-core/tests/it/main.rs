@@ -18,6 +18,7 @@ mod properties;
 mod purity;
 mod reports;
 mod rules;
+mod scan;
 mod schema;
 mod signals;
 mod support;

@@ -10,7 +10,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use ward_core::feed::{
-    DriftState, FeedChild, FeedOutcome, Item, RemovalReason, duplicate_id, filter_into,
+    DriftState, FeedChild, FeedOutcome, Item, RemovalReason, Scanner, duplicate_id, filter_into,
     why_am_i_seeing_this,
 };
 use ward_core::ids::ChildId;
@@ -177,6 +177,44 @@ impl<'de> serde::de::Visitor<'de> for ItemsSeed {
     }
 }
 
+/// The fast path for a [`FilterRequest`]: the common, well-formed body read by
+/// [`Scanner`] in one pass, or `None` for anything it does not take (an escape, `null`, an
+/// unknown or repeated field, a missing one, more than [`MAX_ITEMS`] items, trailing text, any
+/// other shape), and [`FilterSeed`] then reads the body, so every error is worded as before.
+/// What it returns is what [`FilterSeed`] would (a test holds the two together).
+fn scan_request(text: &str) -> Option<FilterRequest> {
+    let mut scanner = Scanner::new(text);
+    let (mut child, mut items, mut answer, mut explain) = (None, None, None, None);
+    scanner.object(|scanner, key| {
+        let repeated = match key {
+            "child" => child.replace(scanner.string()?).is_some(),
+            "items" => items.replace(scanner.items(MAX_ITEMS)?).is_some(),
+            "answer" => {
+                let read = match scanner.string()? {
+                    "full" => Answer::Full,
+                    "compact" => Answer::Compact,
+                    _ => return None,
+                };
+                answer.replace(read).is_some()
+            }
+            "explain" => explain.replace(scanner.bool()?).is_some(),
+            _ => return None,
+        };
+        (!repeated).then_some(())
+    })?;
+    if !scanner.is_at_end() {
+        return None;
+    }
+    let items = items?;
+    Some(FilterRequest {
+        child: child?.to_owned(),
+        offered: items.len(),
+        items,
+        answer: answer.unwrap_or_default(),
+        explain: explain.unwrap_or_default(),
+    })
+}
+
 /// The two answers `POST /v1/feed/filter` gives.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -259,7 +297,11 @@ pub(crate) async fn filter(
     RawJson(bytes): RawJson,
 ) -> ApiResult<Response> {
     principal.require_decide()?;
-    let body = parse_seed(utf8(&bytes)?, FilterSeed::for_body(bytes.len()))?;
+    let text = utf8(&bytes)?;
+    let body = match scan_request(text) {
+        Some(body) => body,
+        None => parse_seed(text, FilterSeed::for_body(bytes.len()))?,
+    };
     if body.offered > MAX_ITEMS {
         return Err(invalid(format!(
             "a feed may carry at most {MAX_ITEMS} items, this one has {}",
@@ -454,4 +496,93 @@ pub(crate) fn drift_view(drift: &DriftState, state: &AppState) -> serde_json::Va
         "report": drift.report(&state.active().feed),
         "state": drift,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{FilterRequest, FilterSeed, MAX_ITEMS, scan_request};
+    use crate::body::parse_seed;
+
+    /// A request with every field, items of every kind and field, words of every shape and
+    /// whitespace between tokens: what the edits below start from.
+    const REQUEST: &str = r#"{"child":"c_0123456789abcdef","answer":"compact","items":[{"id":"v-1","kind":"video","ratings":{"bbfc":"12A","pegi":12,"mpaa":"PG-13","tv":"TV-14","explicit":false},"tags":["Self-Harm","funny"],"ad_category":"toys","topics":["football","Straße"],"source":"ugc","assessed":true},
+ {"id" : "n-2" , "kind" : "notification" , "trigger" : "inactivity" , "ratings" : { "pegi" : 0 } , "tags" : [ ] },
+ {"id":"u-3","kind":"user","adult":true,"known_to_child":false,"topics":[]}], "explain" : true }"#;
+
+    fn by_serde(text: &str) -> Option<FilterRequest> {
+        parse_seed(text, FilterSeed::for_body(text.len())).ok()
+    }
+
+    /// When the scanner takes `text`, the serde reader takes it too and reads the same
+    /// request. True when the scanner took it.
+    fn check_never_disagrees(text: &str) -> bool {
+        let Some(scanned) = scan_request(text) else {
+            return false;
+        };
+        let parsed = by_serde(text).unwrap_or_else(|| panic!("scanned, but not serde's: {text}"));
+        assert_eq!(format!("{scanned:?}"), format!("{parsed:?}"), "{text}");
+        true
+    }
+
+    #[test]
+    fn the_scanner_reads_a_request_as_the_serde_reader_does() {
+        for text in [
+            REQUEST,
+            r#"{"items":[],"child":"c"}"#,
+            " {\n\t\"child\" : \"c\" ,\r\n \"items\" : [ ] , \"answer\" : \"full\" , \"explain\" : false }\n",
+        ] {
+            assert!(check_never_disagrees(text), "not scanned: {text}");
+        }
+    }
+
+    #[test]
+    fn the_scanner_leaves_anything_unusual_to_the_serde_reader() {
+        let too_many = format!(
+            r#"{{"child":"c","items":[{}]}}"#,
+            vec![r#"{"id":"a","kind":"post"}"#; MAX_ITEMS + 1].join(",")
+        );
+        for text in [
+            r#"{"child":"c"}"#,
+            r#"{"items":[]}"#,
+            r#"{"child":"c","items":[],"child":"d"}"#,
+            r#"{"child":"c","items":[],"answer":"brief"}"#,
+            r#"{"child":"c","items":[],"answer":null}"#,
+            r#"{"child":"c","items":[],"explain":null}"#,
+            r#"{"child":"c","items":[],"explain":1}"#,
+            r#"{"child":"c","items":[],"extra":1}"#,
+            r#"{"child":"c\u0064","items":[]}"#,
+            r#"{"child":"c","items":[]} {}"#,
+            r#"["c",[]]"#,
+            &too_many,
+        ] {
+            assert!(scan_request(text).is_none(), "scanned: {text:.80}");
+        }
+    }
+
+    #[test]
+    fn every_one_byte_edit_is_scanned_as_the_serde_reader_reads_it_or_left_to_it() {
+        let bytes = REQUEST.as_bytes();
+        let (mut n_edits, mut n_scanned) = (0, 0);
+        for at in 0..bytes.len() {
+            let mut edits = vec![[&bytes[..at], &bytes[at + 1..]].concat()];
+            for byte in [b'"', b'\\', b',', b'}', b']', b'x', b'1', b' '] {
+                let mut edited = bytes.to_vec();
+                edited[at] = byte;
+                edits.push(edited);
+            }
+            for edited in edits {
+                // `filter` checks UTF-8 before either reader sees the body.
+                let Ok(text) = std::str::from_utf8(&edited) else {
+                    continue;
+                };
+                n_edits += 1;
+                n_scanned += usize::from(check_never_disagrees(text));
+            }
+        }
+        assert!(n_edits > 8 * bytes.len(), "{n_edits} edits");
+        assert!(
+            n_scanned > 0 && n_scanned < n_edits / 2,
+            "{n_scanned} of {n_edits}"
+        );
+    }
 }
