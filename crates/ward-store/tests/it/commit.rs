@@ -134,6 +134,81 @@ async fn writes_queued_together_share_one_group_and_one_that_fails_takes_none_wi
     .await;
 }
 
+/// A group of plain writes (documents and entries only, as most are) in which the database
+/// refuses one: the rest are still written, each alone, and the refused one leaves nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_group_with_one_failing_write_writes_the_others_alone() {
+    on_both("plain group", |store, url| async move {
+        let policy = Arc::new(policy());
+        let now = at("2026-01-10T10:00:00Z");
+        // The database refuses one child's document, as a constraint would.
+        match &store {
+            AnyStore::Sqlite(_) => {
+                let trigger = "CREATE TRIGGER refuse_one BEFORE INSERT ON children \
+                     WHEN NEW.id = 'kid-refused' BEGIN SELECT RAISE(ABORT, 'refused'); END";
+                tamper(&store, &url, trigger).await;
+            }
+            AnyStore::Postgres(_) => {
+                let function = "CREATE FUNCTION refuse_one() RETURNS trigger AS $$ BEGIN \
+                     IF NEW.id = 'kid-refused' THEN RAISE EXCEPTION 'refused'; END IF; \
+                     RETURN NEW; END $$ LANGUAGE plpgsql";
+                tamper(&store, &url, function).await;
+                let trigger = "CREATE TRIGGER refuse_one BEFORE INSERT ON children \
+                     FOR EACH ROW EXECUTE FUNCTION refuse_one()";
+                tamper(&store, &url, trigger).await;
+            }
+        }
+        let names = ["kid-a", "kid-b", "kid-refused", "kid-c"];
+        let hold = match &store {
+            AnyStore::Sqlite(sqlite) => sqlite.hold_groups().await,
+            AnyStore::Postgres(postgres) => postgres.hold_groups().await,
+        };
+        let mut tasks = Vec::new();
+        for name in names {
+            let (store, policy) = (store.clone(), policy.clone());
+            tasks.push(tokio::spawn(async move {
+                let id = child_id(name);
+                store
+                    .write_child(&id, 1, create(&policy, &id, now))
+                    .await
+                    .map_err(|error| error.to_string())
+            }));
+        }
+        let queued = || match &store {
+            AnyStore::Sqlite(sqlite) => sqlite.queued_writes(),
+            AnyStore::Postgres(postgres) => postgres.queued_writes(),
+        };
+        while queued() < 4 {
+            tokio::task::yield_now().await;
+        }
+        drop(hold);
+        for (name, task) in names.into_iter().zip(tasks) {
+            let outcome = task.await.unwrap();
+            if name == "kid-refused" {
+                assert!(
+                    outcome
+                        .as_ref()
+                        .is_err_and(|error| error.contains("refused")),
+                    "{outcome:?}"
+                );
+            } else {
+                assert_eq!(outcome, Ok(()), "{name}");
+            }
+            let stored = store.child(&child_id(name)).await.unwrap();
+            assert_eq!(stored.is_some(), name != "kid-refused", "{name}");
+        }
+        let groups = match &store {
+            AnyStore::Sqlite(sqlite) => sqlite.group_counts(),
+            AnyStore::Postgres(postgres) => postgres.group_counts(),
+        };
+        assert_eq!(groups, (1, 3), "the three good writes went as one group");
+        let verdict = store.verify_ledger().await.unwrap();
+        assert!(verdict.ok(), "{verdict:?}");
+        assert_eq!(verdict.entries, 3, "the refused write's entry went with it");
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_write_of_a_child_queued_with_the_first_reads_what_the_first_wrote() {
     on_both("same child twice", |store, _url| async move {
