@@ -51,6 +51,8 @@ pub use item::{
     Ratings, UnrecognisedRating,
 };
 pub use scan::Scanner;
+#[doc(hidden)]
+pub use scan::one_byte_edits;
 
 use drift::DriftEvents;
 

@@ -318,3 +318,23 @@ impl<'a> Scanner<'a> {
         }
     }
 }
+
+/// Every one-byte edit of `text` that is still UTF-8 (as the server checks before either
+/// reader sees a body): each byte deleted, and each replaced by a few bytes that matter to
+/// JSON. The bodies the scanner's tests hold it to serde over, here so that ward-core's and
+/// ward-server's tests make the same ones.
+#[doc(hidden)]
+pub fn one_byte_edits(text: &str) -> impl Iterator<Item = String> + '_ {
+    let bytes = text.as_bytes();
+    (0..bytes.len()).flat_map(move |at| {
+        let deleted = [&bytes[..at], &bytes[at + 1..]].concat();
+        let replaced = [b'"', b'\\', b',', b'}', b']', b'x', b'1', b' '].map(|byte| {
+            let mut edited = bytes.to_vec();
+            edited[at] = byte;
+            edited
+        });
+        std::iter::once(deleted)
+            .chain(replaced)
+            .filter_map(|edited| String::from_utf8(edited).ok())
+    })
+}
