@@ -83,10 +83,7 @@ impl CompactResponse<'_> {
 /// `text` as a JSON string: as is between quotes when nothing in it needs an escape (what
 /// ids are), through serde_json's own escaping otherwise.
 fn write_str(out: &mut Vec<u8>, text: &str) -> serde_json::Result<()> {
-    if text
-        .bytes()
-        .any(|byte| byte < 0x20 || byte == b'"' || byte == b'\\')
-    {
+    if text.bytes().any(super::needs_json_escape) {
         return serde_json::to_writer(out, text);
     }
     out.reserve(text.len() + 2);

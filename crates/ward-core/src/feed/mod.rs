@@ -56,6 +56,14 @@ pub use scan::one_byte_edits;
 
 use drift::DriftEvents;
 
+/// True for a byte JSON cannot carry as is inside a string (a quote, a backslash, a control
+/// character): where the scanner stops reading a plain string, and where the compact writer
+/// hands a string to serde_json's escaping.
+#[inline]
+fn needs_json_escape(byte: u8) -> bool {
+    matches!(byte, b'"' | b'\\' | 0..=0x1F)
+}
+
 /// A stable snake_case code, one per variant of a small enum.
 pub trait Code: Copy + Eq + 'static {
     /// Every value, in order.

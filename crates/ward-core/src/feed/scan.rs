@@ -99,34 +99,37 @@ impl<'a> Scanner<'a> {
         &mut self,
         mut value: impl FnMut(&mut Self, &'a str) -> Option<()>,
     ) -> Option<()> {
-        self.eat(b'{')?;
-        self.skip_whitespace();
-        if self.peek() == Some(b'}') {
-            self.at += 1;
-            return Some(());
-        }
-        loop {
-            let key = self.string()?;
-            self.eat(b':')?;
-            value(self, key)?;
-            if !self.more(b'}')? {
-                return Some(());
-            }
-        }
+        self.delimited(b'{', b'}', |scanner| {
+            let key = scanner.string()?;
+            scanner.eat(b':')?;
+            value(scanner, key)
+        })
     }
 
     /// Reads an array, calling `element` to read each element.
     #[inline]
-    fn array(&mut self, mut element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
-        self.eat(b'[')?;
+    fn array(&mut self, element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.delimited(b'[', b']', element)
+    }
+
+    /// Reads `open`, then entries separated by commas (none at all is `open` then `close`),
+    /// each read by `entry`, then `close`.
+    #[inline]
+    fn delimited(
+        &mut self,
+        open: u8,
+        close: u8,
+        mut entry: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
+        self.eat(open)?;
         self.skip_whitespace();
-        if self.peek() == Some(b']') {
+        if self.peek() == Some(close) {
             self.at += 1;
             return Some(());
         }
         loop {
-            element(self)?;
-            if !self.more(b']')? {
+            entry(self)?;
+            if !self.more(close)? {
                 return Some(());
             }
         }
@@ -140,7 +143,7 @@ impl<'a> Scanner<'a> {
         let rest = self.text.as_bytes().get(start..)?;
         let len = rest
             .iter()
-            .position(|byte| matches!(*byte, b'"' | b'\\' | 0..=0x1F))?;
+            .position(|byte| super::needs_json_escape(*byte))?;
         if rest.get(len) != Some(&b'"') {
             return None;
         }

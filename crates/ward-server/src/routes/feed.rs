@@ -8,6 +8,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
+use serde::de::IntoDeserializer;
 use serde::{Deserialize, Serialize};
 use ward_core::feed::{
     DriftState, FeedChild, FeedOutcome, Item, RemovalReason, Scanner, duplicate_id, filter_into,
@@ -190,11 +191,12 @@ fn scan_request(text: &str) -> Option<FilterRequest> {
             "child" => child.replace(scanner.string()?).is_some(),
             "items" => items.replace(scanner.items(MAX_ITEMS)?).is_some(),
             "answer" => {
-                let read = match scanner.string()? {
-                    "full" => Answer::Full,
-                    "compact" => Answer::Compact,
-                    _ => return None,
-                };
+                // Through `Answer`'s own `Deserialize`, so its spellings are written once.
+                let text = scanner.string()?;
+                let read = Answer::deserialize(
+                    IntoDeserializer::<serde::de::value::Error>::into_deserializer(text),
+                )
+                .ok()?;
                 answer.replace(read).is_some()
             }
             "explain" => explain.replace(scanner.bool()?).is_some(),

@@ -7,10 +7,37 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use ward_store::ledger::{self, Problem};
 use ward_store::test_support::{fresh_schema, migrate_to, postgres_url};
-use ward_store::{AnyStore, ChildWrite, LedgerEvent, NewAlert, Store, WriteError};
+use ward_store::{AnyStore, ChildWrite, GroupHold, LedgerEvent, NewAlert, Store, WriteError};
 
 use crate::tamper::tamper;
 use crate::{at, child_id, create, on_both, policy};
+
+/// Holds `store`'s queue of child writes until the guard is dropped.
+async fn hold_groups(store: &AnyStore) -> GroupHold {
+    match store {
+        AnyStore::Sqlite(sqlite) => sqlite.hold_groups().await,
+        AnyStore::Postgres(postgres) => postgres.hold_groups().await,
+    }
+}
+
+/// Waits until `n` child writes are queued (behind [`hold_groups`]'s guard).
+async fn until_queued(store: &AnyStore, n: u64) {
+    let queued = || match store {
+        AnyStore::Sqlite(sqlite) => sqlite.queued_writes(),
+        AnyStore::Postgres(postgres) => postgres.queued_writes(),
+    };
+    while queued() < n {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Groups of child writes committed, and the writes they made durable.
+fn group_counts(store: &AnyStore) -> (u64, u64) {
+    match store {
+        AnyStore::Sqlite(sqlite) => sqlite.group_counts(),
+        AnyStore::Postgres(postgres) => postgres.group_counts(),
+    }
+}
 
 /// A write of `id`'s creation that fails inside the database after its document and its
 /// ledger entry were written: one alert to the same parent twice breaks the alerts' key.
@@ -52,10 +79,7 @@ async fn writes_queued_together_share_one_group_and_one_that_fails_takes_none_wi
         };
 
         // Hold the queue so that every write waits in it, then let them all go at once.
-        let hold = match &store {
-            AnyStore::Sqlite(sqlite) => sqlite.hold_groups().await,
-            AnyStore::Postgres(postgres) => postgres.hold_groups().await,
-        };
+        let hold = hold_groups(&store).await;
         let mut tasks = Vec::new();
         for n in 0..8 {
             let (store, policy) = (store.clone(), policy.clone());
@@ -77,13 +101,7 @@ async fn writes_queued_together_share_one_group_and_one_that_fails_takes_none_wi
                 }
             }));
         }
-        let queued = || match &store {
-            AnyStore::Sqlite(sqlite) => sqlite.queued_writes(),
-            AnyStore::Postgres(postgres) => postgres.queued_writes(),
-        };
-        while queued() < 8 {
-            tokio::task::yield_now().await;
-        }
+        until_queued(&store, 8).await;
         drop(hold);
         let mut outcomes = Vec::new();
         for task in tasks {
@@ -102,10 +120,7 @@ async fn writes_queued_together_share_one_group_and_one_that_fails_takes_none_wi
                 _ => assert_eq!(outcome, &Ok(()), "write {n}"),
             }
         }
-        let groups = match &store {
-            AnyStore::Sqlite(sqlite) => sqlite.group_counts(),
-            AnyStore::Postgres(postgres) => postgres.group_counts(),
-        };
+        let groups = group_counts(&store);
         assert_eq!(groups, (1, 6), "the six good writes went as one group");
         if let AnyStore::Sqlite(sqlite) = &store {
             let (commits, writes) = sqlite.commit_counts();
@@ -159,10 +174,7 @@ async fn a_plain_group_with_one_failing_write_writes_the_others_alone() {
             }
         }
         let names = ["kid-a", "kid-b", "kid-refused", "kid-c"];
-        let hold = match &store {
-            AnyStore::Sqlite(sqlite) => sqlite.hold_groups().await,
-            AnyStore::Postgres(postgres) => postgres.hold_groups().await,
-        };
+        let hold = hold_groups(&store).await;
         let mut tasks = Vec::new();
         for name in names {
             let (store, policy) = (store.clone(), policy.clone());
@@ -174,13 +186,7 @@ async fn a_plain_group_with_one_failing_write_writes_the_others_alone() {
                     .map_err(|error| error.to_string())
             }));
         }
-        let queued = || match &store {
-            AnyStore::Sqlite(sqlite) => sqlite.queued_writes(),
-            AnyStore::Postgres(postgres) => postgres.queued_writes(),
-        };
-        while queued() < 4 {
-            tokio::task::yield_now().await;
-        }
+        until_queued(&store, 4).await;
         drop(hold);
         for (name, task) in names.into_iter().zip(tasks) {
             let outcome = task.await.unwrap();
@@ -197,10 +203,7 @@ async fn a_plain_group_with_one_failing_write_writes_the_others_alone() {
             let stored = store.child(&child_id(name)).await.unwrap();
             assert_eq!(stored.is_some(), name != "kid-refused", "{name}");
         }
-        let groups = match &store {
-            AnyStore::Sqlite(sqlite) => sqlite.group_counts(),
-            AnyStore::Postgres(postgres) => postgres.group_counts(),
-        };
+        let groups = group_counts(&store);
         assert_eq!(groups, (1, 3), "the three good writes went as one group");
         let verdict = store.verify_ledger().await.unwrap();
         assert!(verdict.ok(), "{verdict:?}");
@@ -215,10 +218,7 @@ async fn a_second_write_of_a_child_queued_with_the_first_reads_what_the_first_wr
         let policy = Arc::new(policy());
         let now = at("2026-01-10T10:00:00Z");
         let id = child_id("kid-twice");
-        let hold = match &store {
-            AnyStore::Sqlite(sqlite) => sqlite.hold_groups().await,
-            AnyStore::Postgres(postgres) => postgres.hold_groups().await,
-        };
+        let hold = hold_groups(&store).await;
         // Each write counts the versions it saw: the second must see the first's.
         let mut tasks = Vec::new();
         for _ in 0..2 {
@@ -244,13 +244,7 @@ async fn a_second_write_of_a_child_queued_with_the_first_reads_what_the_first_wr
                     .map_err(|error| error.to_string())
             }));
         }
-        let queued = || match &store {
-            AnyStore::Sqlite(sqlite) => sqlite.queued_writes(),
-            AnyStore::Postgres(postgres) => postgres.queued_writes(),
-        };
-        while queued() < 2 {
-            tokio::task::yield_now().await;
-        }
+        until_queued(&store, 2).await;
         drop(hold);
         let mut seen = Vec::new();
         for task in tasks {
