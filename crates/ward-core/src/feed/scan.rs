@@ -16,8 +16,9 @@
 //! [`Name`]s through [`Name::new`], as the visitor's do.
 //!
 //! Not for reporting what is wrong with a body (that is serde's, on the fallback), nor for
-//! any JSON but the feed's: it knows only items' fields and the few primitives a request
-//! around them needs ([`Scanner::object`], [`Scanner::string`], [`Scanner::bool`]).
+//! JSON in general: it knows items' fields and the few primitives a request around them needs
+//! ([`Scanner::object`], [`Scanner::array`], [`Scanner::string`], [`Scanner::bool`]), which
+//! the decision batch's reader (`POST /v1/decide/batch`) builds on too, under the same rule.
 
 use std::borrow::Cow;
 
@@ -108,7 +109,7 @@ impl<'a> Scanner<'a> {
 
     /// Reads an array, calling `element` to read each element.
     #[inline]
-    fn array(&mut self, element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+    pub fn array(&mut self, element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
         self.delimited(b'[', b']', element)
     }
 
