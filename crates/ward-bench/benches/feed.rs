@@ -39,7 +39,6 @@ use ward_core::feedback::{
     Feedback, FeedbackEvidence, FeedbackGuard, FeedbackKind, HeldKind, HeldName, HiddenItem,
     ItemSnapshot,
 };
-use ward_core::policy::FeedConfig;
 
 const N_ITEMS: usize = 10_000;
 
@@ -350,14 +349,7 @@ fn bench(c: &mut Criterion) {
     let jsonl = feed_jsonl(N_ITEMS);
     let items: Vec<Item> = parse_catalogue(&jsonl).expect("the bench feed parses");
     let naive = naive_items(&jsonl);
-    let config = FeedConfig {
-        harmless_tags: DESCRIPTIVE_TAGS.iter().map(|t| (*t).to_owned()).collect(),
-        harmless_ad_categories: OTHER_AD_CATEGORIES
-            .iter()
-            .map(|c| (*c).to_owned())
-            .collect(),
-        ..FeedConfig::default()
-    };
+    let config = ward_bench::feed::bench_config();
     let policy = FeedPolicy::from_config(
         &config,
         0,

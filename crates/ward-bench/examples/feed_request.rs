@@ -16,14 +16,13 @@ use std::hint::black_box;
 use std::process::ExitCode;
 
 use jiff::Timestamp;
-use ward_bench::feed::{DESCRIPTIVE_TAGS, FAVOURITES, OTHER_AD_CATEGORIES};
+use ward_bench::feed::FAVOURITES;
 use ward_core::age::AgeBand;
 use ward_core::child::AgeStatus;
 use ward_core::controls::Controls;
 use ward_core::feed::{
     DriftState, FeedChild, FeedOutcome, FeedPolicy, Item, Scanner, duplicate_id, filter_into,
 };
-use ward_core::policy::FeedConfig;
 
 /// The most items one call may carry, as the server's `MAX_ITEMS`.
 const MAX_ITEMS: usize = 10_000;
@@ -38,14 +37,7 @@ struct Setup {
 }
 
 fn setup() -> Setup {
-    let config = FeedConfig {
-        harmless_tags: DESCRIPTIVE_TAGS.iter().map(|t| (*t).to_owned()).collect(),
-        harmless_ad_categories: OTHER_AD_CATEGORIES
-            .iter()
-            .map(|c| (*c).to_owned())
-            .collect(),
-        ..FeedConfig::default()
-    };
+    let config = ward_bench::feed::bench_config();
     let time_zone = jiff::tz::TimeZone::get("Europe/London").expect("a time zone");
     let age = 11;
     let band = AgeBand::of_age(age).expect("an age band");

@@ -49,6 +49,20 @@ pub const HARM: &[&str] = &[
 /// bench policy declares harmless.
 pub const DESCRIPTIVE_TAGS: &[&str] = &["funny", "tutorial", "horror", "live", "asmr"];
 pub const OTHER_AD_CATEGORIES: &[&str] = &["toys", "games", "clothing", "films"];
+
+/// The bench's `[feed]` table: the feed's descriptive tags and ad categories are harmless, so
+/// what the guard removes is what a real policy would (shared by the criterion bench and
+/// the `feed_request` example).
+pub fn bench_config() -> ward_core::policy::FeedConfig {
+    ward_core::policy::FeedConfig {
+        harmless_tags: DESCRIPTIVE_TAGS.iter().map(|t| (*t).to_owned()).collect(),
+        harmless_ad_categories: OTHER_AD_CATEGORIES
+            .iter()
+            .map(|c| (*c).to_owned())
+            .collect(),
+        ..ward_core::policy::FeedConfig::default()
+    }
+}
 pub const SOURCES: &[&str] = &[
     "ugc",
     "ugc",
