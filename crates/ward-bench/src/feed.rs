@@ -50,19 +50,6 @@ pub const HARM: &[&str] = &[
 pub const DESCRIPTIVE_TAGS: &[&str] = &["funny", "tutorial", "horror", "live", "asmr"];
 pub const OTHER_AD_CATEGORIES: &[&str] = &["toys", "games", "clothing", "films"];
 
-/// The bench's `[feed]` table: the feed's descriptive tags and ad categories are harmless, so
-/// what the guard removes is what a real policy would (shared by the criterion bench and
-/// the `feed_request` example).
-pub fn bench_config() -> ward_core::policy::FeedConfig {
-    ward_core::policy::FeedConfig {
-        harmless_tags: DESCRIPTIVE_TAGS.iter().map(|t| (*t).to_owned()).collect(),
-        harmless_ad_categories: OTHER_AD_CATEGORIES
-            .iter()
-            .map(|c| (*c).to_owned())
-            .collect(),
-        ..ward_core::policy::FeedConfig::default()
-    }
-}
 pub const SOURCES: &[&str] = &[
     "ugc",
     "ugc",
@@ -114,6 +101,20 @@ fn topics(rng: &mut Lcg) -> String {
         })
         .collect();
     chosen.join(", ")
+}
+
+/// The bench's `[feed]` table: the feed's descriptive tags and ad categories are harmless, so
+/// what the guard removes is what a real policy would (shared by the criterion bench and
+/// the `feed_request` example).
+pub fn bench_config() -> ward_core::policy::FeedConfig {
+    ward_core::policy::FeedConfig {
+        harmless_tags: DESCRIPTIVE_TAGS.iter().map(|t| (*t).to_owned()).collect(),
+        harmless_ad_categories: OTHER_AD_CATEGORIES
+            .iter()
+            .map(|c| (*c).to_owned())
+            .collect(),
+        ..ward_core::policy::FeedConfig::default()
+    }
 }
 
 /// The feed of `n_items` items as JSON Lines (the same feed every run; item `i` is `item-i`).

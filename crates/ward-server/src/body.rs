@@ -148,9 +148,22 @@ pub fn parse<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ApiErr
 /// one pass, and serde_json then borrows each string without checking it again. A body that
 /// is not UTF-8 goes through [`parse`], for serde_json's own error with its position.
 pub fn parse_text<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ApiError> {
+    parse_text_with(bytes, |_| None)
+}
+
+/// [`parse_text`] with a fast reader tried first on the checked text (the decision bodies'
+/// one-pass scanner): what it takes is the value; when it declines (`None`), serde reads the
+/// text, so every error is serde's. The body is checked as UTF-8 once either way.
+pub fn parse_text_with<'a, T: serde::Deserialize<'a>>(
+    bytes: &'a [u8],
+    fast: impl FnOnce(&'a str) -> Option<T>,
+) -> Result<T, ApiError> {
     let Ok(text) = std::str::from_utf8(bytes) else {
         return parse(bytes);
     };
+    if let Some(value) = fast(text) {
+        return Ok(value);
+    }
     let mut deserializer = serde_json::Deserializer::from_str(text);
     T::deserialize(crate::strict::Strict(&mut deserializer))
         .and_then(|value| deserializer.end().map(|()| value))

@@ -916,7 +916,7 @@ pub struct DuplicateId {
 pub fn duplicate_id(items: &[Item]) -> Option<DuplicateId> {
     // The caller writes these keys, so they are hashed with a seed chosen per process
     // (foldhash's `RandomState`): ids crafted to collide under one seed do not under another.
-    // SipHash would cost a tenth of a 10,000-item feed's CPU here.
+    // SipHash cost about 7% of a 10,000-item feed's instructions here (callgrind).
     let mut seen: std::collections::HashMap<&str, usize, foldhash::fast::RandomState> =
         std::collections::HashMap::with_capacity_and_hasher(items.len(), Default::default());
     for (index, item) in items.iter().enumerate() {

@@ -18,7 +18,8 @@
 //! Not for reporting what is wrong with a body (that is serde's, on the fallback), nor for
 //! JSON in general: it knows items' fields and the few primitives a request around them needs
 //! ([`Scanner::object`], [`Scanner::array`], [`Scanner::string`], [`Scanner::bool`]), which
-//! the decision batch's reader (`POST /v1/decide/batch`) builds on too, under the same rule.
+//! the decision bodies' reader (`POST /v1/decide` and `/v1/decide/batch`) builds on too, under
+//! the same rule.
 
 use std::borrow::Cow;
 

@@ -4,8 +4,9 @@
 //! answers. A decision that cannot be made denies (an unknown purpose or data id is a deny
 //! with its reason, not an error); a malformed request is an error.
 //!
-//! A batch body is read by [`scan_batch`] first, a single pass over the common, well-formed
-//! shape, and by serde when that declines, so serde words every error.
+//! A body is read by [`scan_batch`] or [`scan_decide`] first, a single pass over the common,
+//! well-formed shape, and by serde when that declines ([`crate::body::parse_text_with`]), so
+//! serde words every error.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -21,7 +22,7 @@ use ward_core::feed::Scanner;
 use ward_core::ids::ChildId;
 
 use crate::auth::Principal;
-use crate::body::{RawJson, parse_text};
+use crate::body::{RawJson, parse_text_with};
 use crate::cache::HotChild;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::state::{Active, AppState};
@@ -177,10 +178,7 @@ pub(crate) async fn decide(
     RawJson(body): RawJson,
 ) -> ApiResult<Response> {
     principal.require_decide()?;
-    let request = match std::str::from_utf8(&body).ok().and_then(scan_decide) {
-        Some(request) => request,
-        None => parse_text(&body)?,
-    };
+    let request = parse_text_with(&body, scan_decide)?;
     check_child(&request)?;
     let active = state.active();
     let now = state.now();
@@ -197,10 +195,7 @@ pub(crate) async fn decide_batch(
     RawJson(body): RawJson,
 ) -> ApiResult<Response> {
     principal.require_decide()?;
-    let batch = match std::str::from_utf8(&body).ok().and_then(scan_batch) {
-        Some(batch) => batch,
-        None => parse_text(&body)?,
-    };
+    let batch = parse_text_with(&body, scan_batch)?;
     if batch.requests.len() > MAX_BATCH {
         return Err(ApiError::new(
             Code::InvalidBody,
