@@ -24,6 +24,10 @@ use ward_core::feed::{
     DriftState, FeedChild, FeedOutcome, FeedPolicy, Item, Scanner, duplicate_id, filter_into,
 };
 
+/// The server's allocator (`ward`'s `main.rs`), so allocation is counted as it costs there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The most items one call may carry, as the server's `MAX_ITEMS`.
 const MAX_ITEMS: usize = 10_000;
 
