@@ -57,19 +57,54 @@ pub fn trim_blank(text: &str) -> &str {
 /// True when `text` is already as [`normalise`] writes it. Only ASCII is judged here; any
 /// other character takes the slow path.
 fn is_normalised(text: &str) -> bool {
-    let mut previous_separator = true;
-    for byte in text.bytes() {
-        if !byte.is_ascii() || byte.is_ascii_uppercase() {
-            return false;
-        }
-        let separator = is_separator(char::from(byte));
-        if separator && (byte != b'_' || previous_separator) {
-            return false;
-        }
-        previous_separator = separator;
+    normalised_hash(text.as_bytes()).is_some()
+}
+
+/// What a byte is to [`normalised_hash`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ByteClass {
+    /// Kept as it is: a lowercase letter, a digit, punctuation that separates nothing.
+    Keep,
+    /// `_`: kept when it stands alone between two kept bytes.
+    Underscore,
+    /// A capital, another separator, or a byte of a non-ASCII character: the text is not
+    /// normalised as it stands (or not judged here).
+    Change,
+}
+
+/// [`ByteClass`] of each byte, from [`is_separator`]'s ASCII separators (a test checks the
+/// table against it), looked up once a byte.
+const BYTE_CLASSES: [ByteClass; 256] = {
+    let mut classes = [ByteClass::Change; 256];
+    let mut byte = 0u8;
+    while byte < 0x80 {
+        classes[byte as usize] = match byte {
+            b'_' => ByteClass::Underscore,
+            b'-' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ' | b'A'..=b'Z' => ByteClass::Change,
+            _ => ByteClass::Keep,
+        };
+        byte += 1;
     }
-    // A trailing `_` (the leading one was caught above: `previous_separator` starts true).
-    !previous_separator || text.is_empty()
+    classes
+};
+
+/// The [`name_hash`] of `bytes` when they are already as [`normalise`] writes them (ASCII
+/// only, as [`is_normalised`] judges), in one pass over them; `None` otherwise.
+#[inline]
+fn normalised_hash(bytes: &[u8]) -> Option<u64> {
+    let mut hash = FNV_OFFSET;
+    // Starts true, so a leading `_` is refused as a doubled one is.
+    let mut after_underscore = true;
+    for &byte in bytes {
+        match BYTE_CLASSES[usize::from(byte)] {
+            ByteClass::Keep => after_underscore = false,
+            ByteClass::Underscore if !after_underscore => after_underscore = true,
+            _ => return None,
+        }
+        hash = fnv_step(hash, byte);
+    }
+    // A trailing `_`, unless the text is empty.
+    (!after_underscore || bytes.is_empty()).then_some(hash)
 }
 
 /// `text` as ward compares it: lowercase, every run of separators (`-`, `_`, whitespace,
@@ -181,7 +216,9 @@ impl ShortText {
         if len <= INLINE {
             let mut bytes = [0u8; INLINE];
             bytes[..first.len()].copy_from_slice(first.as_bytes());
-            bytes[first.len()..len].copy_from_slice(second.as_bytes());
+            if !second.is_empty() {
+                bytes[first.len()..len].copy_from_slice(second.as_bytes());
+            }
             // Both below INLINE, so both fit a byte.
             return Self::Inline {
                 len: len as u8,
@@ -252,10 +289,15 @@ impl Eq for ShortText {}
 impl Name {
     /// The name of `text`, normalised once here.
     pub fn new(text: &str) -> Self {
+        // Most words come normalised: judged and hashed in one pass.
+        if let Some(hash) = normalised_hash(text.as_bytes()) {
+            return Self {
+                hash,
+                text: ShortText::new(text, ""),
+            };
+        }
         let mut buf = [0u8; INLINE];
-        let text = if is_normalised(text) {
-            ShortText::new(text, "")
-        } else if let Some(key) = normalise_ascii(text, &mut buf) {
+        let text = if let Some(key) = normalise_ascii(text, &mut buf) {
             ShortText::new(key, text)
         } else {
             let mut key = String::with_capacity(text.len());
@@ -369,12 +411,18 @@ impl<'de> Deserialize<'de> for Text<'de> {
 
 /// FNV-1a: tiny, dependency-free and stable, which is all a short name needs.
 fn name_hash(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &byte in bytes {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    hash
+    bytes
+        .iter()
+        .fold(FNV_OFFSET, |hash, byte| fnv_step(hash, *byte))
+}
+
+/// FNV-1a's starting value.
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a's step for one byte.
+#[inline]
+fn fnv_step(hash: u64, byte: u8) -> u64 {
+    (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
 }
 
 /// A set of names looked up by hash, for the policy's lists, which the feed guard asks about
@@ -624,6 +672,44 @@ mod tests {
         assert_eq!(normalise_ascii("PG-13", &mut small), None, "does not fit");
         assert_eq!(normalise_ascii("Ü", &mut [0u8; 8]), None, "not ASCII");
         assert!(matches!(normalise("Not_normal"), Cow::Owned(_)));
+    }
+
+    #[test]
+    fn the_byte_classes_are_is_separators_and_the_capitals() {
+        for byte in 0..=u8::MAX {
+            let expected = if !byte.is_ascii() {
+                ByteClass::Change
+            } else if byte == b'_' {
+                ByteClass::Underscore
+            } else if is_separator(char::from(byte)) || byte.is_ascii_uppercase() {
+                ByteClass::Change
+            } else {
+                ByteClass::Keep
+            };
+            assert!(BYTE_CLASSES[usize::from(byte)] == expected, "{byte:#04x}");
+        }
+    }
+
+    #[test]
+    fn a_normalised_name_is_hashed_as_any_other() {
+        for text in [
+            "football",
+            "self_harm",
+            "a",
+            "",
+            "tv_y7",
+            "x.y!z",
+            "item-1",
+            "_a",
+        ] {
+            let name = Name::new(text);
+            assert_eq!(name.hash, name_hash(name.key().as_bytes()), "{text:?}");
+            assert_eq!(
+                normalised_hash(text.as_bytes()).is_some(),
+                normalise(text) == text,
+                "{text:?}"
+            );
+        }
     }
 
     #[test]

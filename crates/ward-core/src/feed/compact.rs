@@ -38,6 +38,55 @@ impl CompactResponse<'_> {
         self.items.get(index as usize).map_or("", Item::id)
     }
 
+    /// The id of the item at `index` (in range by construction; `""` otherwise) as a JSON
+    /// string: as is between quotes when nothing in it needs an escape (what ids are), through
+    /// serde_json's own escaping otherwise. Read as bytes, so the hot path never checks UTF-8.
+    fn write_id(&self, out: &mut Vec<u8>, index: u32) -> serde_json::Result<()> {
+        let Some(item) = self.items.get(index as usize) else {
+            out.extend_from_slice(b"\"\"");
+            return Ok(());
+        };
+        let bytes = item.id_bytes();
+        if super::escape_position(bytes).is_some() {
+            return serde_json::to_writer(out, item.id());
+        }
+        out.reserve(bytes.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        Ok(())
+    }
+
+    /// The `n`th entry of a list: `{"id":…,"<key>":[code,…]}`. Codes are snake_case words,
+    /// which need no escape.
+    fn write_entry<T: super::Code>(
+        &self,
+        out: &mut Vec<u8>,
+        n: usize,
+        index: u32,
+        key: &[u8],
+        codes: Codes<T>,
+    ) -> serde_json::Result<()> {
+        if n > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"id\":");
+        self.write_id(out, index)?;
+        out.extend_from_slice(b",\"");
+        out.extend_from_slice(key);
+        out.extend_from_slice(b"\":[");
+        for (idx, code) in codes.codes().enumerate() {
+            if idx > 0 {
+                out.push(b',');
+            }
+            out.push(b'"');
+            out.extend_from_slice(code.as_bytes());
+            out.push(b'"');
+        }
+        out.extend_from_slice(b"]}");
+        Ok(())
+    }
+
     /// Appends the answer's JSON to `out`: byte for byte what `serde_json::to_writer` makes of
     /// it, without a serializer call per id and code. The once-per-answer fields (`held_until`,
     /// `drift`, `age`, `unfiltered`) go through serde_json itself, and so does an id that
@@ -49,21 +98,21 @@ impl CompactResponse<'_> {
             if n > 0 {
                 out.push(b',');
             }
-            write_str(out, self.id(*index))?;
+            self.write_id(out, *index)?;
         }
         out.extend_from_slice(b"],\"removed\":[");
         for (n, removal) in outcome.removed.iter().enumerate() {
-            write_entry(out, n, self.id(removal.index), b"reasons", removal.reasons)?;
+            self.write_entry(out, n, removal.index, b"reasons", removal.reasons)?;
         }
         out.extend_from_slice(b"],\"held\":[");
         for (n, held) in outcome.held.iter().enumerate() {
-            write_entry(out, n, self.id(held.index), b"reasons", held.reasons)?;
+            self.write_entry(out, n, held.index, b"reasons", held.reasons)?;
         }
         out.extend_from_slice(b"],\"held_until\":");
         serde_json::to_writer(&mut *out, &outcome.held_until)?;
         out.extend_from_slice(b",\"notes\":[");
         for (n, note) in outcome.notes.iter().enumerate() {
-            write_entry(out, n, self.id(note.index), b"notes", note.kinds)?;
+            self.write_entry(out, n, note.index, b"notes", note.kinds)?;
         }
         out.extend_from_slice(b"],\"drift\":");
         serde_json::to_writer(&mut *out, &outcome.drift)?;
@@ -78,48 +127,6 @@ impl CompactResponse<'_> {
         out.push(b'}');
         Ok(())
     }
-}
-
-/// `text` as a JSON string: as is between quotes when nothing in it needs an escape (what
-/// ids are), through serde_json's own escaping otherwise.
-fn write_str(out: &mut Vec<u8>, text: &str) -> serde_json::Result<()> {
-    if text.bytes().any(super::needs_json_escape) {
-        return serde_json::to_writer(out, text);
-    }
-    out.reserve(text.len() + 2);
-    out.push(b'"');
-    out.extend_from_slice(text.as_bytes());
-    out.push(b'"');
-    Ok(())
-}
-
-/// The `n`th entry of a list: `{"id":…,"<key>":[code,…]}`. Codes are snake_case words, which
-/// need no escape.
-fn write_entry<T: super::Code>(
-    out: &mut Vec<u8>,
-    n: usize,
-    id: &str,
-    key: &[u8],
-    codes: Codes<T>,
-) -> serde_json::Result<()> {
-    if n > 0 {
-        out.push(b',');
-    }
-    out.extend_from_slice(b"{\"id\":");
-    write_str(out, id)?;
-    out.extend_from_slice(b",\"");
-    out.extend_from_slice(key);
-    out.extend_from_slice(b"\":[");
-    for (idx, code) in codes.codes().enumerate() {
-        if idx > 0 {
-            out.push(b',');
-        }
-        out.push(b'"');
-        out.extend_from_slice(code.as_bytes());
-        out.push(b'"');
-    }
-    out.extend_from_slice(b"]}");
-    Ok(())
 }
 
 /// `{"id", <codes_key>: [code, …]}`.

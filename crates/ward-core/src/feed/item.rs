@@ -253,16 +253,27 @@ impl Rating {
     /// as the same (`pg-13`, `PG 13`, ` PG_13 `). `None` when the value is not in the
     /// system's table.
     pub fn parse(system: RatingSystem, text: &str) -> Option<Self> {
+        if system == RatingSystem::Explicit {
+            return None;
+        }
+        // The table lists each system's rows together: only those are compared as text.
+        let rows = || {
+            RATINGS
+                .iter()
+                .skip_while(move |row| row.system != system)
+                .take_while(move |row| row.system == system)
+        };
+        // Catalogues mostly write a value as its board does (`PG-13`), which then needs no
+        // normalising to be found.
+        if let Some(row) = rows().find(|row| row.label == text) {
+            return Some(row.rating);
+        }
         let mut buf = [0u8; 16];
         let key = match normalise_ascii(text, &mut buf) {
             Some(key) => std::borrow::Cow::Borrowed(key),
             None => normalise(text),
         };
-        RATINGS
-            .iter()
-            .filter(|row| row.system == system && system != RatingSystem::Explicit)
-            .find(|row| row.key == key)
-            .map(|row| row.rating)
+        rows().find(|row| row.key == key).map(|row| row.rating)
     }
 
     /// True for a rating that says which ages it suits: every one but `explicit: false`,
@@ -495,6 +506,11 @@ impl Item {
     /// The service's id for it.
     pub fn id(&self) -> &str {
         self.id.first()
+    }
+
+    /// Its id's bytes, for writing or hashing it without checking again that it is UTF-8.
+    pub(crate) fn id_bytes(&self) -> &[u8] {
+        self.id.first_bytes()
     }
 
     /// What it is.
@@ -755,24 +771,12 @@ pub(super) enum RatingText<'a> {
 }
 
 impl RatingText<'_> {
-    /// The value as text: in `buf` for an integer, so reading one allocates nothing.
-    fn text<'b>(&'b self, buf: &'b mut [u8; 40]) -> std::borrow::Cow<'b, str> {
-        use std::io::Write;
+    /// The value as text: in `buf` for an integer (written by `itoa`, as serde_json writes
+    /// integers), so reading one allocates nothing.
+    fn text<'b>(&'b self, buf: &'b mut itoa::Buffer) -> std::borrow::Cow<'b, str> {
         match self {
             Self::Text(text) => std::borrow::Cow::Borrowed(text),
-            Self::Integer(number) => {
-                let mut cursor = std::io::Cursor::new(&mut buf[..]);
-                match write!(cursor, "{number}") {
-                    Ok(()) => {
-                        let len = usize::try_from(cursor.position()).unwrap_or_default();
-                        std::borrow::Cow::Borrowed(
-                            std::str::from_utf8(buf.get(..len).unwrap_or_default())
-                                .unwrap_or_default(),
-                        )
-                    }
-                    Err(_) => std::borrow::Cow::Owned(number.to_string()),
-                }
-            }
+            Self::Integer(number) => std::borrow::Cow::Borrowed(buf.format(*number)),
             Self::Float(number) => std::borrow::Cow::Owned(number.to_string()),
         }
     }
@@ -819,7 +823,7 @@ impl RawRatings<'_> {
             let Some(value) = value else {
                 continue;
             };
-            let mut buf = [0u8; 40];
+            let mut buf = itoa::Buffer::new();
             let text = value.text(&mut buf);
             match Rating::parse(system, &text) {
                 Some(rating) => *slot = Some(rating),
@@ -845,7 +849,10 @@ impl TryFrom<RawItem<'_>> for Item {
 
     fn try_from(raw: RawItem<'_>) -> Result<Self, String> {
         let id = raw.id.map(|text| text.0).unwrap_or_default();
-        if crate::vocab::trim_blank(&id).is_empty() {
+        // An id that starts with a visible ASCII character (as ids do) is not blank, which
+        // spares trimming it to find out.
+        let visible_start = id.as_bytes().first().is_some_and(u8::is_ascii_graphic);
+        if !visible_start && crate::vocab::trim_blank(&id).is_empty() {
             return Err("`id` cannot be empty".to_owned());
         }
         let Some(kind) = raw.kind else {
@@ -936,5 +943,36 @@ mod tests {
         for row in &RATINGS {
             assert_eq!(normalise(row.label), row.key, "{:?}", row.rating);
         }
+    }
+
+    /// Each value is read under its own system, as written, normalised or spelt another
+    /// way, and under no other system; `explicit` takes no text.
+    #[test]
+    fn every_rating_is_read_under_its_system_however_it_is_spelt() {
+        for row in &RATINGS {
+            for system in RatingSystem::ALL {
+                let lower = row.label.to_lowercase();
+                let spaced = row.label.replace('-', " ");
+                for text in [
+                    row.label,
+                    row.key,
+                    &lower,
+                    &spaced,
+                    &format!(" {} ", row.label),
+                ] {
+                    let expected = (system == row.system && system != RatingSystem::Explicit)
+                        .then_some(row.rating);
+                    // Another system may have a value spelt the same (PG, 12, 18).
+                    let parsed = Rating::parse(system, text);
+                    if system == row.system || parsed.is_none() {
+                        assert_eq!(parsed, expected, "{system:?} {text:?}");
+                    } else {
+                        assert_eq!(parsed.map(Rating::system), Some(system), "{text:?}");
+                    }
+                }
+            }
+        }
+        assert_eq!(Rating::parse(RatingSystem::Bbfc, "NR"), None);
+        assert_eq!(Rating::parse(RatingSystem::Mpa, "PG13"), None);
     }
 }

@@ -143,9 +143,7 @@ impl<'a> Scanner<'a> {
         self.eat(b'"')?;
         let start = self.at;
         let rest = self.text.as_bytes().get(start..)?;
-        let len = rest
-            .iter()
-            .position(|byte| super::needs_json_escape(*byte))?;
+        let len = super::escape_position(rest)?;
         if rest.get(len) != Some(&b'"') {
             return None;
         }
