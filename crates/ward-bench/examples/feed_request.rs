@@ -132,6 +132,25 @@ fn main() -> ExitCode {
         }
     };
     let mut setup = setup();
+    // WARD_REPEAT=N: the request N more times, warm, and the median wall time of one, for
+    // the ratio of the HTTP figure to the in-process one (not for callgrind).
+    let repeat: usize = std::env::var("WARD_REPEAT")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    if repeat > 0 {
+        let mut times: Vec<std::time::Duration> = (0..repeat)
+            .map(|_| {
+                let started = std::time::Instant::now();
+                let answer = handle(&mut setup, black_box(&bytes));
+                let took = started.elapsed();
+                black_box(answer).ok();
+                took
+            })
+            .collect();
+        times.sort();
+        eprintln!("median of {repeat}: {:?}", times[repeat / 2]);
+    }
     match handle(&mut setup, black_box(&bytes)) {
         Ok(json) => {
             eprintln!("{} answer bytes", json.len());

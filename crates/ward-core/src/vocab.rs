@@ -60,27 +60,31 @@ fn is_normalised(text: &str) -> bool {
     normalised_hash(text.as_bytes()).is_some()
 }
 
-/// What a byte is to [`normalised_hash`].
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// What a byte is to [`normalised_hash`] and [`normalise_ascii`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum ByteClass {
     /// Kept as it is: a lowercase letter, a digit, punctuation that separates nothing.
     Keep,
+    /// A capital, written lowercase.
+    Capital,
     /// `_`: kept when it stands alone between two kept bytes.
     Underscore,
-    /// A capital, another separator, or a byte of a non-ASCII character: the text is not
-    /// normalised as it stands (or not judged here).
-    Change,
+    /// Another separator ([`is_separator`]'s ASCII ones): written as `_`.
+    Separator,
+    /// A byte of a non-ASCII character, which only [`push_normalised`] judges.
+    Other,
 }
 
-/// [`ByteClass`] of each byte, from [`is_separator`]'s ASCII separators (a test checks the
-/// table against it), looked up once a byte.
+/// [`ByteClass`] of each byte (a test checks the table against [`is_separator`]), looked up
+/// once a byte.
 const BYTE_CLASSES: [ByteClass; 256] = {
-    let mut classes = [ByteClass::Change; 256];
+    let mut classes = [ByteClass::Other; 256];
     let mut byte = 0u8;
     while byte < 0x80 {
         classes[byte as usize] = match byte {
             b'_' => ByteClass::Underscore,
-            b'-' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ' | b'A'..=b'Z' => ByteClass::Change,
+            b'-' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ' => ByteClass::Separator,
+            b'A'..=b'Z' => ByteClass::Capital,
             _ => ByteClass::Keep,
         };
         byte += 1;
@@ -154,12 +158,13 @@ pub(crate) fn normalise_ascii<'a>(text: &str, buf: &'a mut [u8]) -> Option<&'a s
     let mut len = 0;
     let mut pending_separator = false;
     for byte in text.bytes() {
-        if !byte.is_ascii() {
-            return None;
-        }
-        if is_separator(char::from(byte)) {
-            pending_separator = len > 0;
-            continue;
+        match BYTE_CLASSES[usize::from(byte)] {
+            ByteClass::Keep | ByteClass::Capital => {}
+            ByteClass::Underscore | ByteClass::Separator => {
+                pending_separator = len > 0;
+                continue;
+            }
+            ByteClass::Other => return None,
         }
         if pending_separator {
             *buf.get_mut(len)? = b'_';
@@ -678,15 +683,17 @@ mod tests {
     fn the_byte_classes_are_is_separators_and_the_capitals() {
         for byte in 0..=u8::MAX {
             let expected = if !byte.is_ascii() {
-                ByteClass::Change
+                ByteClass::Other
             } else if byte == b'_' {
                 ByteClass::Underscore
-            } else if is_separator(char::from(byte)) || byte.is_ascii_uppercase() {
-                ByteClass::Change
+            } else if is_separator(char::from(byte)) {
+                ByteClass::Separator
+            } else if byte.is_ascii_uppercase() {
+                ByteClass::Capital
             } else {
                 ByteClass::Keep
             };
-            assert!(BYTE_CLASSES[usize::from(byte)] == expected, "{byte:#04x}");
+            assert_eq!(BYTE_CLASSES[usize::from(byte)], expected, "{byte:#04x}");
         }
     }
 

@@ -617,7 +617,9 @@ impl Item {
 pub(super) struct RawItem<'de> {
     pub(super) id: Option<Text<'de>>,
     pub(super) kind: Option<ItemKind>,
-    pub(super) ratings: Option<RawRatings<'de>>,
+    /// Read from a `RawRatings` as soon as it is read: the ratings are a few bytes, their
+    /// text several words, and the item moves whole.
+    pub(super) ratings: Option<Ratings>,
     pub(super) tags: Option<Box<[Name]>>,
     pub(super) ad_category: Option<Name>,
     pub(super) topics: Option<Box<[Name]>>,
@@ -628,8 +630,8 @@ pub(super) struct RawItem<'de> {
     pub(super) known_to_child: Option<bool>,
 }
 
-/// The item JSON's fields, in the order errors list them.
-const FIELDS: &[&str] = &[
+/// The item JSON's fields, in the order errors list them (and both readers number them).
+pub(super) const FIELDS: &[&str] = &[
     "id",
     "kind",
     "ratings",
@@ -689,7 +691,11 @@ impl<'de> Visitor<'de> for ItemVisitor {
             match field {
                 0 => raw.id = Some(map.next_value()?),
                 1 => raw.kind = Some(map.next_value()?),
-                2 => raw.ratings = map.next_value()?,
+                2 => {
+                    raw.ratings = map
+                        .next_value::<Option<RawRatings<'de>>>()?
+                        .map(RawRatings::into_ratings)
+                }
                 3 => raw.tags = map.next_value::<Option<Names>>()?.map(|names| names.0),
                 4 => raw.ad_category = map.next_value()?,
                 5 => raw.topics = map.next_value::<Option<Names>>()?.map(|names| names.0),
@@ -811,7 +817,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for RatingText<'a> {
 }
 
 impl RawRatings<'_> {
-    fn into_ratings(self) -> Ratings {
+    pub(super) fn into_ratings(self) -> Ratings {
         let mut recognised = [None; 5];
         let mut unrecognised = Vec::new();
         for (slot, (system, value)) in recognised.iter_mut().zip([
@@ -858,10 +864,7 @@ impl TryFrom<RawItem<'_>> for Item {
         let Some(kind) = raw.kind else {
             return Err("missing field `kind`".to_owned());
         };
-        let ratings = raw
-            .ratings
-            .map(RawRatings::into_ratings)
-            .unwrap_or_default();
+        let ratings = raw.ratings.unwrap_or_default();
         let tags = raw.tags.unwrap_or_default();
         let mut harm = 0u16;
         let mut harm_positions = 0u64;

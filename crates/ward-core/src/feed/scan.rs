@@ -23,7 +23,7 @@
 
 use std::borrow::Cow;
 
-use super::item::{RatingText, RawItem, RawRatings};
+use super::item::{FIELDS, RatingText, RawItem, RawRatings};
 use super::{Item, ItemKind, Name};
 use crate::vocab::Text;
 
@@ -106,6 +106,39 @@ impl<'a> Scanner<'a> {
             scanner.eat(b':')?;
             value(scanner, key)
         })
+    }
+
+    /// Reads an object whose every key is one of `keys`, calling `value` with the key's
+    /// position in `keys`: it must read the key's value (and may return `None` to refuse the
+    /// key, as for one repeated). Any other key is `None`, as every caller of [`Self::object`]
+    /// refuses one it does not know; the keys are matched in place, without reading each as a
+    /// string first.
+    #[inline]
+    pub fn fields(
+        &mut self,
+        keys: &[&str],
+        mut value: impl FnMut(&mut Self, usize) -> Option<()>,
+    ) -> Option<()> {
+        self.delimited(b'{', b'}', |scanner| {
+            let field = scanner.key(keys)?;
+            scanner.eat(b':')?;
+            value(scanner, field)
+        })
+    }
+
+    /// A string that is exactly one of `keys`, and its position there. A plain string holds
+    /// no quote, so the text up to the first quote is the string: it is `key` when `key` is
+    /// followed by a quote, and then no other of `keys` can be.
+    #[inline]
+    fn key(&mut self, keys: &[&str]) -> Option<usize> {
+        self.eat(b'"')?;
+        let rest = self.text.as_bytes().get(self.at..)?;
+        let field = keys.iter().position(|key| {
+            let key = key.as_bytes();
+            rest.get(key.len()) == Some(&b'"') && rest.starts_with(key)
+        })?;
+        self.at += keys.get(field)?.len() + 1;
+        Some(field)
     }
 
     /// Reads an array, calling `element` to read each element.
@@ -195,21 +228,7 @@ impl<'a> Scanner<'a> {
     fn item(&mut self) -> Option<Item> {
         let mut raw = RawItem::default();
         let mut seen = 0u16;
-        self.object(|scanner, key| {
-            let field = match key {
-                "id" => 0,
-                "kind" => 1,
-                "ratings" => 2,
-                "tags" => 3,
-                "ad_category" => 4,
-                "topics" => 5,
-                "source" => 6,
-                "trigger" => 7,
-                "assessed" => 8,
-                "adult" => 9,
-                "known_to_child" => 10,
-                _ => return None,
-            };
+        self.fields(FIELDS, |scanner, field| {
             if seen & (1 << field) != 0 {
                 return None;
             }
@@ -217,7 +236,7 @@ impl<'a> Scanner<'a> {
             match field {
                 0 => raw.id = Some(Text(Cow::Borrowed(scanner.string()?))),
                 1 => raw.kind = Some(scanner.kind()?),
-                2 => raw.ratings = Some(scanner.ratings()?),
+                2 => raw.ratings = Some(scanner.ratings()?.into_ratings()),
                 3 => raw.tags = Some(scanner.names()?),
                 4 => raw.ad_category = Some(scanner.name()?),
                 5 => raw.topics = Some(scanner.names()?),
@@ -256,8 +275,13 @@ impl<'a> Scanner<'a> {
             words.push(scanner.name()?);
             Some(())
         });
-        // An exact-size iterator: the box is allocated once, at the list's length.
-        let names = read.map(|()| words.drain(..).collect());
+        // Moved in one copy into a vector of the list's exact length, which boxes without
+        // reallocating.
+        let names = read.map(|()| {
+            let mut names = Vec::with_capacity(words.len());
+            names.append(&mut words);
+            names.into_boxed_slice()
+        });
         self.words = words;
         names
     }
@@ -265,27 +289,29 @@ impl<'a> Scanner<'a> {
     /// An item's `ratings` object.
     fn ratings(&mut self) -> Option<RawRatings<'a>> {
         let mut ratings = RawRatings::default();
-        self.object(|scanner, key| {
-            let slot = match key {
-                "bbfc" => &mut ratings.bbfc,
-                "pegi" => &mut ratings.pegi,
-                "mpaa" => &mut ratings.mpaa,
-                "tv" => &mut ratings.tv,
-                "explicit" => {
-                    if ratings.explicit.is_some() {
-                        return None;
+        self.fields(
+            &["bbfc", "pegi", "mpaa", "tv", "explicit"],
+            |scanner, key| {
+                let slot = match key {
+                    0 => &mut ratings.bbfc,
+                    1 => &mut ratings.pegi,
+                    2 => &mut ratings.mpaa,
+                    3 => &mut ratings.tv,
+                    _ => {
+                        if ratings.explicit.is_some() {
+                            return None;
+                        }
+                        ratings.explicit = Some(scanner.bool()?);
+                        return Some(());
                     }
-                    ratings.explicit = Some(scanner.bool()?);
-                    return Some(());
+                };
+                if slot.is_some() {
+                    return None;
                 }
-                _ => return None,
-            };
-            if slot.is_some() {
-                return None;
-            }
-            *slot = Some(scanner.rating_text()?);
-            Some(())
-        })?;
+                *slot = Some(scanner.rating_text()?);
+                Some(())
+            },
+        )?;
         Some(ratings)
     }
 

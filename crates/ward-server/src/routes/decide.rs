@@ -107,32 +107,34 @@ fn scan_decide(text: &str) -> Option<DecideRequest<'_>> {
 /// One [`DecideRequest`], for [`scan_batch`] and [`scan_decide`].
 fn scan_request<'a>(scanner: &mut Scanner<'a>) -> Option<DecideRequest<'a>> {
     let (mut child, mut purpose, mut data, mut context) = (None, None, None, None);
-    scanner.object(|scanner, key| {
-        let repeated = match key {
-            "child" => child.replace(scanner.string()?).is_some(),
-            "purpose" => purpose.replace(scanner.string()?).is_some(),
-            "data" => {
-                let mut ids = Vec::new();
-                scanner.array(|scanner| {
-                    ids.push(Cow::Borrowed(scanner.string()?));
-                    Some(())
-                })?;
-                data.replace(ids).is_some()
-            }
-            "context" => {
-                let mut gpc = None;
-                scanner.object(|scanner, key| {
-                    (key == "gpc" && gpc.replace(scanner.bool()?).is_none()).then_some(())
-                })?;
-                let read = Context {
-                    gpc: gpc.unwrap_or_default(),
-                };
-                context.replace(read).is_some()
-            }
-            _ => return None,
-        };
-        (!repeated).then_some(())
-    })?;
+    scanner.fields(
+        &["child", "purpose", "data", "context"],
+        |scanner, field| {
+            let repeated = match field {
+                0 => child.replace(scanner.string()?).is_some(),
+                1 => purpose.replace(scanner.string()?).is_some(),
+                2 => {
+                    let mut ids = Vec::new();
+                    scanner.array(|scanner| {
+                        ids.push(Cow::Borrowed(scanner.string()?));
+                        Some(())
+                    })?;
+                    data.replace(ids).is_some()
+                }
+                _ => {
+                    let mut gpc = None;
+                    scanner.fields(&["gpc"], |scanner, _| {
+                        gpc.replace(scanner.bool()?).is_none().then_some(())
+                    })?;
+                    let read = Context {
+                        gpc: gpc.unwrap_or_default(),
+                    };
+                    context.replace(read).is_some()
+                }
+            };
+            (!repeated).then_some(())
+        },
+    )?;
     Some(DecideRequest {
         child: Cow::Borrowed(child?),
         purpose: Cow::Borrowed(purpose?),
