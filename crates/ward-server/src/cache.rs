@@ -20,7 +20,20 @@
 //!
 //! Never-seen children are cached too (as [`Cached::Absent`]), so a stream of decisions for
 //! children the service has not registered does not hit the database each time.
+//!
+//! **A memo per thread** in front of it ([`ChildCache::with_entry`], for `decide/batch`): a
+//! hit read from the shared cache costs its shard lock, a reference count and a hit mark,
+//! atomics the two cores pass back and forth (about a quarter of a batch's time), so each
+//! worker thread keeps what it last read, at most [`MEMO_ENTRIES`] children. A memo entry is
+//! used only while its shard's change count is the one noted before it was read; every
+//! change to the cache (a put, a fill, an invalidation, a clear) bumps that count *after*
+//! changing the entries, under the shard's lock, so once a change has returned no memo serves
+//! what it replaced. An eviction changes nothing a child's store says, so it bumps nothing: a
+//! memo may keep an evicted child a little longer than the cache does, outside its budget (at
+//! most [`MEMO_ENTRIES`] a worker).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -37,6 +50,29 @@ use ward_core::settings::{Child, ChildState};
 /// How many epoch shards (and fill locks): enough that one busy child rarely stalls
 /// another's fills.
 const SHARDS: usize = 256;
+
+/// The most children a worker thread's memo holds; a full memo starts again empty.
+pub const MEMO_ENTRIES: usize = 4096;
+
+/// What a thread's memo keeps of one hit.
+struct Memo {
+    /// Which cache it came from ([`ChildCache::serial`]).
+    cache: u64,
+    shard: usize,
+    /// The shard's change count noted before the hit was read.
+    changes: u64,
+    entry: Cached,
+}
+
+thread_local! {
+    /// This thread's memo. Its ids come from callers: foldhash's per-process seed keeps
+    /// crafted collisions from being planned, and the bound keeps what one could cost small.
+    static MEMO: RefCell<HashMap<Box<str>, Memo, foldhash::fast::RandomState>> =
+        RefCell::new(HashMap::default());
+}
+
+/// Numbers each cache, so a memo never serves one cache's entry for another.
+static SERIALS: AtomicU64 = AtomicU64::new(0);
 
 /// What the hot paths read of a child: `decide` the state; the feed guard also the child's
 /// time zone and their parents' controls.
@@ -170,6 +206,9 @@ type Entries = Cache<Box<str>, Cached, Bytes, DefaultHashBuilder, CountEvictions
 pub struct ChildCache {
     entries: Entries,
     epochs: Box<[AtomicU64]>,
+    /// Per shard: bumped after every change to its entries, for the memos (module docs).
+    changes: Box<[AtomicU64]>,
+    serial: u64,
     /// Per shard: a fill's checks and insert, and an invalidation's bump and removal, never
     /// interleave.
     locks: Box<[Mutex<()>]>,
@@ -233,6 +272,8 @@ impl ChildCache {
                 CountEvictions(evictions),
             ),
             epochs: (0..SHARDS).map(|_| AtomicU64::new(0)).collect(),
+            changes: (0..SHARDS).map(|_| AtomicU64::new(0)).collect(),
+            serial: SERIALS.fetch_add(1, Ordering::Relaxed),
             locks: (0..SHARDS).map(|_| Mutex::new(())).collect(),
             hasher: RandomState::new(),
             budget,
@@ -266,6 +307,53 @@ impl ChildCache {
         self.entries.get(id)
     }
 
+    /// Runs `read` on the cached entry for `id`, if any (and if the cache is in use), from
+    /// this thread's memo when nothing has changed `id`'s shard since the memo read it: no
+    /// lock, no reference count. `read` must not use the cache itself (it would read without
+    /// the memo).
+    pub fn with_entry<R>(&self, id: &str, read: impl FnOnce(&Cached) -> R) -> Option<R> {
+        if !self.enabled.load(Ordering::Acquire) {
+            return None;
+        }
+        MEMO.with(|memo| {
+            let Ok(mut memo) = memo.try_borrow_mut() else {
+                return self.entries.get(id).map(|entry| read(&entry));
+            };
+            if let Some(seen) = memo.get(id)
+                && seen.cache == self.serial
+                && self.changes[seen.shard].load(Ordering::Acquire) == seen.changes
+            {
+                return Some(read(&seen.entry));
+            }
+            let shard = self.shard(id);
+            // Noted before the read: a change after it makes the memo entry unusable.
+            let changes = self.changes[shard].load(Ordering::Acquire);
+            let entry = self.entries.get(id)?;
+            let answer = read(&entry);
+            if memo.len() >= MEMO_ENTRIES {
+                memo.clear();
+            }
+            let seen = Memo {
+                cache: self.serial,
+                shard,
+                changes,
+                entry,
+            };
+            match memo.get_mut(id) {
+                Some(slot) => *slot = seen,
+                None => {
+                    memo.insert(id.into(), seen);
+                }
+            }
+            Some(answer)
+        })
+    }
+
+    /// Marks `shard` changed, for the memos: called after its entries change.
+    fn changed(&self, shard: usize) {
+        self.changes[shard].fetch_add(1, Ordering::AcqRel);
+    }
+
     /// The cached entry, or the [`Fill`] for the one caller that reads the store while
     /// others asking for the same child wait for it.
     pub async fn lookup(&self, id: &str) -> Lookup<'_> {
@@ -290,6 +378,7 @@ impl ChildCache {
             if self.admits(shard, id, fill.epoch, &entry) {
                 // Refused only when the placeholder went (an invalidation, a newer insert).
                 let _ = fill.guard.insert(entry);
+                self.changed(shard);
             }
         });
     }
@@ -313,6 +402,7 @@ impl ChildCache {
         self.locked(shard, || {
             if self.admits(shard, id, epoch, &entry) {
                 self.entries.insert(id.into(), entry);
+                self.changed(shard);
             }
         });
     }
@@ -323,6 +413,7 @@ impl ChildCache {
         self.locked(shard, || {
             self.epochs[shard].fetch_add(1, Ordering::AcqRel);
             self.entries.remove(id);
+            self.changed(shard);
         });
     }
 
@@ -332,6 +423,9 @@ impl ChildCache {
             self.locked(shard, || epoch.fetch_add(1, Ordering::AcqRel));
         }
         self.entries.clear();
+        for shard in 0..SHARDS {
+            self.locked(shard, || self.changed(shard));
+        }
     }
 
     /// Stops using the cache until [`ChildCache::resume`] (the change feed is down, so
@@ -404,6 +498,63 @@ mod tests {
 
     fn version_of(cache: &ChildCache, id: &str) -> Option<i64> {
         cache.get(id).map(|entry| entry.version())
+    }
+
+    fn memo_version(cache: &ChildCache, id: &str) -> Option<i64> {
+        cache.with_entry(id, Cached::version)
+    }
+
+    #[test]
+    fn a_memo_serves_a_hit_again_until_its_shard_changes() {
+        let cache = cache();
+        cache.put("kid", cache.epoch("kid"), known(1));
+        assert_eq!(memo_version(&cache, "kid"), Some(1));
+        // Gone from the cache behind its back (as an eviction goes): the memo still answers,
+        // so the answer above came through it.
+        cache.entries.remove("kid");
+        assert_eq!(memo_version(&cache, "kid"), Some(1));
+        cache.put("kid", cache.epoch("kid"), known(2));
+        assert_eq!(memo_version(&cache, "kid"), Some(2), "a put");
+        cache.invalidate("kid");
+        assert_eq!(memo_version(&cache, "kid"), None, "an invalidation");
+        cache.put("kid", cache.epoch("kid"), known(3));
+        assert_eq!(memo_version(&cache, "kid"), Some(3));
+        cache.clear();
+        assert_eq!(memo_version(&cache, "kid"), None, "a clear");
+        cache.put("kid", cache.epoch("kid"), known(4));
+        assert_eq!(memo_version(&cache, "kid"), Some(4));
+        cache.suspend();
+        assert_eq!(memo_version(&cache, "kid"), None, "a suspended cache");
+    }
+
+    #[tokio::test]
+    async fn a_memo_never_serves_what_a_fill_replaced() {
+        let cache = cache();
+        cache.put("kid", cache.epoch("kid"), known(1));
+        assert_eq!(memo_version(&cache, "kid"), Some(1));
+        cache.entries.remove("kid");
+        let Lookup::Miss(fill) = cache.lookup("kid").await else {
+            panic!("a miss");
+        };
+        cache.fill(fill, "kid", known(2));
+        assert_eq!(memo_version(&cache, "kid"), Some(2));
+    }
+
+    #[test]
+    fn a_memo_keeps_each_caches_entries_apart_and_stays_bounded() {
+        let (one, other) = (cache(), cache());
+        one.put("kid", one.epoch("kid"), known(1));
+        other.put("kid", other.epoch("kid"), known(2));
+        assert_eq!(memo_version(&one, "kid"), Some(1));
+        assert_eq!(memo_version(&other, "kid"), Some(2));
+        assert_eq!(memo_version(&one, "kid"), Some(1));
+        let big = ChildCache::new(64 << 20, Counter::default());
+        for n in 0..=MEMO_ENTRIES {
+            let id = format!("kid-{n}");
+            big.put(&id, big.epoch(&id), known(1));
+            assert_eq!(memo_version(&big, &id), Some(1));
+        }
+        assert!(MEMO.with(|memo| memo.borrow().len()) <= MEMO_ENTRIES);
     }
 
     #[test]

@@ -114,6 +114,28 @@ impl AppState {
         }
     }
 
+    /// [`Self::cached_hot_child`] through this thread's memo ([`ChildCache::with_entry`]):
+    /// `read` is given the child in place, and its answer returned; `None` when the cache
+    /// cannot answer (read the store then).
+    ///
+    /// [`ChildCache::with_entry`]: crate::cache::ChildCache::with_entry
+    pub(crate) fn with_cached_hot_child<R>(
+        &self,
+        id: &str,
+        active: &Active,
+        now: Timestamp,
+        read: impl FnOnce(&HotChild) -> R,
+    ) -> Option<R> {
+        self.cache()
+            .with_entry(id, |entry| match entry {
+                Cached::Known { state, .. } if state.is_fresh_at(now) => Some(read(state)),
+                Cached::Absent => Some(read(&active.defaults)),
+                // A birthday or a request's expiry has come since it was read.
+                Cached::Known { .. } => None,
+            })
+            .flatten()
+    }
+
     /// What the hot paths read for `id` at `now`, from the store (a cache miss), cached.
     pub(crate) async fn read_hot_child(
         &self,

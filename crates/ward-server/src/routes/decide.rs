@@ -218,40 +218,50 @@ pub(crate) async fn decide_batch(
     // for the same instant.
     let now = state.now();
     let mut failed = None;
-    // The child of the request before: a batch often asks about one child many times over
-    // (a page of items), and the same child at the same moment decides the same, so it is
-    // checked and looked up once (hits and misses count lookups, not requests).
-    let mut previous: Option<(&str, Arc<HotChild>)> = None;
+    // A batch often asks about one child many times over (a page of items), and the same
+    // child at the same moment decides the same: a child is checked and counted once for a
+    // run of requests about it (hits and misses count lookups, not requests). A cached child
+    // is decided in place, through the thread's memo; one read from the store is kept for
+    // the run.
+    let mut previous: Option<&str> = None;
+    let mut read: Option<(&str, Arc<HotChild>)> = None;
     for (idx, request) in batch.requests.iter().enumerate() {
-        let child = match previous.take() {
-            Some((id, child)) if id == request.child => child,
-            _ => {
-                if let Err(error) = check_child(request) {
-                    failed = Some((idx, error));
-                    break;
+        let id = &*request.child;
+        let repeated = previous == Some(id);
+        if !repeated {
+            if let Err(error) = check_child(request) {
+                failed = Some((idx, error));
+                break;
+            }
+            previous = Some(id);
+        }
+        let decision = match read.as_ref().filter(|(read_id, _)| *read_id == id) {
+            Some((_, child)) => decide_for(&active, child, request, &mut data, now),
+            None => match state.with_cached_hot_child(id, &active, now, |child| {
+                decide_for(&active, child, request, &mut data, now)
+            }) {
+                Some(decision) => {
+                    hits += u64::from(!repeated);
+                    decision
                 }
-                match state.cached_hot_child(&request.child, &active, now) {
-                    Some(child) => {
-                        hits += 1;
-                        child
-                    }
-                    None => {
-                        misses += 1;
-                        match state.read_hot_child(&request.child, &active, now).await {
-                            Ok(child) => child,
-                            Err(error) => {
-                                failed = Some((idx, error));
-                                break;
-                            }
+                None => {
+                    misses += 1;
+                    match state.read_hot_child(id, &active, now).await {
+                        Ok(child) => {
+                            let decision = decide_for(&active, &child, request, &mut data, now);
+                            read = Some((id, child));
+                            decision
+                        }
+                        Err(error) => {
+                            failed = Some((idx, error));
+                            break;
                         }
                     }
                 }
-            }
+            },
         };
-        let decision = decide_for(&active, &child, request, &mut data, now);
         counts[decision.reason as usize] += 1;
         decisions.push(decision);
-        previous = Some((&*request.child, child));
     }
     state.metrics().batch(&counts, hits, misses);
     if let Some((idx, mut error)) = failed {

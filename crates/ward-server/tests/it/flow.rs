@@ -260,6 +260,46 @@ async fn a_batch_answers_in_order_with_each_childs_own_state() {
     .await;
 }
 
+/// The batch path decides through its thread's memo of cached children: a change written
+/// between two batches is what the second decides by, on a child the first put in the memo.
+#[tokio::test]
+async fn a_batch_after_a_change_decides_by_the_change() {
+    on_both("batch after a change", |backend: Backend| async move {
+        let server = Server::start(&backend, CLIPSTREAM).await;
+        server.child("kid-14", 14, "GB").await;
+        let intervention = server.request_on("kid-14", "recommend-videos").await;
+        server.acknowledge(&intervention).await;
+        let batch = json!({"requests": [
+            {"child": "kid-14", "purpose": "recommend-videos"},
+            {"child": "kid-14", "purpose": "recommend-videos"},
+        ]});
+        let reasons = |body: &serde_json::Value| -> Vec<String> {
+            body["decisions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["reasons"][0].as_str().unwrap().to_owned())
+                .collect()
+        };
+        for _ in 0..2 {
+            let (status, body) = server.post("/v1/decide/batch", batch.clone()).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            assert_eq!(reasons(&body), ["setting_on", "setting_on"]);
+        }
+        let (status, off) = server
+            .post(
+                "/v1/children/kid-14/settings/recommend-videos",
+                json!({"value": "off"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{off}");
+        let (status, body) = server.post("/v1/decide/batch", batch).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(reasons(&body), ["setting_off", "setting_off"]);
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn location_sharing_goes_back_off_at_session_end() {
     on_both("session end", |backend: Backend| async move {
