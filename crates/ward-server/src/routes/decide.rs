@@ -184,8 +184,22 @@ pub(crate) async fn decide(
     check_child(&request)?;
     let active = state.active();
     let now = state.now();
-    let child = state.hot_child(&request.child, &active, now).await?;
-    let decision = decide_for(&active, &child, &request, &mut Vec::new(), now);
+    let mut data = Vec::new();
+    // A cached child is decided in place, through the thread's memo, as in a batch.
+    let decided = state.with_cached_hot_child(&request.child, &active, now, |child| {
+        decide_for(&active, child, &request, &mut data, now)
+    });
+    let decision = match decided {
+        Some(decision) => {
+            state.metrics().cache_hit();
+            decision
+        }
+        None => {
+            state.metrics().cache_miss();
+            let child = state.read_hot_child(&request.child, &active, now).await?;
+            decide_for(&active, &child, &request, &mut data, now)
+        }
+    };
     state.metrics().decision(decision.reason);
     Ok(Json(decision).into_response())
 }
