@@ -246,18 +246,22 @@ async fn a_batch_answers_in_order_with_each_childs_own_state() {
             )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        let reasons: Vec<&str> = body["decisions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| d["reasons"][0].as_str().unwrap())
-            .collect();
         assert_eq!(
-            reasons,
+            batch_reasons(&body),
             ["setting_on", "undeclared_data", "setting_off", "required"]
         );
     })
     .await;
+}
+
+/// Each decision's first reason, in order, from a batch's answer.
+fn batch_reasons(body: &serde_json::Value) -> Vec<&str> {
+    body["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["reasons"][0].as_str().unwrap())
+        .collect()
 }
 
 /// The batch path decides through its thread's memo of cached children: a change written
@@ -273,18 +277,10 @@ async fn a_batch_after_a_change_decides_by_the_change() {
             {"child": "kid-14", "purpose": "recommend-videos"},
             {"child": "kid-14", "purpose": "recommend-videos"},
         ]});
-        let reasons = |body: &serde_json::Value| -> Vec<String> {
-            body["decisions"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|d| d["reasons"][0].as_str().unwrap().to_owned())
-                .collect()
-        };
         for _ in 0..2 {
             let (status, body) = server.post("/v1/decide/batch", batch.clone()).await;
             assert_eq!(status, StatusCode::OK, "{body}");
-            assert_eq!(reasons(&body), ["setting_on", "setting_on"]);
+            assert_eq!(batch_reasons(&body), ["setting_on", "setting_on"]);
         }
         let (status, off) = server
             .post(
@@ -295,7 +291,7 @@ async fn a_batch_after_a_change_decides_by_the_change() {
         assert_eq!(status, StatusCode::OK, "{off}");
         let (status, body) = server.post("/v1/decide/batch", batch).await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        assert_eq!(reasons(&body), ["setting_off", "setting_off"]);
+        assert_eq!(batch_reasons(&body), ["setting_off", "setting_off"]);
     })
     .await;
 }
