@@ -154,6 +154,20 @@ pub enum Cached {
 }
 
 impl Cached {
+    /// What the hot paths may read from this entry at `now`: the stored child's state while
+    /// time cannot have changed it, `defaults` (the policy's) for a child never stored;
+    /// `None` once a birthday or a request's expiry has come since it was read.
+    pub fn fresh<'a>(
+        &'a self,
+        defaults: &'a Arc<HotChild>,
+        now: jiff::Timestamp,
+    ) -> Option<&'a Arc<HotChild>> {
+        match self {
+            Self::Known { state, .. } => state.is_fresh_at(now).then_some(state),
+            Self::Absent => Some(defaults),
+        }
+    }
+
     fn version(&self) -> i64 {
         match self {
             Self::Known { version, .. } => *version,

@@ -106,12 +106,8 @@ impl AppState {
         active: &Active,
         now: Timestamp,
     ) -> Option<Arc<HotChild>> {
-        match self.cache().get(id)? {
-            Cached::Known { state, .. } if state.is_fresh_at(now) => Some(state),
-            Cached::Absent => Some(active.defaults.clone()),
-            // A birthday or a request's expiry has come since it was read.
-            Cached::Known { .. } => None,
-        }
+        let entry = self.cache().get(id)?;
+        entry.fresh(&active.defaults, now).cloned()
     }
 
     /// [`Self::cached_hot_child`] through this thread's memo ([`ChildCache::with_entry`]):
@@ -127,11 +123,8 @@ impl AppState {
         read: impl FnOnce(&HotChild) -> R,
     ) -> Option<R> {
         self.cache()
-            .with_entry(id, |entry| match entry {
-                Cached::Known { state, .. } if state.is_fresh_at(now) => Some(read(state)),
-                Cached::Absent => Some(read(&active.defaults)),
-                // A birthday or a request's expiry has come since it was read.
-                Cached::Known { .. } => None,
+            .with_entry(id, |entry| {
+                entry.fresh(&active.defaults, now).map(|child| read(child))
             })
             .flatten()
     }
@@ -149,12 +142,12 @@ impl AppState {
         };
         // One reader per child at a time: the others wait here for what it read.
         let fill = match self.cache().lookup(id).await {
-            Lookup::Hit(Cached::Known { state, .. }) if state.is_fresh_at(now) => {
-                return Ok(state);
-            }
-            Lookup::Hit(Cached::Absent) => return Ok(active.defaults.clone()),
-            // Cached, but time has moved on since it was read: read afresh, put in place.
-            Lookup::Hit(Cached::Known { .. }) | Lookup::Off => None,
+            Lookup::Hit(entry) => match entry.fresh(&active.defaults, now) {
+                Some(child) => return Ok(child.clone()),
+                // Cached, but time has moved on since it was read: read afresh, put in place.
+                None => None,
+            },
+            Lookup::Off => None,
             Lookup::Miss(fill) => Some(fill),
         };
         let epoch = fill

@@ -34,15 +34,20 @@ impl FeedOutcome {
 }
 
 impl CompactResponse<'_> {
+    /// The item at `index` (in range by construction).
+    fn item(&self, index: u32) -> Option<&Item> {
+        self.items.get(index as usize)
+    }
+
     fn id(&self, index: u32) -> &str {
-        self.items.get(index as usize).map_or("", Item::id)
+        self.item(index).map_or("", Item::id)
     }
 
     /// The id of the item at `index` (in range by construction; `""` otherwise) as a JSON
     /// string: as is between quotes when nothing in it needs an escape (what ids are), through
     /// serde_json's own escaping otherwise. Read as bytes, so the hot path never checks UTF-8.
     fn write_id(&self, out: &mut Vec<u8>, index: u32) -> serde_json::Result<()> {
-        let Some(item) = self.items.get(index as usize) else {
+        let Some(item) = self.item(index) else {
             out.extend_from_slice(b"\"\"");
             return Ok(());
         };
